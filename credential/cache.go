@@ -1,0 +1,151 @@
+package credential
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Entry is one cached credential: the token of one binding of one environment.
+type Entry struct {
+	// BindingID names the binding the token belongs to.
+	BindingID string `json:"bindingId"`
+	// Token is the binding's bearer token. A secret.
+	Token string `json:"token"`
+	// IssuedAt is when the binding was made (local clock).
+	IssuedAt time.Time `json:"issuedAt"`
+	// ExpiresAt is when the service says the token stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Server and CAData are the cluster the binding's kubeconfig points at.
+	Server string `json:"server,omitempty"`
+	CAData []byte `json:"certificateAuthorityData,omitempty"`
+}
+
+// Key names a cache entry: a profile and an environment.
+type Key struct {
+	Profile     string
+	Environment string
+}
+
+// Cache is a folder of entries, one file per Key, each with a lock file and a folder of
+// hand-out markers beside it.
+type Cache struct {
+	Dir string
+}
+
+// DefaultDir is $XDG_CACHE_HOME/kubectl-kyma with the defaults of github.com/adrg/xdg,
+// computed without that package because its init reads the whole environment on every
+// kubectl call (a test keeps the two in step).
+func DefaultDir() (string, error) {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "kubectl-kyma"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the cache folder: %w", err)
+	}
+	switch runtime.GOOS {
+	case "darwin":
+		return filepath.Join(home, "Library", "Caches", "kubectl-kyma"), nil
+	case "windows":
+		if d := os.Getenv("LOCALAPPDATA"); d != "" {
+			return filepath.Join(d, "cache", "kubectl-kyma"), nil
+		}
+		return filepath.Join(home, "AppData", "Local", "cache", "kubectl-kyma"), nil
+	}
+	return filepath.Join(home, ".cache", "kubectl-kyma"), nil
+}
+
+// path is the entry's file; the lock and the markers are named after it.
+func (c Cache) path(k Key) string {
+	return filepath.Join(c.Dir, "credentials", safeName(k.Profile), safeName(k.Environment)+".json")
+}
+
+// safeName keeps a profile or environment name from escaping the cache folder.
+func safeName(s string) string {
+	if s == "" {
+		return "_"
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r == '.' && b.Len() > 0:
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "%%%02x", r)
+		}
+	}
+	return b.String()
+}
+
+// Load reads an entry. A missing, unreadable or corrupt entry is (nil, nil): a cache
+// miss, never a reason to fail a kubectl call.
+func (c Cache) Load(k Key) *Entry {
+	data, err := os.ReadFile(c.path(k))
+	if err != nil {
+		return nil
+	}
+	var e Entry
+	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.BindingID == "" || e.ExpiresAt.IsZero() {
+		return nil
+	}
+	return &e
+}
+
+// Store writes an entry atomically: a temporary file in the same folder, 0600, renamed
+// over the old one, so a reader (or a crash) sees the old entry or the new one, never
+// half of either.
+func (c Cache) Store(k Key, e *Entry) error {
+	path := c.path(k)
+	if err := mkdirPrivate(filepath.Dir(path)); err != nil {
+		return err
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode cache entry: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".entry-*")
+	if err != nil {
+		return fmt.Errorf("write cache entry: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write cache entry: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write cache entry: %w", err)
+	}
+	return nil
+}
+
+// Remove deletes an entry and its markers; a missing entry is not an error.
+func (c Cache) Remove(k Key) error {
+	path := c.path(k)
+	err := os.Remove(path)
+	_ = os.RemoveAll(markerDir(path))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove cache entry: %w", err)
+	}
+	return nil
+}
+
+// mkdirPrivate makes dir and its missing parents 0700: the folder holds tokens.
+func mkdirPrivate(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create cache folder: %w", err)
+	}
+	return nil
+}

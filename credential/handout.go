@@ -1,0 +1,95 @@
+package credential
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// markerDir holds the hand-out markers of the entry at path.
+func markerDir(entryPath string) string {
+	return strings.TrimSuffix(entryPath, ".json") + ".handouts"
+}
+
+// marker names the record that caller was handed binding id.
+func marker(entryPath, bindingID, caller string) string {
+	return filepath.Join(markerDir(entryPath), safeName(bindingID)+"_"+caller)
+}
+
+// handedBefore reports whether caller already got this binding's token: client-go asks
+// a second time in one process only after the server refused the token.
+func handedBefore(entryPath, bindingID, caller string) bool {
+	if caller == "" {
+		return false
+	}
+	_, err := os.Lstat(marker(entryPath, bindingID, caller))
+	return err == nil
+}
+
+// recordHandout notes that caller got the token. Failing to note it only loses the
+// refusal detection for this caller, so errors are ignored.
+func recordHandout(entryPath, bindingID, caller string) {
+	if caller == "" {
+		return
+	}
+	m := marker(entryPath, bindingID, caller)
+	f, err := os.OpenFile(m, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		if mkdirPrivate(filepath.Dir(m)) != nil {
+			return
+		}
+		if f, err = os.OpenFile(m, os.O_CREATE|os.O_WRONLY, 0o600); err != nil {
+			return
+		}
+	}
+	f.Close()
+}
+
+// pruneMarkers drops the markers of every binding but keep: they can never match again.
+func pruneMarkers(entryPath, keep string) {
+	dir := markerDir(entryPath)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := safeName(keep) + "_"
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Caller identifies the process that ran the plugin (kubectl, through client-go): its
+// PID and, where /proc tells it, its start time, so a recycled PID is a new caller.
+func Caller() string {
+	ppid := os.Getppid()
+	if ppid <= 1 {
+		return "" // orphaned or run by init: no caller to tell apart
+	}
+	id := strconv.Itoa(ppid)
+	if start := startTime(ppid); start != "" {
+		id += "-" + start
+	}
+	return id
+}
+
+// startTime is field 22 of /proc/PID/stat (clock ticks since boot), or "" without procfs.
+func startTime(pid int) string {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name in parentheses may hold spaces: count fields after the last ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return ""
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	// fields[0] is field 3 (state), so field 22 is fields[19].
+	if len(fields) < 20 {
+		return ""
+	}
+	return fields[19]
+}

@@ -1,0 +1,38 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// DefaultLockTimeout bounds the wait for another plugin process making a binding: KEB
+// gives up on a bind after 15 s, so a minute covers a slow service and a retry.
+const DefaultLockTimeout = time.Minute
+
+// lock takes the entry's exclusive lock, a separate .lock file beside it (locking the
+// entry itself would fight the rename that replaces it). The kernel drops the lock when
+// its holder dies, so a crashed plugin never blocks the others.
+func (c Cache) lock(ctx context.Context, k Key, timeout time.Duration) (unlock func(), err error) {
+	path := c.path(k) + ".lock"
+	if err := mkdirPrivate(dirOf(path)); err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		timeout = DefaultLockTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	l := flock.New(path)
+	ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
+	if !ok {
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("another kubectl-kyma process has held the lock %s for over %s", path, timeout)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { _ = l.Unlock() }, nil
+}
