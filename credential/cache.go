@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // Entry is one cached credential: the token of one binding of one environment.
@@ -99,34 +101,15 @@ func (c Cache) Load(k Key) *Entry {
 	return &e
 }
 
-// Store writes an entry atomically: a temporary file in the same folder, 0600, renamed
-// over the old one, so a reader (or a crash) sees the old entry or the new one, never
-// half of either.
+// Store writes an entry atomically (temporary file and rename, 0600 in a 0700 folder),
+// so a reader, or a crash, sees the old entry or the new one, never half of either.
 func (c Cache) Store(k Key, e *Entry) error {
-	path := c.path(k)
-	if err := mkdirPrivate(filepath.Dir(path)); err != nil {
-		return err
-	}
 	data, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode cache entry: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".entry-*")
-	if err != nil {
-		return fmt.Errorf("write cache entry: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write cache entry: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write cache entry: %w", err)
+	if err := privfile.WriteAtomic(c.path(k), data); err != nil {
+		return fmt.Errorf("store credential: %w", err)
 	}
 	return nil
 }
@@ -138,14 +121,6 @@ func (c Cache) Remove(k Key) error {
 	_ = os.RemoveAll(markerDir(path))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove cache entry: %w", err)
-	}
-	return nil
-}
-
-// mkdirPrivate makes dir and its missing parents 0700: the folder holds tokens.
-func mkdirPrivate(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create cache folder: %w", err)
 	}
 	return nil
 }

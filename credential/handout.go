@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // markerDir holds the hand-out markers of the entry at path.
@@ -36,7 +38,7 @@ func recordHandout(entryPath, bindingID, caller string) {
 	m := marker(entryPath, bindingID, caller)
 	f, err := os.OpenFile(m, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
-		if mkdirPrivate(filepath.Dir(m)) != nil {
+		if privfile.MkdirAll(filepath.Dir(m)) != nil {
 			return
 		}
 		if f, err = os.OpenFile(m, os.O_CREATE|os.O_WRONLY, 0o600); err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // DefaultLockTimeout bounds the wait for another plugin process making a binding: KEB
@@ -18,7 +20,7 @@ const DefaultLockTimeout = time.Minute
 // its holder dies, so a crashed plugin never blocks the others.
 func (c Cache) lock(ctx context.Context, k Key, timeout time.Duration) (unlock func(), err error) {
 	path := c.path(k) + ".lock"
-	if err := mkdirPrivate(dirOf(path)); err != nil {
+	if err := privfile.MkdirAll(dirOf(path)); err != nil {
 		return nil, err
 	}
 	if timeout <= 0 {

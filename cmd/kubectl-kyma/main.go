@@ -1,0 +1,12 @@
+// Command kubectl-kyma is the plugin kubectl runs: `kubectl kyma ...`. It answers the
+// credential helper's cache hits itself and hands every other call to kyma-cli, the
+// full command set installed beside it (see package front for why).
+package main
+
+import (
+	"os"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/front"
+)
+
+func main() { os.Exit(front.Main(os.Args)) }

@@ -1,0 +1,37 @@
+package front
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+const fullCLIName = "kyma-cli.exe"
+
+// fullCLI finds kyma-cli.exe beside this executable or on PATH.
+func fullCLI() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), fullCLIName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(fullCLIName)
+	if err != nil {
+		return "", errors.New("cannot find kyma-cli.exe beside kubectl-kyma.exe or on PATH: reinstall the plugin")
+	}
+	return p, nil
+}
+
+// execve runs the full CLI as a child (Windows has no exec) and exits with its code.
+func execve(path string, args []string) error {
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		os.Exit(exit.ExitCode())
+	}
+	return err
+}

@@ -1,0 +1,77 @@
+// Package front is the kubectl-kyma executable: the one kubectl starts, from PATH, for
+// `kubectl kyma ...` and, through a kubeconfig's exec stanza, before every kubectl call
+// to a Kyma cluster.
+//
+// Every Go package linked into a binary runs its init work on every start. The full
+// command set links cobra, cli-runtime and client-go, whose inits cost several times a
+// bare Go program's start (docs/benchmarks.md). So this binary links only the standard
+// library and package credential: it serves a credential cache hit itself, and hands
+// everything else (every other command, and a cache miss) to kyma-cli with exec, which
+// keeps the PID, the arguments, the environment and the standard streams.
+package front
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
+)
+
+// Main runs kubectl-kyma with args (os.Args) and returns the exit code.
+func Main(args []string) int {
+	if len(args) > 1 && args[1] == "credential" && serveCached(args[2:], os.Stdout) {
+		return 0
+	}
+	return handOver(args)
+}
+
+// serveCached is the credential cache-hit path. Anything it does not understand, and
+// every miss, goes to the full CLI, which reports errors properly.
+func serveCached(args []string, stdout io.Writer) bool {
+	fs := flag.NewFlagSet("credential", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var in credential.Input
+	fs.StringVar(&in.Key.Profile, "profile", "", "")
+	fs.StringVar(&in.Key.Environment, "environment", "", "")
+	fs.DurationVar(&in.Margin, "refresh-margin", 0, "")
+	// Flags the slow path reads; declared so that parsing does not stop at them.
+	fs.Duration("expiration", 0, "")
+	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" {
+		return false
+	}
+	if in.Key.Profile == "" {
+		in.Key.Profile = os.Getenv("KUBECTL_KYMA_PROFILE")
+	}
+	if in.Key.Profile == "" {
+		return false // the full CLI knows the current profile
+	}
+	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
+	if err != nil {
+		return false
+	}
+	dir, err := credential.DefaultDir()
+	if err != nil {
+		return false
+	}
+	in.ExecInfo, in.Caller, in.Now = info, credential.Caller(), time.Now
+	ok, err := credential.Cache{Dir: dir}.Hit(in, stdout)
+	return ok && err == nil
+}
+
+// handOver replaces this process with kyma-cli, found beside this executable (where
+// make build and Krew put it) or else on PATH.
+func handOver(args []string) int {
+	path, err := fullCLI()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		return 1
+	}
+	if err := execve(path, args); err != nil {
+		fmt.Fprintf(os.Stderr, "error: run %s: %v\n", path, err)
+		return 1
+	}
+	return 0 // execve returns only on failure, or on Windows after the child exited
+}
