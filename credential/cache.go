@@ -15,6 +15,8 @@ import (
 
 // Entry is one cached credential: the token of one binding of one environment.
 type Entry struct {
+	// Environment is the environment the binding belongs to.
+	Environment string `json:"environment,omitempty"`
 	// BindingID names the binding the token belongs to.
 	BindingID string `json:"bindingId"`
 	// Token is the binding's bearer token. A secret.
@@ -112,6 +114,23 @@ func (c Cache) Store(k Key, e *Entry) error {
 		return fmt.Errorf("store credential: %w", err)
 	}
 	return nil
+}
+
+// Entries returns the profile's cached entries, by environment.
+func (c Cache) Entries(profile string) []*Entry {
+	files, _ := filepath.Glob(filepath.Join(c.Dir, "credentials", safeName(profile), "*.json"))
+	var out []*Entry
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var e Entry
+		if json.Unmarshal(data, &e) == nil && e.BindingID != "" && e.Environment != "" {
+			out = append(out, &e)
+		}
+	}
+	return out
 }
 
 // Remove deletes an entry and its markers; a missing entry is not an error.

@@ -109,6 +109,7 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("make a binding for environment %s: %w", in.Key.Environment, err)
 	}
+	e.Environment = in.Key.Environment
 	if err := r.Cache.Store(in.Key, e); err != nil {
 		return err
 	}

@@ -1,0 +1,20 @@
+// Command kyma-cli holds kubectl-kyma's commands. Users run it as `kubectl kyma ...`:
+// kubectl starts kubectl-kyma, which hands every call it does not answer itself to
+// this binary (see package front).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kubectl-kyma/kubectl-kyma/plugin"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := plugin.Run(ctx, os.Args[1:], plugin.StdStreams())
+	stop()
+	os.Exit(code)
+}

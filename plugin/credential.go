@@ -1,0 +1,185 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+)
+
+// CredentialOptions is the exec credential plugin's slow path: kubectl-kyma answers
+// cache hits itself and hands misses here (see package front).
+type CredentialOptions struct {
+	f *Factory
+
+	Environment string
+	Margin      time.Duration
+	Expiration  time.Duration
+}
+
+// NewCmdCredential builds `kubectl kyma credential`, which kubectl runs through the
+// exec stanza that `kubectl kyma kubeconfig` writes.
+func NewCmdCredential(f *Factory) *cobra.Command {
+	o := &CredentialOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "credential --environment ID",
+		Short: "Print an ExecCredential for kubectl (run by kubectl through a kubeconfig's exec stanza)",
+		Long: `Print a client.authentication.k8s.io ExecCredential with a binding token of the environment.
+
+kubectl runs this command through the exec stanza that 'kubectl kyma kubeconfig' writes.
+The token comes from a cache; a new binding is made when the cached one is within the
+refresh margin of its expiry, or when the cluster refused it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Environment == "" {
+				return errors.New("--environment is required")
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&o.Environment, "environment", "", "the environment (instance) id")
+	cmd.Flags().DurationVar(&o.Margin, "refresh-margin", 0, "stop handing out a token this long before it expires (default: the larger of 1m and a tenth of its lifetime)")
+	cmd.Flags().DurationVar(&o.Expiration, "expiration", 0, "lifetime of the bindings it makes, 10m to 2h (default: the service's, 10m)")
+	return cmd
+}
+
+// Run prints the ExecCredential, making a binding when the cache cannot answer.
+func (o *CredentialOptions) Run(ctx context.Context) error {
+	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
+	if err != nil {
+		return err
+	}
+	p, err := o.f.Profile()
+	if err != nil {
+		return err
+	}
+	dir, err := o.f.CacheDir()
+	if err != nil {
+		return err
+	}
+	r := &credential.Refresher{
+		Cache:  credential.Cache{Dir: dir},
+		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration},
+		Stderr: o.f.IOStreams.ErrOut,
+	}
+	in := credential.Input{
+		Key:      credential.Key{Profile: p.Name, Environment: o.Environment},
+		Margin:   o.Margin,
+		ExecInfo: info,
+		Caller:   credential.Caller(),
+		Now:      o.f.Now,
+	}
+	return r.Do(ctx, in, o.f.IOStreams.Out)
+}
+
+// minter makes bindings for the credential helper through the profile's service.
+type minter struct {
+	f          *Factory
+	env        string
+	expiration time.Duration
+}
+
+func (m *minter) Mint(ctx context.Context) (*credential.Entry, error) {
+	svc, err := m.f.Bindings()
+	if err != nil {
+		return nil, err
+	}
+	b, err := svc.Create(ctx, m.env, m.expiration)
+	if err != nil {
+		return nil, err
+	}
+	return entryOf(b, m.f.Now(), m.expiration)
+}
+
+func (m *minter) Revoke(ctx context.Context, bindingID string) error {
+	svc, err := m.f.Bindings()
+	if err != nil {
+		return err
+	}
+	return svc.Delete(ctx, m.env, bindingID)
+}
+
+// entryOf turns a binding into a cache entry: the token, server and CA of its
+// kubeconfig, and its expiry (from the service, else the token's own exp claim, else
+// the lifetime asked for).
+func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*credential.Entry, error) {
+	kc, err := parseKubeconfig(b.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("binding %s: %w", b.ID, err)
+	}
+	exp := b.ExpiresAt
+	if exp.IsZero() {
+		exp, _ = auth.JWTExpiry(kc.Token)
+	}
+	if exp.IsZero() {
+		if expiration == 0 {
+			expiration = binding.DefaultExpiration
+		}
+		exp = now.Add(expiration)
+	}
+	return &credential.Entry{
+		Environment: b.EnvironmentID,
+		BindingID:   b.ID,
+		Token:       kc.Token,
+		IssuedAt:    now,
+		ExpiresAt:   exp,
+		Server:      kc.Server,
+		CAData:      kc.CAData,
+	}, nil
+}
+
+// bindingKubeconfig is what a binding's kubeconfig says about reaching its cluster.
+type bindingKubeconfig struct {
+	Server string
+	CAData []byte
+	Token  string
+}
+
+// parseKubeconfig reads the current context of a binding's kubeconfig.
+func parseKubeconfig(text string) (*bindingKubeconfig, error) {
+	cfg, err := clientcmd.Load([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("its kubeconfig does not parse: %w", err)
+	}
+	ctxName := cfg.CurrentContext
+	if ctxName == "" && len(cfg.Contexts) == 1 {
+		for n := range cfg.Contexts {
+			ctxName = n
+		}
+	}
+	kctx, ok := cfg.Contexts[ctxName]
+	if !ok {
+		return nil, errors.New("its kubeconfig has no current context")
+	}
+	cluster, user := cfg.Clusters[kctx.Cluster], cfg.AuthInfos[kctx.AuthInfo]
+	if cluster == nil || cluster.Server == "" {
+		return nil, errors.New("its kubeconfig names no cluster server")
+	}
+	if user == nil || user.Token == "" {
+		return nil, errors.New("its kubeconfig holds no token")
+	}
+	return &bindingKubeconfig{Server: cluster.Server, CAData: cluster.CertificateAuthorityData, Token: user.Token}, nil
+}
+
+// revokeCached deletes the bindings behind a profile's cached credentials.
+func revokeCached(ctx context.Context, f *Factory, profile, dir string) error {
+	svc, err := f.Bindings()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range (credential.Cache{Dir: dir}).Entries(profile) {
+		if err := svc.Delete(ctx, e.Environment, e.BindingID); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
+			errs = append(errs, fmt.Errorf("delete binding %s: %w", e.BindingID, err))
+		}
+	}
+	return errors.Join(errs...)
+}

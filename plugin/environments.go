@@ -1,0 +1,281 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
+)
+
+// target is the environment a command acts on.
+type target struct {
+	ID   string
+	Name string
+}
+
+// resolveEnvironment finds the Kyma environment that arg names, by id or by name. A
+// broker profile has no environment list: there arg is the instance id.
+func resolveEnvironment(ctx context.Context, f *Factory, arg string) (target, error) {
+	p, err := f.Profile()
+	if err != nil {
+		return target{}, err
+	}
+	if p.Kind == config.KindBroker {
+		return target{ID: arg, Name: arg}, nil
+	}
+	env, err := findEnvironment(ctx, f, arg)
+	if err != nil {
+		return target{}, err
+	}
+	return target{ID: env.ID, Name: env.DisplayName()}, nil
+}
+
+// findEnvironment looks arg up among the subaccount's Kyma environments: an id
+// matches first, then a name, which must be unique.
+func findEnvironment(ctx context.Context, f *Factory, arg string) (*provisioning.Environment, error) {
+	c, err := f.Provisioning()
+	if err != nil {
+		return nil, err
+	}
+	envs, err := c.ListEnvironments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list environments: %w", err)
+	}
+	var byName []provisioning.Environment
+	var have []string
+	for _, e := range envs {
+		if e.EnvironmentType != "" && e.EnvironmentType != provisioning.EnvironmentTypeKyma {
+			continue
+		}
+		if e.ID == arg {
+			return &e, nil
+		}
+		if e.DisplayName() == arg {
+			byName = append(byName, e)
+		}
+		have = append(have, fmt.Sprintf("%s (%s)", e.DisplayName(), e.ID))
+	}
+	switch len(byName) {
+	case 1:
+		return &byName[0], nil
+	case 0:
+		if len(have) == 0 {
+			return nil, fmt.Errorf("no Kyma environment %q: the subaccount has none", arg)
+		}
+		slices.Sort(have)
+		return nil, fmt.Errorf("no Kyma environment %q; the subaccount has: %s", arg, strings.Join(have, ", "))
+	}
+	ids := make([]string, len(byName))
+	for i, e := range byName {
+		ids[i] = e.ID
+	}
+	return nil, fmt.Errorf("%d Kyma environments are named %q: name one by id (%s)", len(byName), arg, strings.Join(ids, ", "))
+}
+
+// environmentListing shows environments as kubectl shows resources.
+func environmentListing(f *Factory, envs []provisioning.Environment, single bool) (listing, error) {
+	l := listing{
+		Kind:   "Environment",
+		Single: single,
+		Columns: []metav1.TableColumnDefinition{
+			column("NAME", false), column("ID", false), column("STATE", false), column("PLAN", false),
+			column("REGION", false), column("AGE", false),
+			column("SUBACCOUNT", true), column("API SERVER", true), column("MESSAGE", true),
+		},
+	}
+	now := f.Now()
+	for _, e := range envs {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return l, err
+		}
+		l.Items = append(l.Items, raw)
+		l.Names = append(l.Names, e.DisplayName())
+		l.Rows = append(l.Rows, []any{
+			e.DisplayName(), e.ID, e.State, e.PlanName, e.Parameters.String("region"), age(now, e.CreatedDate.Time),
+			e.SubaccountGUID, e.APIServerURL(), e.StateMessage,
+		})
+	}
+	return l, nil
+}
+
+// NewCmdList builds `kubectl kyma list`.
+func NewCmdList(f *Factory) *cobra.Command {
+	var out outputFlags
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the subaccount's Kyma environments",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			c, err := f.Provisioning()
+			if err != nil {
+				return err
+			}
+			envs, err := c.ListEnvironments(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("list environments: %w", err)
+			}
+			envs = slices.DeleteFunc(envs, func(e provisioning.Environment) bool {
+				return e.EnvironmentType != "" && e.EnvironmentType != provisioning.EnvironmentTypeKyma
+			})
+			l, err := environmentListing(f, envs, false)
+			if err != nil {
+				return err
+			}
+			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
+		},
+	}
+	out.addFlags(cmd)
+	return cmd
+}
+
+// NewCmdGet builds `kubectl kyma get NAME|ID`.
+func NewCmdGet(f *Factory) *cobra.Command {
+	var out outputFlags
+	cmd := &cobra.Command{
+		Use:               "get NAME|ID",
+		Short:             "Show one Kyma environment",
+		Args:              exactArgs("NAME|ID"),
+		ValidArgsFunction: completeEnvironments(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			e, err := findEnvironment(cmd.Context(), f, args[0])
+			if err != nil {
+				return err
+			}
+			l, err := environmentListing(f, []provisioning.Environment{*e}, true)
+			if err != nil {
+				return err
+			}
+			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
+		},
+	}
+	out.addFlags(cmd)
+	return cmd
+}
+
+// NewCmdAvailable builds `kubectl kyma available`.
+func NewCmdAvailable(f *Factory) *cobra.Command {
+	var out outputFlags
+	cmd := &cobra.Command{
+		Use:   "available",
+		Short: "List the Kyma plans the subaccount is entitled to, with their regions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			c, err := f.Provisioning()
+			if err != nil {
+				return err
+			}
+			avail, err := c.AvailableEnvironments(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("list available environments: %w", err)
+			}
+			l := listing{
+				Kind: "AvailableEnvironment",
+				Columns: []metav1.TableColumnDefinition{
+					column("PLAN", false), column("REGIONS", false), column("DESCRIPTION", false),
+					column("UPDATABLE", true), column("AVAILABILITY", true),
+				},
+			}
+			for _, a := range avail {
+				if a.EnvironmentType != "" && a.EnvironmentType != provisioning.EnvironmentTypeKyma {
+					continue
+				}
+				raw, err := json.Marshal(a)
+				if err != nil {
+					return err
+				}
+				l.Items = append(l.Items, raw)
+				l.Names = append(l.Names, a.PlanName)
+				l.Rows = append(l.Rows, []any{a.PlanName, strings.Join(regions(map[string]any(a.CreateSchema)), ","),
+					a.Description, fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
+			}
+			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
+		},
+	}
+	out.addFlags(cmd)
+	return cmd
+}
+
+// regions finds the enum of a "region" property anywhere in a plan's create schema:
+// KEB nests the JSON schema under parameters, and the nesting differs between plans.
+func regions(schema map[string]any) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if props, ok := x["properties"].(map[string]any); ok {
+				if r, ok := props["region"].(map[string]any); ok {
+					if enum, ok := r["enum"].([]any); ok {
+						for _, e := range enum {
+							if s, ok := e.(string); ok && !slices.Contains(out, s) {
+								out = append(out, s)
+							}
+						}
+					}
+				}
+			}
+			for _, val := range x {
+				walk(val)
+			}
+		case []any:
+			for _, val := range x {
+				walk(val)
+			}
+		}
+	}
+	walk(schema)
+	slices.Sort(out)
+	return out
+}
+
+// exactArgs is cobra.ExactArgs with a sentence that names the missing argument.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return fmt.Errorf("%s takes %s, got %d arguments", cmd.CommandPath(), strings.Join(names, " "), len(args))
+		}
+		return nil
+	}
+}
+
+// completeEnvironments completes environment names from the service.
+func completeEnvironments(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := f.Provisioning()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		envs, err := c.ListEnvironments(cmd.Context())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, e := range envs {
+			if n := e.DisplayName(); strings.HasPrefix(n, toComplete) {
+				names = append(names, n+"\t"+e.State)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -1,0 +1,214 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+)
+
+// KEB's service id and the aws plan id: a broker profile's defaults. KEB does not check
+// them against the instance on bind, but requires both.
+const (
+	kebServiceID  = "47c9dcbf-ff30-448e-ab36-d3bad66ba281"
+	kebAWSPlanID  = "361c511f-f939-4621-b228-d0fb79a1fe15"
+	defaultRegion = ""
+)
+
+// LoginOptions stores a profile after one token request proves its credentials.
+type LoginOptions struct {
+	f *Factory
+
+	ServiceKeyFile       string
+	CertificateAuthority string
+
+	BrokerURL        string
+	TokenURL         string
+	ClientID         string
+	ClientSecretFile string
+	Region           string
+	ServiceID        string
+	PlanID           string
+
+	profile *config.Profile
+}
+
+// NewCmdLogin builds `kubectl kyma login`.
+func NewCmdLogin(f *Factory) *cobra.Command {
+	o := &LoginOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "login (--service-key FILE | --broker-url URL --token-url URL --client-id ID --client-secret-file FILE)",
+		Short: "Store a profile from a Cloud Management service key, or for the Kyma Environment Broker",
+		Example: `  # A service key of the Cloud Management service (plan local), as 'btp get services/binding' prints it
+  kubectl kyma login --service-key cis-key.json --profile dev
+
+  # Talk to the Kyma Environment Broker's OSB API directly (operators)
+  kubectl kyma login --profile keb --broker-url https://kyma-env-broker.example/oauth \
+      --token-url https://oauth.example/oauth/token --client-id ID --client-secret-file secret.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.ServiceKeyFile, "service-key", "", "a Cloud Management (cis) service key: the JSON of its binding, or its credentials object")
+	fl.StringVar(&o.CertificateAuthority, "certificate-authority", "", "a PEM file of CAs to trust for this profile's endpoints, besides the system's")
+	fl.StringVar(&o.BrokerURL, "broker-url", "", "the Kyma Environment Broker's OSB URL, ending in /oauth")
+	fl.StringVar(&o.TokenURL, "token-url", "", "the OAuth2 token URL for the broker's client")
+	fl.StringVar(&o.ClientID, "client-id", "", "the broker client's id")
+	fl.StringVar(&o.ClientSecretFile, "client-secret-file", "", "a file holding the broker client's secret (never pass a secret as an argument)")
+	fl.StringVar(&o.Region, "region", defaultRegion, "the broker region, as in /oauth/{region} (default: the broker's default region)")
+	fl.StringVar(&o.ServiceID, "service-id", kebServiceID, "the OSB service id sent on bind")
+	fl.StringVar(&o.PlanID, "plan-id", kebAWSPlanID, "the OSB plan id sent on bind")
+	cmd.MarkFlagsMutuallyExclusive("service-key", "broker-url")
+	return cmd
+}
+
+// Complete reads the service key or the secret file into a profile.
+func (o *LoginOptions) Complete() error {
+	name := o.f.ProfileName()
+	if name == "" {
+		name = "default"
+	}
+	p := &config.Profile{Name: name}
+	switch {
+	case o.ServiceKeyFile != "":
+		data, err := os.ReadFile(o.ServiceKeyFile)
+		if err != nil {
+			return fmt.Errorf("read the service key: %w", err)
+		}
+		key, err := parseServiceKey(data)
+		if err != nil {
+			return fmt.Errorf("service key %s: %w", o.ServiceKeyFile, err)
+		}
+		p.Kind = config.KindCIS
+		p.ClientID, p.ClientSecret = key.UAA.ClientID, key.UAA.ClientSecret
+		p.UAAURL, p.ProvisioningURL = key.UAA.URL, key.Endpoints.ProvisioningServiceURL
+	case o.BrokerURL != "":
+		if o.ClientSecretFile == "" {
+			return errors.New("--client-secret-file is required with --broker-url")
+		}
+		secret, err := os.ReadFile(o.ClientSecretFile)
+		if err != nil {
+			return fmt.Errorf("read the client secret: %w", err)
+		}
+		p.Kind = config.KindBroker
+		p.BrokerURL, p.TokenURL, p.Region = strings.TrimRight(o.BrokerURL, "/"), o.TokenURL, o.Region
+		p.ClientID, p.ClientSecret = o.ClientID, strings.TrimSpace(string(secret))
+		p.ServiceID, p.PlanID = o.ServiceID, o.PlanID
+	default:
+		return errors.New("say what to log in with: --service-key FILE, or --broker-url with --token-url, --client-id and --client-secret-file")
+	}
+	if o.CertificateAuthority != "" {
+		ca, err := os.ReadFile(o.CertificateAuthority)
+		if err != nil {
+			return fmt.Errorf("read --certificate-authority: %w", err)
+		}
+		p.CertificateAuthority = string(ca)
+	}
+	o.profile = p
+	return nil
+}
+
+// Validate checks the profile has every field, and the URLs are fit to carry secrets.
+func (o *LoginOptions) Validate() error {
+	if o.profile.Name == config.EnvProfile {
+		return fmt.Errorf("the profile name %q is kept for the environment variables of the seed procedure", config.EnvProfile)
+	}
+	if err := o.profile.Validate(); err != nil {
+		if o.profile.Kind == config.KindCIS {
+			return fmt.Errorf("the service key lacks a field: %w", err)
+		}
+		return err
+	}
+	_, err := o.f.HTTPClient(o.profile)
+	return err
+}
+
+// Run asks for one token, then saves the profile and makes it the current one.
+func (o *LoginOptions) Run(ctx context.Context) error {
+	hc, err := o.f.HTTPClient(o.profile)
+	if err != nil {
+		return err
+	}
+	uaa := o.profile.UAAURL
+	if o.profile.Kind == config.KindBroker {
+		uaa = o.profile.TokenURL
+	}
+	src := auth.NewClientCredentials(auth.Config{UAAURL: uaa, ClientID: o.profile.ClientID, ClientSecret: o.profile.ClientSecret}, hc)
+	if _, err := src.TokenContext(ctx); err != nil {
+		return fmt.Errorf("check the credentials: %w", err)
+	}
+	store := o.f.ConfigStore()
+	cfg, err := store.Load()
+	if err != nil {
+		return err
+	}
+	cfg.Profiles[o.profile.Name] = o.profile
+	cfg.Current = o.profile.Name
+	if err := store.Save(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.f.IOStreams.Out, "Logged in: profile %q saved to %s and made current.\n", o.profile.Name, store.Path)
+	return nil
+}
+
+// serviceKey is the credentials object of a Cloud Management (cis, plan local)
+// binding:
+//
+//	{"uaa": {"clientid": "...", "clientsecret": "...", "url": "https://..."},
+//	 "endpoints": {"provisioning_service_url": "https://..."}, ...}
+type serviceKey struct {
+	UAA struct {
+		ClientID     string `json:"clientid"`
+		ClientSecret string `json:"clientsecret"`
+		URL          string `json:"url"`
+	} `json:"uaa"`
+	Endpoints struct {
+		ProvisioningServiceURL string `json:"provisioning_service_url"`
+	} `json:"endpoints"`
+}
+
+// parseServiceKey takes a whole binding ({"credentials": {...}}, as the btp CLI and the
+// BTP cockpit show it) or just its credentials object.
+func parseServiceKey(data []byte) (*serviceKey, error) {
+	var outer struct {
+		Credentials *serviceKey `json:"credentials"`
+	}
+	if err := json.Unmarshal(data, &outer); err != nil {
+		return nil, errors.New("it is not JSON: pass the service key's JSON as the btp CLI or the BTP cockpit shows it")
+	}
+	key := outer.Credentials
+	if key == nil {
+		key = &serviceKey{}
+		if err := json.Unmarshal(data, key); err != nil {
+			return nil, errors.New("it is not a service key's JSON")
+		}
+	}
+	switch {
+	case key.UAA.ClientID == "" && key.UAA.URL == "":
+		return nil, errors.New("it has no uaa section: is it a key of the Cloud Management service (cis)?")
+	case key.UAA.ClientID == "":
+		return nil, errors.New("it has no uaa.clientid")
+	case key.UAA.ClientSecret == "":
+		return nil, errors.New("it has no uaa.clientsecret: keys with a certificate (x509) are not supported yet")
+	case key.UAA.URL == "":
+		return nil, errors.New("it has no uaa.url")
+	case key.Endpoints.ProvisioningServiceURL == "":
+		return nil, errors.New("it has no endpoints.provisioning_service_url: is it a key of the Cloud Management service (cis) with plan local?")
+	}
+	return key, nil
+}
