@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
@@ -161,9 +162,9 @@ func expiresIn(now, t time.Time) string {
 	case t.IsZero():
 		return "<unknown>"
 	case t.Before(now):
-		return "expired " + age(t, now) + " ago"
+		return "expired " + age(now, t) + " ago"
 	}
-	return "in " + age(now, t)
+	return "in " + duration.HumanDuration(t.Sub(now))
 }
 
 // NewCmdUnbind builds `kubectl kyma unbind NAME|ID BINDING_ID`.

@@ -1,0 +1,236 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// now is the fake clock of every run test: ages in tables are stable.
+var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// fakeService answers like the Provisioning Service, from canned JSON: for testing
+// how commands print, not the client (which has its own tests) nor the product (e2e).
+func fakeService(t *testing.T, routes map[string]string) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"at","token_type":"bearer","expires_in":43199}`))
+	})
+	for route, body := range routes {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		})
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// runCmd runs kubectl kyma in process against url and returns stdout, stderr, error.
+func runCmd(t *testing.T, url string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	f := NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	f.Now = func() time.Time { return now }
+	dir := t.TempDir()
+	f.ConfigStore = func() config.Store { return config.Store{Path: filepath.Join(dir, "config", "config.yaml")} }
+	f.CacheDir = func() (string, error) { return filepath.Join(dir, "cache"), nil }
+	f.Profile = func() (*config.Profile, error) {
+		return &config.Profile{Name: "test", Kind: config.KindCIS, ClientID: "id", ClientSecret: "secret", UAAURL: url, ProvisioningURL: url}, nil
+	}
+	cmd := NewRootCmd(f)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// assertGolden compares got with testdata/golden/<name>.golden; -update rewrites it.
+func assertGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", "golden", name+".golden")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test ./plugin -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(strings.ReplaceAll(string(want), "\r\n", "\n"), got); diff != "" {
+		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, diff)
+	}
+}
+
+const environmentsJSON = `{"environmentInstances":[
+ {"id":"5A0F3E41-1111","name":"prod","environmentType":"kyma","planName":"aws","state":"OK","stateMessage":"Environment created.",
+  "subaccountGUID":"sub-1","parameters":"{\"name\":\"prod\",\"region\":\"eu-central-1\"}",
+  "labels":"{\"Name\":\"prod\",\"APIServerURL\":\"https://api.c-1.kyma.ondemand.com\"}","createdDate":1795341600000},
+ {"id":"7B2C9D00-2222","name":"dev","environmentType":"kyma","planName":"trial","state":"CREATING",
+  "parameters":{"name":"dev","region":"westeurope"},"createdDate":1795420800000},
+ {"id":"cf-1","name":"cf","environmentType":"cloudfoundry","state":"OK"}]}`
+
+func TestListGolden(t *testing.T) {
+	srv := fakeService(t, map[string]string{"GET /provisioning/v1/environments": environmentsJSON})
+	for _, tc := range []struct{ name, output string }{
+		{"default", ""}, {"wide", "wide"}, {"name", "name"}, {"jsonpath", "jsonpath={.items[*].id}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"list"}
+			if tc.output != "" {
+				args = append(args, "-o", tc.output)
+			}
+			out, errOut, err := runCmd(t, srv.URL, args...)
+			if err != nil {
+				t.Fatalf("list: %v\n%s", err, errOut)
+			}
+			assertGolden(t, "list/"+tc.name, out)
+		})
+	}
+}
+
+func TestGetByNameGolden(t *testing.T) {
+	srv := fakeService(t, map[string]string{"GET /provisioning/v1/environments": environmentsJSON})
+	out, errOut, err := runCmd(t, srv.URL, "get", "prod", "-o", "yaml")
+	if err != nil {
+		t.Fatalf("get: %v\n%s", err, errOut)
+	}
+	assertGolden(t, "get/yaml", out)
+}
+
+func TestGetUnknownNameListsWhatExists(t *testing.T) {
+	srv := fakeService(t, map[string]string{"GET /provisioning/v1/environments": environmentsJSON})
+	_, _, err := runCmd(t, srv.URL, "get", "staging")
+	want := `no Kyma environment "staging"; the subaccount has: dev (7B2C9D00-2222), prod (5A0F3E41-1111)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+func TestAvailableGolden(t *testing.T) {
+	srv := fakeService(t, map[string]string{"GET /provisioning/v1/availableEnvironments": `{"availableEnvironments":[
+	 {"environmentType":"kyma","serviceName":"kymaruntime","planName":"aws","description":"Kyma on AWS","planUpdatable":true,"availabilityLevel":"Standard",
+	  "createSchema":"{\"parameters\":{\"properties\":{\"region\":{\"enum\":[\"eu-central-1\",\"us-east-1\"]}}}}"},
+	 {"environmentType":"cloudfoundry","planName":"standard"}]}`})
+	out, errOut, err := runCmd(t, srv.URL, "available")
+	if err != nil {
+		t.Fatalf("available: %v\n%s", err, errOut)
+	}
+	assertGolden(t, "available/default", out)
+}
+
+func TestBindingsGolden(t *testing.T) {
+	srv := fakeService(t, map[string]string{
+		"GET /provisioning/v1/environments": environmentsJSON,
+		"GET /provisioning/v1/environments/5A0F3E41-1111/bindings": `{"bindings":[
+		 {"bindingId":"b-1","instanceId":"5A0F3E41-1111","createdBy":"sb-client","createdDate":1795427400000,"expiresAt":"2026-11-23T10:05:00Z"},
+		 {"bindingId":"b-0","instanceId":"5A0F3E41-1111","createdBy":"sb-client","createdDate":1795421400000,"expiresAt":"2026-11-23T08:20:00Z"}]}`,
+	})
+	out, errOut, err := runCmd(t, srv.URL, "bindings", "prod")
+	if err != nil {
+		t.Fatalf("bindings: %v\n%s", err, errOut)
+	}
+	assertGolden(t, "bindings/default", out)
+}
+
+func TestEmptyListSaysSo(t *testing.T) {
+	srv := fakeService(t, map[string]string{"GET /provisioning/v1/environments": `{"environmentInstances":[]}`})
+	out, errOut, err := runCmd(t, srv.URL, "list")
+	if err != nil || out != "" || errOut != "No resources found.\n" {
+		t.Errorf("list of nothing: out %q, stderr %q, err %v", out, errOut, err)
+	}
+}
+
+// Flags are checked before any network call: these run against no server at all.
+func TestFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "-o", "xml"}, `unknown output format "xml"`},
+		{[]string{"bind", "x", "--expiration", "100"}, "a binding lives from 600 to 7200 seconds (10m to 2h), not 100"},
+		{[]string{"bind", "x", "--expiration", "9000"}, "not 9000"},
+		{[]string{"bind", "x", "--expiration", "soon"}, `"soon" is neither seconds nor a duration`},
+		{[]string{"provision", "x", "--plan", "aws"}, "provision needs --region, --user"},
+		{[]string{"get"}, "kubectl kyma get takes NAME|ID, got 0 arguments"},
+		{[]string{"unbind", "x"}, "kubectl kyma unbind takes NAME|ID BINDING_ID, got 1 arguments"},
+		{[]string{"login"}, "say what to log in with"},
+		{[]string{"credential"}, "--environment is required"},
+		{[]string{"kubeconfig", "x", "--static", "--refresh-margin", "1m"}, "--refresh-margin goes with the exec credential"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, _, err := runCmd(t, "http://127.0.0.1:1", tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseServiceKey(t *testing.T) {
+	full := `{"credentials":{"uaa":{"clientid":"id","clientsecret":"s3cret","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://prov"}}}`
+	inner := `{"uaa":{"clientid":"id","clientsecret":"s3cret","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://prov"}}`
+	for _, tc := range []struct{ name, in, err string }{
+		{"whole binding", full, ""},
+		{"credentials only", inner, ""},
+		{"not json", "clientid: x", "it is not JSON"},
+		{"other service", `{"credentials":{"url":"https://x"}}`, "it has no uaa section"},
+		{"no secret", `{"uaa":{"clientid":"id","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://p"}}`, "it has no uaa.clientsecret"},
+		{"no endpoint", `{"uaa":{"clientid":"id","clientsecret":"s","url":"https://uaa"}}`, "it has no endpoints.provisioning_service_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, err := parseServiceKey([]byte(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error = %v, want %q", err, tc.err)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("error leaks the secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if key.UAA.ClientID != "id" || key.Endpoints.ProvisioningServiceURL != "https://prov" {
+				t.Errorf("parsed %+v", key)
+			}
+		})
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for in, ok := range map[string]bool{
+		"https://uaa.example":     true,
+		"http://127.0.0.1:8080":   true,
+		"http://localhost:1":      true,
+		"http://uaa.example":      false,
+		"ftp://x":                 false,
+		"uaa.example/oauth/token": false,
+		"":                        true,
+	} {
+		if err := checkURL(in); (err == nil) != ok {
+			t.Errorf("checkURL(%q) = %v, want ok=%v", in, err, ok)
+		}
+	}
+}
