@@ -1,13 +1,21 @@
 package plugin
 
 import (
-	"errors"
-
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
 
-// brokerBindings is the binding service of a KEB profile.
+// brokerBindings is the binding service of a profile that talks to KEB's OSB API
+// directly, at /oauth or /oauth/{region}.
 func (f *Factory) brokerBindings(p *config.Profile) (binding.Service, error) {
-	return nil, errors.New("broker profiles are not wired yet")
+	hc, err := f.tokenClient(p)
+	if err != nil {
+		return nil, err
+	}
+	url := p.BrokerURL
+	if p.Region != "" {
+		url += "/" + p.Region
+	}
+	return broker.New(url, hc).Bindings(broker.BindingConfig{ServiceID: p.ServiceID, PlanID: p.PlanID}), nil
 }

@@ -189,8 +189,8 @@ func NewCmdAvailable(f *Factory) *cobra.Command {
 			l := listing{
 				Kind: "AvailableEnvironment",
 				Columns: []metav1.TableColumnDefinition{
-					column("PLAN", false), column("REGIONS", false), column("DESCRIPTION", false),
-					column("UPDATABLE", true), column("AVAILABILITY", true),
+					column("PLAN", false), column("DESCRIPTION", false), column("REGIONS", false),
+					column("ALL REGIONS", true), column("UPDATABLE", true), column("AVAILABILITY", true),
 				},
 			}
 			for _, a := range avail {
@@ -203,8 +203,9 @@ func NewCmdAvailable(f *Factory) *cobra.Command {
 				}
 				l.Items = append(l.Items, raw)
 				l.Names = append(l.Names, a.PlanName)
-				l.Rows = append(l.Rows, []any{a.PlanName, strings.Join(regions(map[string]any(a.CreateSchema)), ","),
-					a.Description, fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
+				rs := regions(map[string]any(a.CreateSchema))
+				l.Rows = append(l.Rows, []any{a.PlanName, a.Description, shortList(rs, 3),
+					strings.Join(rs, ","), fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
 			}
 			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
 		},
@@ -244,6 +245,15 @@ func regions(schema map[string]any) []string {
 	walk(schema)
 	slices.Sort(out)
 	return out
+}
+
+// shortList joins the first n items and says how many more there are: a table row
+// stays one screen wide; -o wide shows them all.
+func shortList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ",")
+	}
+	return fmt.Sprintf("%s,+%d more", strings.Join(items[:n], ","), len(items)-n)
 }
 
 // exactArgs is cobra.ExactArgs with a sentence that names the missing argument.

@@ -92,7 +92,7 @@ func (o *ProvisionOptions) Run(ctx context.Context) error {
 	if !o.Wait {
 		return nil
 	}
-	return waitState(ctx, o.f, env.ID, o.Name, o.Timeout, func(e *provisioning.Environment, err error) (bool, error) {
+	return waitState(ctx, o.f, env.ID, o.Name, "is ready", o.Timeout, func(e *provisioning.Environment, err error) (bool, error) {
 		if err != nil {
 			return false, err
 		}
@@ -158,7 +158,7 @@ func (o *DeprovisionOptions) Run(ctx context.Context) error {
 	if !o.Wait {
 		return nil
 	}
-	return waitState(ctx, o.f, env.ID, name, o.Timeout, func(e *provisioning.Environment, err error) (bool, error) {
+	return waitState(ctx, o.f, env.ID, name, "is gone", o.Timeout, func(e *provisioning.Environment, err error) (bool, error) {
 		if errors.Is(err, binding.ErrNotFound) {
 			return true, nil
 		}
@@ -179,7 +179,7 @@ var pollInterval = 2 * time.Second
 // waitState polls the environment until done says so, showing its state: on a terminal
 // one line that updates in place, otherwise a line per change. Ctrl-C (ctx cancelled)
 // stops the waiting, never the operation.
-func waitState(ctx context.Context, f *Factory, id, name string, timeout time.Duration, done func(*provisioning.Environment, error) (bool, error)) error {
+func waitState(ctx context.Context, f *Factory, id, name, outcome string, timeout time.Duration, done func(*provisioning.Environment, error) (bool, error)) error {
 	c, err := f.Provisioning()
 	if err != nil {
 		return err
@@ -209,7 +209,7 @@ func waitState(ctx context.Context, f *Factory, id, name string, timeout time.Du
 					fmt.Fprintln(f.IOStreams.ErrOut)
 				}
 				if ok {
-					fmt.Fprintf(f.IOStreams.Out, "environment/%s %s after %s\n", name, strings.ToLower(state), elapsed)
+					fmt.Fprintf(f.IOStreams.Out, "environment/%s %s after %s\n", name, outcome, elapsed)
 				}
 				return derr
 			}

@@ -49,7 +49,8 @@ type Service interface {
 var (
 	// ErrNotFound: the environment or binding does not exist (or is gone).
 	ErrNotFound = errors.New("not found")
-	// ErrExpired: the binding existed but has expired (KEB answers 410 Gone).
+	// ErrExpired: the binding existed but has expired (KEB answers GET with 404
+	// "Binding expired").
 	ErrExpired = errors.New("expired")
 	// ErrUnauthorized: the service refused the client's credentials.
 	ErrUnauthorized = errors.New("unauthorized")
