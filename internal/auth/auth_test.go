@@ -1,0 +1,330 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+)
+
+// Client ids of real CIS service keys contain '!' and '|'; secrets often '$' and '='.
+const (
+	testClientID     = "sb-ut-1234!b5678|cis-local!b4"
+	testClientSecret = "s3cr3t$Value="
+)
+
+func TestTokenURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://x.authentication.eu10.hana.ondemand.com":               "https://x.authentication.eu10.hana.ondemand.com/oauth/token",
+		"https://x.authentication.eu10.hana.ondemand.com/":              "https://x.authentication.eu10.hana.ondemand.com/oauth/token",
+		" https://x.authentication.eu10.hana.ondemand.com/oauth/token ": "https://x.authentication.eu10.hana.ondemand.com/oauth/token",
+	} {
+		if got := TokenURL(in); got != want {
+			t.Errorf("TokenURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := Config{UAAURL: "https://uaa.example", ClientID: "id", ClientSecret: "secret"}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"complete", func(*Config) {}, ""},
+		{"no url", func(c *Config) { c.UAAURL = " " }, "the service key has no UAA URL (credentials.uaa.url)"},
+		{"no id", func(c *Config) { c.ClientID = "" }, "the service key has no client id (credentials.uaa.clientid)"},
+		{"no secret", func(c *Config) { c.ClientSecret = "" }, "the service key has no client secret (credentials.uaa.clientsecret)"},
+		{"not a url", func(c *Config) { c.UAAURL = "uaa.example" }, `the UAA URL "uaa.example" is not an http(s) URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.edit(&c)
+			if diff := cmp.Diff(tt.want, errString(c.Validate())); diff != "" {
+				t.Errorf("Validate() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fakeUAA answers the token endpoint like SAP's UAA: it checks the method, path,
+// form and the (form-encoded, RFC 6749 2.3.1) basic credentials.
+func fakeUAA(t *testing.T, answer func(w http.ResponseWriter)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/oauth/token" {
+			t.Errorf("request %s %s, want POST /oauth/token", r.Method, r.URL.Path)
+		}
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
+			t.Errorf("form %v (%v), want grant_type=client_credentials", r.PostForm, err)
+		}
+		user, pass, ok := r.BasicAuth()
+		id, _ := url.QueryUnescape(user)
+		secret, _ := url.QueryUnescape(pass)
+		if !ok || id != testClientID || secret != testClientSecret {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Basic realm="UAA/client", error="unauthorized", error_description="Bad credentials"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client","error_description":"Bad credentials"}`)
+			return
+		}
+		answer(w)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	fmt.Fprint(w, body)
+}
+
+func TestClientCredentialsToken(t *testing.T) {
+	srv := fakeUAA(t, func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusOK, `{"access_token":"at-1","token_type":"bearer","expires_in":43199,"scope":"uaa.resource","jti":"j"}`)
+	})
+	cc := NewClientCredentials(Config{UAAURL: srv.URL + "/", ClientID: testClientID, ClientSecret: testClientSecret}, srv.Client())
+	before := time.Now()
+	tok, err := cc.TokenContext(context.Background())
+	if err != nil {
+		t.Fatalf("TokenContext: %v", err)
+	}
+	if diff := cmp.Diff([]string{"at-1", "Bearer"}, []string{tok.AccessToken, tok.Type()}); diff != "" {
+		t.Errorf("token (-want +got):\n%s", diff)
+	}
+	if want := before.Add(43199 * time.Second); tok.Expiry.Before(want.Add(-time.Minute)) || tok.Expiry.After(want.Add(time.Minute)) {
+		t.Errorf("expiry %v, want about %v", tok.Expiry, want)
+	}
+	if diff := cmp.Diff(srv.URL+"/oauth/token "+testClientID, cc.CacheKey()); diff != "" {
+		t.Errorf("CacheKey (-want +got):\n%s", diff)
+	}
+}
+
+func TestClientCredentialsErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		secret     string
+		answer     func(w http.ResponseWriter)
+		want       string // "%s" is the UAA URL
+		wantStatus int
+		invalid    bool
+	}{
+		{
+			name:       "wrong secret",
+			secret:     "wrong-secret",
+			want:       "the UAA refused the client credentials (invalid_client: Bad credentials); check the service key",
+			wantStatus: 401, invalid: true,
+		},
+		{
+			name:   "older UAA says unauthorized",
+			secret: testClientSecret,
+			answer: func(w http.ResponseWriter) {
+				writeJSON(w, 401, `{"error":"unauthorized","error_description":"Bad credentials"}`)
+			},
+			want:       "the UAA refused the client credentials (unauthorized: Bad credentials); check the service key",
+			wantStatus: 401, invalid: true,
+		},
+		{
+			name:       "401 without a body",
+			secret:     testClientSecret,
+			answer:     func(w http.ResponseWriter) { w.WriteHeader(401) },
+			want:       "the UAA refused the client credentials (401 Unauthorized); check the service key",
+			wantStatus: 401, invalid: true,
+		},
+		{
+			name:   "other OAuth2 error",
+			secret: testClientSecret,
+			answer: func(w http.ResponseWriter) {
+				writeJSON(w, 400, `{"error":"invalid_scope","error_description":"Invalid scope: x"}`)
+			},
+			want:       "the UAA at %s refused the token request (invalid_scope: Invalid scope: x)",
+			wantStatus: 400,
+		},
+		{
+			name:   "HTML error page is not quoted",
+			secret: testClientSecret,
+			answer: func(w http.ResponseWriter) {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(502)
+				fmt.Fprint(w, "<html><body>bad gateway page</body></html>")
+			},
+			want:       "the UAA at %s answered 502 Bad Gateway to the token request",
+			wantStatus: 502,
+		},
+		{
+			name:       "200 without a token",
+			secret:     testClientSecret,
+			answer:     func(w http.ResponseWriter) { writeJSON(w, 200, `{"token_type":"bearer"}`) },
+			want:       "the UAA at %s gave no usable token: oauth2: server response missing access_token",
+			wantStatus: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fakeUAA(t, tt.answer)
+			cc := NewClientCredentials(Config{UAAURL: srv.URL, ClientID: testClientID, ClientSecret: tt.secret}, srv.Client())
+			_, err := cc.Token()
+			want := tt.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, srv.URL)
+			}
+			if diff := cmp.Diff(want, errString(err)); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			var ae *Error
+			if !errors.As(err, &ae) {
+				t.Fatalf("error %T is not an *Error", err)
+			}
+			if ae.StatusCode != tt.wantStatus {
+				t.Errorf("StatusCode = %d, want %d", ae.StatusCode, tt.wantStatus)
+			}
+			if got := errors.Is(err, ErrInvalidClient) && errors.Is(err, binding.ErrUnauthorized); got != tt.invalid {
+				t.Errorf("errors.Is(ErrInvalidClient, ErrUnauthorized) = %v, want %v", got, tt.invalid)
+			}
+			assertNoSecret(t, err, tt.secret, "bad gateway page")
+		})
+	}
+}
+
+func TestClientCredentialsUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	uaa := srv.URL
+	srv.Close()
+	cc := NewClientCredentials(Config{UAAURL: uaa, ClientID: testClientID, ClientSecret: testClientSecret}, nil)
+	_, err := cc.Token()
+	if prefix := "cannot reach the UAA at " + uaa + ": "; !strings.HasPrefix(errString(err), prefix) {
+		t.Errorf("error %q, want prefix %q", errString(err), prefix)
+	}
+	assertNoSecret(t, err, testClientSecret)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = cc.TokenContext(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled fetch: %v, want context.Canceled", err)
+	}
+}
+
+func TestClientCredentialsIncompleteKey(t *testing.T) {
+	cc := NewClientCredentials(Config{UAAURL: "https://uaa.example", ClientID: testClientID}, nil)
+	_, err := cc.Token()
+	if diff := cmp.Diff("the service key has no client secret (credentials.uaa.clientsecret)", errString(err)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestJWTExpiry(t *testing.T) {
+	tests := []struct {
+		name    string
+		token   string
+		want    time.Time
+		wantErr string
+	}{
+		{"integer exp", fakeJWT(`{"sub":"x","exp":1795425637}`), time.Unix(1795425637, 0).UTC(), ""},
+		{"float exp", fakeJWT(`{"exp":1795425637.5}`), time.Unix(1795425637, 5e8).UTC(), ""},
+		{"padded payload", strings.Replace(fakeJWT(`{"exp":1}`), ".", "==.", 1), time.Unix(1, 0).UTC(), ""},
+		{"no exp", fakeJWT(`{"sub":"x"}`), time.Time{}, "the JWT has no exp claim"},
+		{"exp in ms is not a time", fakeJWT(`{"exp":1795425637000}`), time.Time{}, "the JWT's exp claim is not a time"},
+		{"two parts", "a.b", time.Time{}, "not a JWT: want three dot-separated parts"},
+		{"bad base64", "a.!!!.c", time.Time{}, "not a JWT: the payload is not base64url"},
+		{"not JSON", "a." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + ".c", time.Time{}, "not a JWT: the payload is not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := JWTExpiry(tt.token)
+			if diff := cmp.Diff(tt.wantErr, errString(err)); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			if !got.Equal(tt.want) {
+				t.Errorf("JWTExpiry = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKubeconfigToken(t *testing.T) {
+	jwt := fakeJWT(`{"exp":1795425637}`)
+	tests := []struct {
+		name, kubeconfig, want string
+	}{
+		{"KEB's kubeconfig", kebKubeconfig(jwt), jwt},
+		{"double-quoted", "users:\n- name: u\n  user:\n    token: \"" + jwt + "\"\n", jwt},
+		{"single-quoted", "users:\n- user:\n    token: '" + jwt + "'\n", jwt},
+		{"JSON kubeconfig", `{"users":[{"name":"u","user":{` + "\n" + `"token": "` + jwt + `",` + "\n" + `"x":1}}]}`, jwt},
+		{"id-token is not it", "users:\n- user:\n    auth-provider:\n      config:\n        id-token: abc\n        refresh-token: def\n", ""},
+		{"no user token", "users:\n- user:\n    exec:\n      command: kubectl-kyma\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, KubeconfigToken(tt.kubeconfig)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	got, err := KubeconfigExpiry(kebKubeconfig(jwt))
+	if err != nil || !got.Equal(time.Unix(1795425637, 0)) {
+		t.Errorf("KubeconfigExpiry = %v, %v", got, err)
+	}
+	if _, err := KubeconfigExpiry("apiVersion: v1\n"); errString(err) != "the kubeconfig has no user token" {
+		t.Errorf("KubeconfigExpiry without token: %v", err)
+	}
+}
+
+// fakeJWT builds an unsigned JWT with the given payload.
+func fakeJWT(payload string) string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"alg":"RS256","kid":"k"}`)) + "." + enc.EncodeToString([]byte(payload)) + ".c2ln"
+}
+
+// kebKubeconfig is shaped like the kubeconfig in a KEB binding: it starts with
+// "\n---\n" and names cluster, context and user after the instance.
+func kebKubeconfig(token string) string {
+	return `
+---
+apiVersion: v1
+kind: Config
+current-context: my-kyma
+clusters:
+- name: my-kyma
+  cluster:
+    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==
+    server: https://api.c-1234.kyma.ondemand.com
+contexts:
+- name: my-kyma
+  context:
+    cluster: my-kyma
+    user: my-kyma
+users:
+- name: my-kyma
+  user:
+    token: ` + token + "\n"
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// assertNoSecret fails when err's text holds any of secrets.
+func assertNoSecret(t *testing.T, err error, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("error %q holds %q", err, s)
+		}
+	}
+}

@@ -1,0 +1,375 @@
+// Package broker is a typed client of the Kyma Environment Broker (KEB): its Open
+// Service Broker API 2.14 (https://github.com/openservicebrokerapi/servicebroker/blob/v2.14/spec.md)
+// for bindings and for provisioning, and its /info/runtimes listing. It is for
+// operators who talk to KEB directly; users of SAP BTP go through package
+// provisioning instead.
+//
+// The base URL is KEB's OAuth-protected OSB prefix, https://<host>/oauth (default
+// region) or https://<host>/oauth/<region> (e.g. /oauth/cf-eu10). The *http.Client
+// must add KEB's bearer token (see auth.NewHTTPClient); every request also sends
+// X-Broker-API-Version: 2.14, without which KEB answers 412.
+//
+// Wire format of a binding, as KEB answers (see DESIGN.md for the full table):
+//
+//	PUT /oauth/v2/service_instances/{iid}/service_bindings/{bid}
+//	{"service_id":"47c9dcbf-ff30-448e-ab36-d3bad66ba281","plan_id":"361c511f-f939-4621-b228-d0fb79a1fe15",
+//	 "parameters":{"expiration_seconds":3600}}
+//	-> 201 {"credentials":{"kubeconfig":"\n---\napiVersion: v1\n..."},
+//	        "metadata":{"expires_at":"2026-11-23T10:00:37.0Z"}}
+//	   (200 with the same body for the same PUT again; 409 for the same id with
+//	   other parameters)
+//
+//	GET  .../service_bindings/{bid}  -> 200 {"credentials":{"kubeconfig":"..."}}  (no expiry)
+//	DELETE .../service_bindings/{bid}?service_id=...&plan_id=...  -> 200 {}  (410 {} when gone)
+//
+//	errors -> {"error":"BindingNotSupported","description":"binding is not supported"}
+//	          ("error" is often absent; 412 spells it "Description")
+//
+// Binding ids are chosen by the client. KEB names a ServiceAccount, ClusterRole and
+// ClusterRoleBinding "kyma-binding-{bid}", so an id must be a lowercase RFC 1123
+// name (KEB answers 500 otherwise and the id stays stuck), and an expired binding's
+// id is refused until KEB's cleanup job drops it: every Create uses a fresh UUID v4.
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+)
+
+// APIVersion is the OSB API version sent in X-Broker-API-Version.
+const APIVersion = "2.14"
+
+// KEB's service and plan ids (kyma-environment-broker internal/broker/broker.go and
+// plans.go).
+const (
+	KymaServiceID = "47c9dcbf-ff30-448e-ab36-d3bad66ba281"
+	// AWSPlanID is the plan KEB allows bindings for by default.
+	AWSPlanID   = "361c511f-f939-4621-b228-d0fb79a1fe15"
+	AzurePlanID = "4deee563-e5ec-4731-b9b1-53b42d855f0c"
+	GCPPlanID   = "ca6e5357-707f-4565-bbbd-b3ab732597c6"
+	TrialPlanID = "7d55d31d-35ae-4438-bf13-6ffdfa107d9f"
+)
+
+// Clock tells the time; tests pass a fake.
+type Clock interface {
+	Now() time.Time
+}
+
+// Client calls one KEB. Its methods are safe for concurrent use.
+type Client struct {
+	baseURL string
+	hc      *http.Client
+
+	// UserAgent, when set, is sent as User-Agent.
+	UserAgent string
+	// Clock tells the time for the expiry estimate of a binding whose answer says
+	// nothing about expiry; nil means the system clock.
+	Clock Clock
+}
+
+// New returns a client of the KEB whose OSB prefix is baseURL
+// (https://<host>/oauth or https://<host>/oauth/<region>). httpClient must add the
+// bearer token; nil means http.DefaultClient (for tests).
+func New(baseURL string, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	return &Client{baseURL: strings.TrimRight(strings.TrimSpace(baseURL), "/"), hc: httpClient}
+}
+
+// BaseURL is the OSB prefix, without a trailing slash.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// RootURL is the KEB host without the /oauth[/region] prefix: KEB serves
+// /info/runtimes there, outside the OSB router.
+func (c *Client) RootURL() string {
+	u, err := url.Parse(c.baseURL)
+	if err != nil {
+		return c.baseURL
+	}
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := len(segs) - 1; i >= 0; i-- {
+		if segs[i] == "oauth" {
+			u.Path = "/" + strings.Join(segs[:i], "/")
+			u.RawPath = ""
+			return strings.TrimRight(u.String(), "/")
+		}
+	}
+	return c.baseURL
+}
+
+func (c *Client) now() time.Time {
+	if c.Clock == nil {
+		return time.Now()
+	}
+	return c.Clock.Now()
+}
+
+const maxBody = 16 << 20
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends method to the full URL u with body (JSON unless nil) and returns the
+// answer when its status is one of ok, an *APIError otherwise.
+func (c *Client) do(ctx context.Context, method, u string, body any, ok ...int) (*response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b) // replayable by auth.Transport after a 401
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("the broker URL %q is not valid: %w", c.baseURL, err)
+	}
+	req.Header.Set("X-Broker-API-Version", APIVersion)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the Kyma Environment Broker's answer: %w", err)
+	}
+	for _, s := range ok {
+		if resp.StatusCode == s {
+			return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+		}
+	}
+	return nil, newAPIError(resp, b)
+}
+
+// transportError explains a request that got no answer; a token error from
+// auth.Transport already is one sentence about the UAA.
+func (c *Client) transportError(err error) error {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("cannot reach the Kyma Environment Broker at %s: %w", c.baseURL, err)
+}
+
+func decode(r *response, v any) error {
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return fmt.Errorf("the Kyma Environment Broker answered %d with a body that is not the expected JSON: %v", r.status, err)
+	}
+	return nil
+}
+
+// APIError is an answer of KEB with an unexpected status. Its Error is one sentence
+// with KEB's description. It wraps the binding package's errors for errors.Is:
+// ErrUnauthorized (401); ErrNotFound (404 with a JSON body: unknown instance or
+// binding; 410 Gone: the binding or instance no longer exists); ErrExpired
+// ("Binding expired", a 404 of GET, which also wraps ErrNotFound); ErrLimitReached
+// ("maximum number of non expired bindings reached"); ErrNotReady ("instance ...
+// creation is in progress" / "creation failed").
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// ErrorCode is the OSB "error" field (BindingNotSupported, AsyncRequired,
+	// ConcurrencyError, ...), when given.
+	ErrorCode string
+	// Description is KEB's description, when given.
+	Description string
+	// WWWAuthenticate is the header of a 401.
+	WWWAuthenticate string
+	// NotJSON is set when the body was not JSON: KEB's router answers a path outside
+	// /oauth with a plain-text 404.
+	NotJSON bool
+
+	kinds []error
+}
+
+// Error returns one sentence; it never quotes a raw body.
+func (e *APIError) Error() string {
+	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	switch {
+	case e.StatusCode == http.StatusUnauthorized:
+		s := fmt.Sprintf("the Kyma Environment Broker refused the access token (%s)", status)
+		if why := authenticateReason(e.WWWAuthenticate); why != "" {
+			s += ": " + why
+		} else if e.Description != "" {
+			s += ": " + e.Description
+		}
+		return s
+	case e.StatusCode == http.StatusNotFound && e.NotJSON:
+		return fmt.Sprintf("the Kyma Environment Broker answered %s with a body that is not JSON; check that the broker URL ends in /oauth or /oauth/<region>", status)
+	case e.ErrorCode == "BindingNotSupported":
+		return fmt.Sprintf("the Kyma Environment Broker answered %s: %s (the instance's plan does not allow bindings)", status, firstNonEmpty(e.Description, "binding is not supported"))
+	case e.Description != "":
+		return fmt.Sprintf("the Kyma Environment Broker answered %s: %s", status, e.Description)
+	case e.NotJSON:
+		return fmt.Sprintf("the Kyma Environment Broker answered %s with a body that is not JSON", status)
+	case e.ErrorCode != "":
+		return fmt.Sprintf("the Kyma Environment Broker answered %s: %s", status, e.ErrorCode)
+	default:
+		return fmt.Sprintf("the Kyma Environment Broker answered %s", status)
+	}
+}
+
+// Unwrap returns the binding errors this answer stands for.
+func (e *APIError) Unwrap() []error { return e.kinds }
+
+// newAPIError reads the OSB error body {"error","description"}. encoding/json
+// matches field names case-insensitively, which takes KEB's 412
+// {"Description":"..."} too.
+func newAPIError(resp *http.Response, body []byte) *APIError {
+	e := &APIError{StatusCode: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 {
+		var b struct {
+			Error       json.RawMessage `json:"error"`
+			Description string          `json:"description"`
+			Message     string          `json:"message"`
+		}
+		if json.Unmarshal(body, &b) != nil {
+			e.NotJSON = true
+		} else {
+			var code string
+			if json.Unmarshal(b.Error, &code) == nil {
+				e.ErrorCode = code
+			}
+			e.Description = firstNonEmpty(b.Description, b.Message)
+		}
+	}
+	e.kinds = kinds(e.StatusCode, e.Description, e.NotJSON)
+	return e
+}
+
+// kinds maps a status and description to the binding errors they mean, by KEB's
+// messages (internal/broker/bind_create.go, bind_get.go, bind_delete.go). A 404
+// whose body is not JSON is a wrong URL, not a missing binding.
+func kinds(status int, description string, notJSON bool) []error {
+	var ks []error
+	switch {
+	case status == http.StatusUnauthorized:
+		ks = append(ks, binding.ErrUnauthorized)
+	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
+		ks = append(ks, binding.ErrNotFound)
+	}
+	d := strings.ToLower(description)
+	switch {
+	case strings.Contains(d, "maximum number of non expired bindings"):
+		ks = append(ks, binding.ErrLimitReached)
+	case strings.Contains(d, "creation is in progress"), strings.Contains(d, "creation failed"):
+		ks = append(ks, binding.ErrNotReady)
+	case strings.Contains(d, "binding expired"):
+		ks = append(ks, binding.ErrExpired)
+	}
+	return ks
+}
+
+// authenticateReason takes error_description, or else error, from a
+// WWW-Authenticate header.
+func authenticateReason(h string) string {
+	if d := authParam(h, "error_description"); d != "" {
+		return d
+	}
+	return authParam(h, "error")
+}
+
+// authParam returns the value of name="value" (or name=token) in an auth header.
+func authParam(h, name string) string {
+	for i := 0; i < len(h); {
+		j := strings.Index(h[i:], name+"=")
+		if j < 0 {
+			return ""
+		}
+		j += i
+		if j > 0 && !strings.ContainsRune(" ,\t", rune(h[j-1])) {
+			i = j + len(name)
+			continue
+		}
+		v := h[j+len(name)+1:]
+		if strings.HasPrefix(v, `"`) {
+			var b strings.Builder
+			for k := 1; k < len(v); k++ {
+				switch v[k] {
+				case '\\':
+					if k+1 < len(v) {
+						k++
+						b.WriteByte(v[k])
+					}
+				case '"':
+					return b.String()
+				default:
+					b.WriteByte(v[k])
+				}
+			}
+			return b.String()
+		}
+		if k := strings.IndexAny(v, ", "); k >= 0 {
+			v = v[:k]
+		}
+		return v
+	}
+	return ""
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// NewBindingID returns a fresh binding id: a lowercase UUID v4 from crypto/rand. A
+// UUID is a valid Kubernetes name, and a fresh one never collides with an expired
+// binding that KEB has not cleaned up yet.
+func NewBindingID() string {
+	var b [16]byte
+	rand.Read(b[:])         // never fails (crypto/rand, Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// validBindingID reports whether id can name KEB's "kyma-binding-{id}" objects: a
+// lowercase RFC 1123 label of at most 63 characters including that prefix. KEB
+// answers 500 to any other id and then keeps it stuck until deleted, so the client
+// refuses it first.
+func validBindingID(id string) bool {
+	if id == "" || len("kyma-binding-")+len(id) > 63 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		alnum := ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9'
+		if !alnum && (ch != '-' || i == 0 || i == len(id)-1) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,263 @@
+package provisioning
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+)
+
+// bindingJSON is every shape a binding has been seen in: the create and get answers
+// ({"credentials":{"kubeconfig"},"metadata":{"expires_at"}}) and a list entry
+// ({"bindingId","instanceId","createdBy","createdDate","expiresAt"}).
+type bindingJSON struct {
+	BindingID   string `json:"bindingId"`
+	ID          string `json:"id"`
+	InstanceID  string `json:"instanceId"`
+	CreatedBy   string `json:"createdBy"`
+	CreatedDate Time   `json:"createdDate"`
+	CreatedAt   Time   `json:"createdAt"`
+	ExpiresAt   Time   `json:"expiresAt"`
+	Credentials struct {
+		Kubeconfig string `json:"kubeconfig"`
+	} `json:"credentials"`
+	Metadata struct {
+		ExpiresAt Time `json:"expires_at"`
+	} `json:"metadata"`
+}
+
+// toBinding maps the wire shape, taking the first id and expiry that is there.
+func (b *bindingJSON) toBinding(environmentID string) binding.Binding {
+	out := binding.Binding{
+		ID:            firstNonEmpty(b.BindingID, b.ID),
+		EnvironmentID: firstNonEmpty(b.InstanceID, environmentID),
+		Kubeconfig:    b.Credentials.Kubeconfig,
+		CreatedBy:     b.CreatedBy,
+		CreatedAt:     b.CreatedDate.Time,
+		ExpiresAt:     b.Metadata.ExpiresAt.Time,
+	}
+	if out.CreatedAt.IsZero() {
+		out.CreatedAt = b.CreatedAt.Time
+	}
+	if out.ExpiresAt.IsZero() {
+		out.ExpiresAt = b.ExpiresAt.Time
+	}
+	if out.ExpiresAt.IsZero() && out.Kubeconfig != "" {
+		// Decoded only to schedule the next refresh; see auth.JWTExpiry.
+		if exp, err := auth.KubeconfigExpiry(out.Kubeconfig); err == nil {
+			out.ExpiresAt = exp
+		}
+	}
+	return out
+}
+
+func bindingsPath(environmentID string) string {
+	return environmentPath(environmentID) + "/bindings"
+}
+
+// expirationSeconds turns a lifetime into the whole seconds the API takes, rounding
+// up so that a binding never lives shorter than asked.
+func expirationSeconds(d time.Duration) (int64, error) {
+	if d < 0 {
+		return 0, fmt.Errorf("binding expiration %s is negative", d)
+	}
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s, nil
+}
+
+// CreateBinding makes a new binding of an environment whose token lives for
+// expiration (600 s to 7200 s; zero leaves it to the service, which defaults to
+// 600 s): PUT .../environments/{id}/bindings.
+//
+// The id comes from the Location header (a bare id; for a URL or path, its last
+// segment), else from the body's bindingId or id; it is empty when the service gave
+// none, in which case the binding works but cannot be deleted by id. ExpiresAt comes
+// from metadata.expires_at, else expiresAt, else the token's exp claim, else (an
+// estimate that errs early) the time the request was sent plus the lifetime asked
+// for. The environment must be ready; otherwise the error wraps binding.ErrNotReady.
+// At 10 live bindings it wraps binding.ErrLimitReached.
+func (c *Client) CreateBinding(ctx context.Context, environmentID string, expiration time.Duration) (*binding.Binding, error) {
+	if err := requireID("environment", environmentID); err != nil {
+		return nil, err
+	}
+	secs, err := expirationSeconds(expiration)
+	if err != nil {
+		return nil, err
+	}
+	type params struct {
+		ExpirationSeconds int64 `json:"expiration_seconds"`
+	}
+	body := struct {
+		Parameters *params `json:"parameters,omitempty"`
+	}{}
+	if secs > 0 {
+		body.Parameters = &params{ExpirationSeconds: secs}
+	}
+	sent := c.now()
+	r, err := c.do(ctx, http.MethodPut, bindingsPath(environmentID), body,
+		http.StatusAccepted, http.StatusOK, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	var bj bindingJSON
+	if len(bytes.TrimSpace(r.body)) > 0 {
+		if err := decode(r, &bj); err != nil {
+			return nil, err
+		}
+	}
+	b := bj.toBinding(environmentID)
+	if id := idFromLocation(r.header.Get("Location")); id != "" {
+		b.ID = id
+	}
+	if b.Kubeconfig == "" {
+		if b.ID != "" {
+			return nil, fmt.Errorf("the Provisioning Service created binding %q but sent no kubeconfig", b.ID)
+		}
+		return nil, errors.New("the Provisioning Service created a binding but sent no kubeconfig")
+	}
+	if b.ExpiresAt.IsZero() {
+		lifetime := time.Duration(secs) * time.Second
+		if lifetime == 0 {
+			lifetime = binding.DefaultExpiration
+		}
+		b.ExpiresAt = sent.Add(lifetime)
+	}
+	return &b, nil
+}
+
+// GetBinding returns one binding with its kubeconfig. A deleted binding is an
+// *APIError wrapping binding.ErrNotFound (the service answers 404 with an empty
+// body). ExpiresAt comes from the answer or the token's exp claim; zero if neither.
+func (c *Client) GetBinding(ctx context.Context, environmentID, bindingID string) (*binding.Binding, error) {
+	if err := requireID("environment", environmentID); err != nil {
+		return nil, err
+	}
+	if err := requireID("binding", bindingID); err != nil {
+		return nil, err
+	}
+	r, err := c.do(ctx, http.MethodGet, bindingsPath(environmentID)+"/"+url.PathEscape(bindingID), nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var bj bindingJSON
+	if err := decode(r, &bj); err != nil {
+		return nil, err
+	}
+	b := bj.toBinding(environmentID)
+	b.ID = bindingID
+	return &b, nil
+}
+
+// ListBindings lists an environment's bindings, without kubeconfigs. No bindings is
+// an empty list whether the service answers {"bindings":[]} or 404; a 404 whose
+// message says the environment instance is not found is returned as the error it
+// is.
+func (c *Client) ListBindings(ctx context.Context, environmentID string) ([]binding.Binding, error) {
+	if err := requireID("environment", environmentID); err != nil {
+		return nil, err
+	}
+	r, err := c.do(ctx, http.MethodGet, bindingsPath(environmentID), nil, http.StatusOK)
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && !ae.NotJSON &&
+			!strings.Contains(strings.ToLower(ae.Message), "instance not found") {
+			return []binding.Binding{}, nil
+		}
+		return nil, err
+	}
+	var entries []bindingJSON
+	if body := bytes.TrimSpace(r.body); len(body) > 0 && body[0] == '[' {
+		err = decode(r, &entries) // a bare array: not seen, but cheap to accept
+	} else {
+		var out struct {
+			Bindings []bindingJSON `json:"bindings"`
+		}
+		err = decode(r, &out)
+		entries = out.Bindings
+	}
+	if err != nil {
+		return nil, err
+	}
+	list := make([]binding.Binding, 0, len(entries))
+	for i := range entries {
+		b := entries[i].toBinding(environmentID)
+		b.Kubeconfig = "" // List promises no secrets
+		list = append(list, b)
+	}
+	return list, nil
+}
+
+// DeleteBinding revokes a binding: KEB deletes its service account, so the token is
+// refused from then on (the API server may accept it for a few more seconds from its
+// cache). An unknown binding (404), or one already gone at the broker (410), is an
+// *APIError wrapping binding.ErrNotFound: for a caller that wanted it gone, done.
+func (c *Client) DeleteBinding(ctx context.Context, environmentID, bindingID string) error {
+	if err := requireID("environment", environmentID); err != nil {
+		return err
+	}
+	if err := requireID("binding", bindingID); err != nil {
+		return err
+	}
+	_, err := c.do(ctx, http.MethodDelete, bindingsPath(environmentID)+"/"+url.PathEscape(bindingID), nil,
+		http.StatusOK, http.StatusAccepted, http.StatusNoContent)
+	return err
+}
+
+// idFromLocation takes the binding id from a Location header. The service sends a
+// bare id; should it ever send a URL or a path, the id is the last path segment.
+func idFromLocation(loc string) string {
+	loc = strings.TrimSpace(loc)
+	if i := strings.IndexAny(loc, "?#"); i >= 0 {
+		loc = loc[:i]
+	}
+	loc = strings.TrimRight(loc, "/")
+	if i := strings.LastIndex(loc, "/"); i >= 0 {
+		loc = loc[i+1:]
+	}
+	if id, err := url.PathUnescape(loc); err == nil {
+		return id
+	}
+	return loc
+}
+
+// Bindings returns the client as a binding.Service.
+func (c *Client) Bindings() *BindingService { return &BindingService{c: c} }
+
+// BindingService is a Client seen as a binding.Service, the interface the commands
+// and the credential helper use. Its errors wrap the binding package's (see
+// APIError).
+type BindingService struct {
+	c *Client
+}
+
+var _ binding.Service = (*BindingService)(nil)
+
+// Create is Client.CreateBinding.
+func (s *BindingService) Create(ctx context.Context, environmentID string, expiration time.Duration) (*binding.Binding, error) {
+	return s.c.CreateBinding(ctx, environmentID, expiration)
+}
+
+// Get is Client.GetBinding.
+func (s *BindingService) Get(ctx context.Context, environmentID, bindingID string) (*binding.Binding, error) {
+	return s.c.GetBinding(ctx, environmentID, bindingID)
+}
+
+// List is Client.ListBindings.
+func (s *BindingService) List(ctx context.Context, environmentID string) ([]binding.Binding, error) {
+	return s.c.ListBindings(ctx, environmentID)
+}
+
+// Delete is Client.DeleteBinding.
+func (s *BindingService) Delete(ctx context.Context, environmentID, bindingID string) error {
+	return s.c.DeleteBinding(ctx, environmentID, bindingID)
+}

@@ -1,0 +1,250 @@
+package provisioning
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+)
+
+func TestCreateBinding(t *testing.T) {
+	jwtExp := t0.Add(3600 * time.Second)
+	kc := kubeconfig(fakeJWT(jwtExp))
+	kcNoJWT := kubeconfig("not-a-jwt")
+	credentials := func(kc string) string {
+		b, _ := json.Marshal(kc)
+		return `"credentials":{"kubeconfig":` + string(b) + `}`
+	}
+	tests := []struct {
+		name       string
+		status     int
+		location   string
+		body       string
+		expiration time.Duration
+		want       binding.Binding
+		wantErr    string
+	}{
+		{
+			name: "202, bare id in Location, metadata.expires_at", status: 202, location: "9f1c0d2e-1111-4222-8333-944455556666",
+			body:       `{` + credentials(kc) + `,"metadata":{"expires_at":"2026-11-23T10:00:37.0Z"}}`,
+			expiration: time.Hour,
+			want:       binding.Binding{ID: "9f1c0d2e-1111-4222-8333-944455556666", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(time.Hour + 37*time.Second)},
+		},
+		{
+			name: "Location is a URL", status: 202, location: "https://cis.example/provisioning/v1/environments/E1/bindings/B1?x=1",
+			body: `{` + credentials(kc) + `}`, expiration: time.Hour,
+			want: binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: jwtExp},
+		},
+		{
+			name: "Location is a path with a trailing slash", status: 201, location: "/provisioning/v1/environments/E1/bindings/B1/",
+			body: `{` + credentials(kc) + `}`, expiration: time.Hour,
+			want: binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: jwtExp},
+		},
+		{
+			name: "id in the body, top-level expiresAt in ms", status: 200,
+			body:       `{"bindingId":"B2",` + credentials(kc) + `,"expiresAt":1795428000000}`,
+			expiration: time.Hour,
+			want:       binding.Binding{ID: "B2", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(time.Hour)},
+		},
+		{
+			name: "body id, RFC 3339 expiresAt", status: 202,
+			body:       `{"id":"B3",` + credentials(kc) + `,"expiresAt":"2026-11-23T09:30:00Z","createdDate":1795424400000,"createdBy":"sb-x"}`,
+			expiration: time.Hour,
+			want:       binding.Binding{ID: "B3", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(30 * time.Minute), CreatedAt: t0, CreatedBy: "sb-x"},
+		},
+		{
+			name: "no expiry and no JWT: request time plus the lifetime asked for", status: 202, location: "B4",
+			body: `{` + credentials(kcNoJWT) + `}`, expiration: 2 * time.Hour,
+			want: binding.Binding{ID: "B4", EnvironmentID: "E1", Kubeconfig: kcNoJWT, ExpiresAt: t0.Add(2 * time.Hour)},
+		},
+		{
+			name: "service default lifetime for the estimate", status: 202, location: "B5",
+			body: `{` + credentials(kcNoJWT) + `}`,
+			want: binding.Binding{ID: "B5", EnvironmentID: "E1", Kubeconfig: kcNoJWT, ExpiresAt: t0.Add(600 * time.Second)},
+		},
+		{
+			name: "no id anywhere: the binding still works", status: 202,
+			body: `{` + credentials(kc) + `}`, expiration: time.Hour,
+			want: binding.Binding{EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: jwtExp},
+		},
+		{
+			name: "no kubeconfig", status: 202, location: "B6", body: `{}`,
+			wantErr: `the Provisioning Service created binding "B6" but sent no kubeconfig`,
+		},
+		{
+			name: "limit reached", status: 400,
+			body:    `{"error":{"code":40000,"message":"maximum number of non expired bindings reached: 10"}}`,
+			wantErr: "the Provisioning Service answered 400 Bad Request: maximum number of non expired bindings reached: 10",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := map[string]string{}
+			if tt.location != "" {
+				header["Location"] = tt.location
+			}
+			c, _ := newFake(t, tt.status, tt.body, header)
+			got, err := c.Bindings().Create(ctx, "E1", tt.expiration)
+			if diff := cmp.Diff(tt.wantErr, errString(err)); diff != "" {
+				t.Fatalf("error (-want +got):\n%s", diff)
+			}
+			if err != nil {
+				return
+			}
+			if diff := cmp.Diff(&tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestListBindings(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		want    []binding.Binding
+		wantErr error
+	}{
+		{
+			name: "epoch ms and RFC 3339 dates", status: 200,
+			body: `{"bindings":[` +
+				`{"bindingId":"B1","instanceId":"E1","createdBy":"sb-x","createdDate":1795424400000,"expiresAt":1795425000000},` +
+				`{"bindingId":"B2","instanceId":"E1","createdBy":"sb-x","createdDate":"2026-11-23T09:00:00Z","expiresAt":"2026-11-23T11:00:00.0Z","credentials":{"kubeconfig":"secret"}}]}`,
+			want: []binding.Binding{
+				{ID: "B1", EnvironmentID: "E1", CreatedBy: "sb-x", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)},
+				{ID: "B2", EnvironmentID: "E1", CreatedBy: "sb-x", CreatedAt: t0, ExpiresAt: t0.Add(2 * time.Hour)},
+			},
+		},
+		{name: "none", status: 200, body: `{"bindings":[]}`, want: []binding.Binding{}},
+		{name: "none, as 404 with an empty body", status: 404, want: []binding.Binding{}},
+		{name: "a bare array", status: 200, body: `[{"bindingId":"B1"}]`, want: []binding.Binding{{ID: "B1", EnvironmentID: "E1"}}},
+		{name: "no such environment", status: 404, body: `{"error":{"code":41000,"message":"Environment instance not found"}}`, wantErr: binding.ErrNotFound},
+		{name: "refused", status: 401, wantErr: binding.ErrUnauthorized},
+	}
+	// A wrong base URL's 404 page is an error, not an empty list.
+	c, _ := newFake(t, 404, "404 page not found", map[string]string{"Content-Type": "text/plain"})
+	if _, err := c.ListBindings(ctx, "E1"); err == nil || errors.Is(err, binding.ErrNotFound) {
+		t.Errorf("404 page: error %v, want a non-NotFound error", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newFake(t, tt.status, tt.body, nil)
+			got, err := c.Bindings().List(ctx, "E1")
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGetBinding(t *testing.T) {
+	exp := t0.Add(time.Hour)
+	kc := kubeconfig(fakeJWT(exp))
+	body, _ := json.Marshal(map[string]any{"credentials": map[string]string{"kubeconfig": kc}})
+	c, _ := newFake(t, 200, string(body), nil)
+	got, err := c.Bindings().Get(ctx, "E1", "B1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: exp}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	// After deletion the service answers 404 with an empty body.
+	c, _ = newFake(t, 404, "", nil)
+	_, err = c.Bindings().Get(ctx, "E1", "B1")
+	if !errors.Is(err, binding.ErrNotFound) || err.Error() != "the Provisioning Service answered 404 Not Found" {
+		t.Errorf("error %v, want ErrNotFound", err)
+	}
+}
+
+func TestDeleteBinding(t *testing.T) {
+	tests := []struct {
+		status  int
+		wantErr error
+	}{
+		{200, nil},
+		{204, nil},
+		{404, binding.ErrNotFound},
+		{410, binding.ErrNotFound},
+		{401, binding.ErrUnauthorized},
+	}
+	for _, tt := range tests {
+		c, _ := newFake(t, tt.status, "", nil)
+		err := c.Bindings().Delete(ctx, "E1", "B1")
+		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			t.Errorf("status %d: error %v, want %v", tt.status, err, tt.wantErr)
+		}
+	}
+}
+
+func TestIDFromLocation(t *testing.T) {
+	for in, want := range map[string]string{
+		"9f1c":                         "9f1c",
+		" 9f1c \r":                     "9f1c",
+		"/a/b/9f1c":                    "9f1c",
+		"https://h/a/bindings/9f1c/":   "9f1c",
+		"https://h/a/bindings/9f1c?x#": "9f1c",
+		"https://h/a/b%20c":            "b c",
+		"":                             "",
+	} {
+		if got := idFromLocation(in); got != want {
+			t.Errorf("idFromLocation(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTimeAndObject(t *testing.T) {
+	times := map[string]time.Time{
+		`1795424400000`:               t0,
+		`1795424400`:                  t0, // seconds, defensively
+		`"1795424400000"`:             t0,
+		`"2026-11-23T09:00:00Z"`:      t0,
+		`"2026-11-23T10:00:00+01:00"`: t0,
+		`"2026-11-23T09:00:00.0Z"`:    t0,
+		`null`:                        {},
+		`""`:                          {},
+		`"next tuesday"`:              {},
+	}
+	for in, want := range times {
+		var got Time
+		if err := json.Unmarshal([]byte(in), &got); err != nil || !got.Equal(want) {
+			t.Errorf("Time %s = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	var bad Time
+	if err := json.Unmarshal([]byte(`true`), &bad); err == nil {
+		t.Errorf("Time true: no error")
+	}
+
+	objects := map[string]Object{
+		`{"a":"b"}`:       {"a": "b"},
+		`"{\"a\":\"b\"}"`: {"a": "b"},
+		`" {\"a\":1} "`:   {"a": float64(1)},
+		`""`:              nil,
+		`null`:            nil,
+		`"not json"`:      nil,
+		`[1]`:             nil,
+		`"{\"broken\":"`:  nil,
+	}
+	for in, want := range objects {
+		var got Object
+		if err := json.Unmarshal([]byte(in), &got); err != nil {
+			t.Errorf("Object %s: %v", in, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Object %s (-want +got):\n%s", in, diff)
+		}
+	}
+	o := Object{"s": "x", "n": 1.5, "l": []any{"a"}}
+	if diff := cmp.Diff([]string{"x", "1.5", `["a"]`, ""}, []string{o.String("s"), o.String("n"), o.String("l"), o.String("missing")}); diff != "" {
+		t.Errorf("Object.String (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,264 @@
+package provisioning
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+)
+
+// APIError is an answer of the Provisioning Service with an unexpected status. Its
+// Error is one sentence with the service's own message; the correlation id, which
+// SAP support asks for, is in CorrelationID for verbose output.
+//
+// It wraps the binding package's errors so callers can use errors.Is:
+// ErrUnauthorized for 401, ErrNotFound for 404 and 410, and, from the message KEB
+// passes through, ErrLimitReached ("maximum number of non expired bindings
+// reached"), ErrNotReady ("instance ... creation is in progress" / "creation
+// failed") and ErrExpired ("Binding expired").
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is the service's error code (e.g. "41000"), when given.
+	Code string
+	// Message is the service's error message, when given.
+	Message string
+	// Target is what the error is about, when given.
+	Target string
+	// CorrelationID identifies the request in SAP's logs.
+	CorrelationID string
+	// WWWAuthenticate is the header of a 401, the only place it says why.
+	WWWAuthenticate string
+	// RetryAt is when a 429's rate limit resets (X-Ratelimit-Reset, epoch ms, or
+	// Retry-After); zero when not said.
+	RetryAt time.Time
+	// NotJSON is set when the body was not JSON (an HTML page of a proxy, say).
+	NotJSON bool
+
+	kinds []error
+}
+
+// Error returns one sentence; it never quotes a raw body.
+func (e *APIError) Error() string {
+	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		s := fmt.Sprintf("the Provisioning Service refused the access token (%s)", status)
+		if why := authenticateReason(e.WWWAuthenticate); why != "" {
+			s += ": " + why
+		} else if e.Message != "" {
+			s += ": " + e.Message
+		}
+		return s
+	case http.StatusForbidden:
+		s := fmt.Sprintf("the Provisioning Service denied the request (%s)", status)
+		if e.Message != "" {
+			s += ": " + strings.TrimRight(e.Message, ".")
+		}
+		return s + "; check that the subaccount is entitled to the Kyma runtime and that the service key is a Cloud Management (cis) key allowed to make this call"
+	case http.StatusTooManyRequests:
+		s := fmt.Sprintf("the Provisioning Service is limiting the request rate (%s)", status)
+		if !e.RetryAt.IsZero() {
+			s += "; try again after " + e.RetryAt.UTC().Format(time.RFC3339)
+		}
+		return s
+	}
+	switch {
+	case e.Message != "":
+		return fmt.Sprintf("the Provisioning Service answered %s: %s", status, e.Message)
+	case e.NotJSON:
+		return fmt.Sprintf("the Provisioning Service answered %s with a body that is not JSON", status)
+	default:
+		return fmt.Sprintf("the Provisioning Service answered %s", status)
+	}
+}
+
+// Unwrap returns the binding errors this answer stands for.
+func (e *APIError) Unwrap() []error { return e.kinds }
+
+// newAPIError reads the CIS error body {"error":{"code","message","target",
+// "correlationID"}} and the headers that explain 401 and 429. It also takes the
+// OSB shape {"error":"...","description":"..."} and a bare {"message":"..."}, as
+// KEB's answers may pass through.
+func newAPIError(resp *http.Response, body []byte) *APIError {
+	e := &APIError{
+		StatusCode:      resp.StatusCode,
+		WWWAuthenticate: resp.Header.Get("WWW-Authenticate"),
+		CorrelationID:   firstHeader(resp.Header, "X-Correlationid", "X-Correlation-Id", "X-Vcap-Request-Id"),
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 {
+		var b struct {
+			Error       json.RawMessage `json:"error"`
+			Description string          `json:"description"`
+			Message     string          `json:"message"`
+		}
+		if json.Unmarshal(body, &b) != nil {
+			e.NotJSON = true
+		} else {
+			var inner struct {
+				Code          json.RawMessage `json:"code"`
+				Message       string          `json:"message"`
+				Description   string          `json:"description"`
+				Target        string          `json:"target"`
+				CorrelationID string          `json:"correlationID"`
+			}
+			var code string
+			switch {
+			case json.Unmarshal(b.Error, &inner) == nil:
+				e.Code = jsonScalar(inner.Code)
+				e.Message = firstNonEmpty(inner.Message, inner.Description)
+				e.Target = inner.Target
+				if inner.CorrelationID != "" {
+					e.CorrelationID = inner.CorrelationID
+				}
+			case json.Unmarshal(b.Error, &code) == nil:
+				e.Code = code
+			}
+			if e.Message == "" {
+				e.Message = firstNonEmpty(b.Description, b.Message)
+			}
+		}
+	}
+	e.Message = strings.TrimSpace(e.Message)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAt = retryAt(resp.Header, time.Now())
+	}
+	e.kinds = kinds(resp.StatusCode, e.Message, e.NotJSON)
+	return e
+}
+
+// kinds maps a status and message to the binding errors they mean. The messages
+// are KEB's (internal/broker/bind_create.go, bind_get.go), which the Provisioning
+// Service passes through; the status of that pass-through is not documented, so the
+// message decides wherever it is clear.
+//
+// A 404 whose body is not JSON is not ErrNotFound: that is a proxy's or a wrong base
+// URL's page, and a caller must not conclude that a binding is gone from it. (The
+// service's own 404 for a deleted binding has an empty body, which counts.)
+func kinds(status int, message string, notJSON bool) []error {
+	var ks []error
+	switch {
+	case status == http.StatusUnauthorized:
+		ks = append(ks, binding.ErrUnauthorized)
+	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
+		ks = append(ks, binding.ErrNotFound)
+	}
+	m := strings.ToLower(message)
+	switch {
+	case strings.Contains(m, "maximum number of non expired bindings"):
+		ks = append(ks, binding.ErrLimitReached)
+	case strings.Contains(m, "creation is in progress"), strings.Contains(m, "creation failed"):
+		ks = append(ks, binding.ErrNotReady)
+	case strings.Contains(m, "binding expired"):
+		ks = append(ks, binding.ErrExpired)
+	}
+	return ks
+}
+
+// retryAt reads X-Ratelimit-Reset (epoch ms, or s when small) or Retry-After
+// (seconds or an HTTP date).
+func retryAt(h http.Header, now time.Time) time.Time {
+	if v := strings.TrimSpace(h.Get("X-Ratelimit-Reset")); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			if n < 1e11 {
+				return time.Unix(n, 0).UTC()
+			}
+			return time.UnixMilli(n).UTC()
+		}
+	}
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return now.Add(time.Duration(n) * time.Second).UTC()
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// authenticateReason takes error_description, or else error, from a
+// WWW-Authenticate header such as
+// `Bearer realm="x", error="invalid_token", error_description="Access token expired"`.
+func authenticateReason(h string) string {
+	if d := authParam(h, "error_description"); d != "" {
+		return d
+	}
+	return authParam(h, "error")
+}
+
+// authParam returns the value of name="value" (or name=token) in an auth header.
+func authParam(h, name string) string {
+	for i := 0; i < len(h); {
+		j := strings.Index(h[i:], name+"=")
+		if j < 0 {
+			return ""
+		}
+		j += i
+		// name must start a parameter, not end a longer one (x_error=).
+		if j > 0 && !strings.ContainsRune(" ,\t", rune(h[j-1])) {
+			i = j + len(name)
+			continue
+		}
+		v := h[j+len(name)+1:]
+		if strings.HasPrefix(v, `"`) {
+			var b strings.Builder
+			for k := 1; k < len(v); k++ {
+				switch v[k] {
+				case '\\':
+					if k+1 < len(v) {
+						k++
+						b.WriteByte(v[k])
+					}
+				case '"':
+					return b.String()
+				default:
+					b.WriteByte(v[k])
+				}
+			}
+			return b.String()
+		}
+		if k := strings.IndexAny(v, ", "); k >= 0 {
+			v = v[:k]
+		}
+		return v
+	}
+	return ""
+}
+
+// jsonScalar is a JSON number's text or a JSON string's value.
+func jsonScalar(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
