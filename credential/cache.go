@@ -28,6 +28,9 @@ type Entry struct {
 	// Server and CAData are the cluster the binding's kubeconfig points at.
 	Server string `json:"server,omitempty"`
 	CAData []byte `json:"certificateAuthorityData,omitempty"`
+	// ReplacedRefused says the binding was made because the cluster refused the one
+	// before it; if the cluster refuses this one too, at once, making more will not help.
+	ReplacedRefused bool `json:"replacedRefused,omitempty"`
 }
 
 // Key names a cache entry: a profile and an environment.

@@ -73,8 +73,9 @@ type Refresher struct {
 	Stderr io.Writer
 }
 
-// refusalCooldown: a binding refused this soon after it was made is not replaced again,
-// so a kubeconfig that points at the wrong server cannot make a binding per request.
+// refusalCooldown: a binding that itself replaced a refused one, and is refused within
+// this time, is not replaced again: the cluster refuses every new binding (a kubeconfig
+// pointing at the wrong server, say), and a binding per kubectl call would not help.
 const refusalCooldown = 30 * time.Second
 
 // Do prints a valid token for in.Key, making a new binding when the cached one is
@@ -97,9 +98,10 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	if old != nil && !sameCluster(old, in.ExecInfo) {
 		return fmt.Errorf("the cached credential of environment %s is for %s, but kubectl asked for %s: check the kubeconfig's server", in.Key.Environment, old.Server, in.ExecInfo.Server)
 	}
-	if fresh(old, now, in.Margin) && (!refused || now.Sub(old.IssuedAt) < refusalCooldown) {
+	looping := refused && old.ReplacedRefused && now.Sub(old.IssuedAt) < refusalCooldown
+	if fresh(old, now, in.Margin) && (!refused || looping) {
 		if refused {
-			fmt.Fprintf(r.Stderr, "kubectl-kyma: the cluster refused binding %s, made %s ago; not making another one yet\n", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
+			fmt.Fprintf(r.Stderr, "kubectl-kyma: the cluster refused binding %s too, made %s ago to replace a refused one; check the kubeconfig's server\n", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
 		}
 		recordHandout(path, old.BindingID, in.Caller)
 		return writeExecCredential(w, in.ExecInfo.APIVersion, old.Token, handOutUntil(old, in.Margin))
@@ -109,7 +111,7 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("make a binding for environment %s: %w", in.Key.Environment, err)
 	}
-	e.Environment = in.Key.Environment
+	e.Environment, e.ReplacedRefused = in.Key.Environment, refused
 	if err := r.Cache.Store(in.Key, e); err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 func TestRefusedTokenIsReplaced(t *testing.T) {
 	h := newHarness(t)
 	h.call(t, "kubectl-1")
-	h.clock.Add(time.Minute) // past the cool-down that guards against a wrong server
+	h.clock.Add(5 * time.Second)
 	// client-go runs the plugin again in the same process only after a 401.
 	if got := h.call(t, "kubectl-1").Status.Token; got != "token-2" {
 		t.Fatalf("the same kubectl asked again and got %s, want a new binding", got)
@@ -154,15 +154,21 @@ func TestRefusedTokenIsReplaced(t *testing.T) {
 	}
 }
 
-func TestRefusedFreshTokenIsNotReplacedInALoop(t *testing.T) {
+func TestRefusedReplacementIsNotReplacedInALoop(t *testing.T) {
 	h := newHarness(t)
 	h.call(t, "kubectl-1")
+	h.call(t, "kubectl-1") // refused: token-2 replaces token-1
+	h.call(t, "kubectl-2")
 	h.clock.Add(5 * time.Second)
-	if got := h.call(t, "kubectl-1").Status.Token; got != "token-1" {
-		t.Errorf("a binding refused 5s after it was made was replaced by %s", got)
+	if got := h.call(t, "kubectl-2").Status.Token; got != "token-2" {
+		t.Errorf("a replacement refused 5s after it was made was replaced by %s", got)
 	}
-	if !strings.Contains(h.r.Stderr.(*bytes.Buffer).String(), "refused binding b1") {
+	if !strings.Contains(h.r.Stderr.(*bytes.Buffer).String(), "refused binding b2 too") {
 		t.Errorf("no warning on stderr: %q", h.r.Stderr.(*bytes.Buffer).String())
+	}
+	h.clock.Add(time.Minute)
+	if got := h.call(t, "kubectl-2").Status.Token; got != "token-3" {
+		t.Errorf("after the cool-down a refused binding is replaced; got %s", got)
 	}
 }
 

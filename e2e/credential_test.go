@@ -1,0 +1,244 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// entry reads the user's cached credential for an environment, as the plugin wrote it.
+func (u *user) entry(envID string) (bindingID, token string) {
+	u.t.Helper()
+	data, err := os.ReadFile(filepath.Join(u.home, ".cache", "kubectl-kyma", "credentials", "default", envID+".json"))
+	if err != nil {
+		return "", ""
+	}
+	var e struct {
+		BindingID string `json:"bindingId"`
+		Token     string `json:"token"`
+	}
+	if err := json.Unmarshal(data, &e); err != nil {
+		u.t.Fatalf("cache entry is not JSON: %v", err)
+	}
+	return e.BindingID, e.Token
+}
+
+// execKubeconfig provisions an environment and writes an exec kubeconfig for it.
+func execKubeconfig(t *testing.T, u *user, name string) (envID, path string) {
+	t.Helper()
+	envID = u.provision(name)
+	path = filepath.Join(u.home, name+".kubeconfig")
+	if out := u.mustKyma("kubeconfig", name, "--output-file", path); !strings.Contains(out, `context "kyma-`+name+`"`) {
+		t.Errorf("kubeconfig said %q", out)
+	}
+	return envID, path
+}
+
+func TestExecKubeconfigReusesTheBinding(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	envID, kc := execKubeconfig(t, u, "e2e-exec")
+	before := emu.stats(t).BindingsCreated
+
+	for i := range 3 {
+		if out, err := u.kubectl("--kubeconfig", kc, "get", "pods", "-A"); err != nil {
+			t.Fatalf("kubectl run %d through the exec credential: %v\n%s", i+1, err, out)
+		}
+	}
+	if after := emu.stats(t).BindingsCreated; after != before {
+		t.Errorf("three kubectl runs made %d new bindings, want 0 (the kubeconfig's binding is cached)", after-before)
+	}
+	_, token := u.entry(envID)
+	data, _ := os.ReadFile(kc)
+	if token == "" || strings.Contains(string(data), token) {
+		t.Errorf("the kubeconfig holds the token, or nothing is cached")
+	}
+	if out, _ := u.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); !strings.HasPrefix(out, "system:serviceaccount:kyma-system:kyma-binding-") {
+		t.Errorf("kubectl authenticated as %q, want a kyma-binding service account", out)
+	}
+}
+
+// TestRefreshAcrossExpiries: with bindings that live 30 s, kubectl keeps working over
+// several lifetimes, each expiry makes exactly one binding, and the replaced ones are
+// deleted.
+func TestRefreshAcrossExpiries(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--binding-ttl", "30s")
+	u := newUser(t)
+	u.login(emu)
+	envID, kc := execKubeconfig(t, u, "e2e-ttl")
+	base := emu.stats(t)
+
+	seen := map[string]bool{}
+	first, _ := u.entry(envID)
+	seen[first] = true
+	end := time.Now().Add(75 * time.Second)
+	calls := 0
+	for time.Now().Before(end) {
+		calls++
+		if out, err := u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name"); err != nil {
+			t.Fatalf("kubectl call %d failed: %v\n%s", calls, err, out)
+		}
+		id, _ := u.entry(envID)
+		seen[id] = true
+		if live := emu.stats(t).LiveBindings; live > 2 {
+			t.Errorf("%d live bindings after call %d, want at most 2", live, calls)
+		}
+		time.Sleep(1500 * time.Millisecond)
+	}
+	s := emu.stats(t)
+	made := s.BindingsCreated - base.BindingsCreated
+	if len(seen) < 4 {
+		t.Errorf("over 75 s of 30 s bindings the cache held %d bindings, want at least 4", len(seen))
+	}
+	if made != len(seen)-1 {
+		t.Errorf("the emulator made %d bindings, the cache saw %d new ones: each expiry must make exactly one", made, len(seen)-1)
+	}
+	t.Logf("%d kubectl calls, %d bindings made, %d live at the end", calls, made, s.LiveBindings)
+}
+
+// TestHerdMakesOneBinding: 20 kubectl processes at once on an empty cache all succeed,
+// and make one binding between them.
+func TestHerdMakesOneBinding(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	_, kc := execKubeconfig(t, u, "e2e-herd")
+	if err := os.RemoveAll(filepath.Join(u.home, ".cache", "kubectl-kyma", "credentials")); err != nil {
+		t.Fatal(err)
+	}
+	before := emu.stats(t).BindingsCreated
+
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() {
+			if out, err := u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name"); err != nil {
+				errs[i] = fmt.Errorf("%v: %s", err, out)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("kubectl %d: %v", i, err)
+		}
+	}
+	if made := emu.stats(t).BindingsCreated - before; made != 1 {
+		t.Errorf("20 concurrent kubectl calls made %d bindings, want 1", made)
+	}
+}
+
+// TestRevokedBindingRecovers: a binding revoked by `kubectl kyma unbind` on this
+// machine is dropped from the cache at once; one revoked elsewhere is replaced after the
+// cluster refuses it, with no file deleted by hand.
+func TestRevokedBindingRecovers(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	envID, kc := execKubeconfig(t, u, "e2e-revoke")
+
+	first, _ := u.entry(envID)
+	u.mustKyma("unbind", "e2e-revoke", first)
+	if out, err := u.kubectl("--kubeconfig", kc, "get", "ns"); err != nil {
+		t.Fatalf("kubectl right after unbinding the cached binding: %v\n%s", err, out)
+	}
+	second, _ := u.entry(envID)
+	if second == "" || second == first {
+		t.Fatalf("the cache still holds %q after unbind", second)
+	}
+
+	// Another machine (its own cache) revokes the binding this one uses.
+	other := newUser(t)
+	other.login(emu)
+	other.mustKyma("unbind", "e2e-revoke", second)
+
+	// Until the apiserver's token cache (about 10 s) forgets the token, kubectl is
+	// authenticated but no longer authorized (403): client-go re-runs the plugin only
+	// on a 401. The first 401 must be the last failure: the refused token is never
+	// handed out again.
+	refusedOnce := false
+	eventually(t, 60*time.Second, "a new binding replaces the revoked one", func() bool {
+		out, err := u.kubectl("--kubeconfig", kc, "get", "ns")
+		if err != nil {
+			if refusedOnce {
+				t.Fatalf("kubectl failed again after the 401: the refused token was handed out again:\n%s", out)
+			}
+			if !refused(out) && !strings.Contains(out, "Forbidden") {
+				t.Fatalf("kubectl failed for another reason than the revoked binding: %s", out)
+			}
+			refusedOnce = refused(out)
+			return false
+		}
+		id, _ := u.entry(envID)
+		return id != second
+	})
+}
+
+// TestMergeKeepsOtherEntries: merging into a kubeconfig that KUBECONFIG names among
+// several files keeps every other cluster, user and context as it was.
+func TestMergeKeepsOtherEntries(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	envID := u.provision("e2e-merge")
+
+	first := filepath.Join(u.home, "first.yaml")
+	second := filepath.Join(u.home, "second.yaml")
+	if err := os.WriteFile(first, []byte(existingKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(second, []byte(strings.ReplaceAll(existingKubeconfig, "other", "second")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfigEnv := "KUBECONFIG=" + first + string(os.PathListSeparator) + second
+	out, errOut, err := u.run([]string{kubeconfigEnv}, "kubectl", "kyma", "kubeconfig", "e2e-merge")
+	if err != nil {
+		t.Fatalf("kubeconfig merge: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, `Switched to context "kyma-e2e-merge" in `+first) {
+		t.Errorf("kubeconfig said %q", out)
+	}
+	got, _ := os.ReadFile(first)
+	normal := strings.NewReplacer(cluster.Server, "https://API-SERVER", envID, "ENV-ID",
+		base64(cluster.CAData), "CA-DATA").Replace(string(got))
+	assertGolden(t, "kubeconfig/merged", normal)
+	if data, _ := os.ReadFile(second); string(data) != strings.ReplaceAll(existingKubeconfig, "other", "second") {
+		t.Errorf("the second KUBECONFIG file changed:\n%s", data)
+	}
+	if out, _, err := u.run([]string{kubeconfigEnv}, "kubectl", "get", "ns", "-o", "name"); err != nil || !strings.Contains(out, "namespace/kyma-system") {
+		t.Errorf("kubectl through the merged kubeconfig: %v\n%s", err, out)
+	}
+	if out, _, _ := u.run([]string{kubeconfigEnv}, "kubectl", "config", "get-contexts", "-o", "name"); out != "kyma-e2e-merge\nother\nsecond\n" {
+		t.Errorf("contexts after the merge:\n%s", out)
+	}
+}
+
+const existingKubeconfig = `apiVersion: v1
+clusters:
+- cluster:
+    server: https://other.example:6443
+  name: other
+contexts:
+- context:
+    cluster: other
+    namespace: team
+    user: other
+  name: other
+current-context: other
+kind: Config
+users:
+- name: other
+  user:
+    token: other-token
+`
