@@ -282,6 +282,9 @@ func completeEnvironments(f *Factory) func(*cobra.Command, []string, string) ([]
 		}
 		var names []string
 		for _, e := range envs {
+			if e.EnvironmentType != "" && e.EnvironmentType != provisioning.EnvironmentTypeKyma {
+				continue
+			}
 			if n := e.DisplayName(); strings.HasPrefix(n, toComplete) {
 				names = append(names, n+"\t"+e.State)
 			}

@@ -234,3 +234,25 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
+
+// Completion runs through cobra's hidden __complete command, as shells call it.
+func TestCompletion(t *testing.T) {
+	srv := fakeService(t, map[string]string{"GET /provisioning/v1/environments": environmentsJSON})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "get", ""}, []string{"prod\tOK", "dev\tCREATING"}},
+		{[]string{"__complete", "get", "pr"}, []string{"prod\tOK"}},
+		{[]string{"__complete", "bin"}, []string{"bind\tMake a binding and print its kubeconfig, which holds a short-lived token", "bindings\tList an environment's bindings"}},
+	} {
+		out, _, err := runCmd(t, srv.URL, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if diff := cmp.Diff(tc.want, lines[:len(lines)-1]); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", tc.args, diff)
+		}
+	}
+}

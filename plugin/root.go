@@ -53,11 +53,21 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	cmd.SetIn(f.IOStreams.In)
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
 	// Flag errors are one sentence like the others, and name the flag.
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	f.AddFlags(cmd.PersistentFlags())
+	_ = cmd.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := f.ConfigStore().Load()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return cfg.Names(), cobra.ShellCompDirectiveNoFileComp
+	})
 
 	cmd.AddGroup(
 		&cobra.Group{ID: "env", Title: "Environments:"},
