@@ -51,7 +51,7 @@ func findEnvironment(ctx context.Context, f *Factory, arg string) (*provisioning
 	var byName []provisioning.Environment
 	var have []string
 	for _, e := range envs {
-		if e.EnvironmentType != "" && e.EnvironmentType != provisioning.EnvironmentTypeKyma {
+		if !isKyma(e.EnvironmentType) {
 			continue
 		}
 		if e.ID == arg {
@@ -77,6 +77,12 @@ func findEnvironment(ctx context.Context, f *Factory, arg string) (*provisioning
 		ids[i] = e.ID
 	}
 	return nil, fmt.Errorf("%d Kyma environments are named %q: name one by id (%s)", len(byName), arg, strings.Join(ids, ", "))
+}
+
+// isKyma reports whether an environment type is Kyma's: a subaccount also lists its
+// Cloud Foundry and other environments, which this plugin leaves alone.
+func isKyma(environmentType string) bool {
+	return environmentType == "" || environmentType == provisioning.EnvironmentTypeKyma
 }
 
 // environmentListing shows environments as kubectl shows resources.
@@ -127,7 +133,7 @@ func NewCmdList(f *Factory) *cobra.Command {
 				return fmt.Errorf("list environments: %w", err)
 			}
 			envs = slices.DeleteFunc(envs, func(e provisioning.Environment) bool {
-				return e.EnvironmentType != "" && e.EnvironmentType != provisioning.EnvironmentTypeKyma
+				return !isKyma(e.EnvironmentType)
 			})
 			l, err := environmentListing(f, envs, false)
 			if err != nil {
@@ -194,7 +200,7 @@ func NewCmdAvailable(f *Factory) *cobra.Command {
 				},
 			}
 			for _, a := range avail {
-				if a.EnvironmentType != "" && a.EnvironmentType != provisioning.EnvironmentTypeKyma {
+				if !isKyma(a.EnvironmentType) {
 					continue
 				}
 				raw, err := json.Marshal(a)
@@ -282,7 +288,7 @@ func completeEnvironments(f *Factory) func(*cobra.Command, []string, string) ([]
 		}
 		var names []string
 		for _, e := range envs {
-			if e.EnvironmentType != "" && e.EnvironmentType != provisioning.EnvironmentTypeKyma {
+			if !isKyma(e.EnvironmentType) {
 				continue
 			}
 			if n := e.DisplayName(); strings.HasPrefix(n, toComplete) {
