@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -47,9 +48,13 @@ func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 }
 
 // sameCluster reports whether e was made for the cluster kubectl is calling, when
-// kubectl says (provideClusterInfo: true); a token is never handed to another cluster.
+// kubectl says (provideClusterInfo: true): a token is never handed to another cluster,
+// nor to one that presents another CA.
 func sameCluster(e *Entry, info ExecInfo) bool {
-	return info.Server == "" || e.Server == "" || e.Server == info.Server
+	if info.Server == "" || e.Server == "" {
+		return true
+	}
+	return e.Server == info.Server && (len(info.CAData) == 0 || len(e.CAData) == 0 || bytes.Equal(e.CAData, info.CAData))
 }
 
 // Minter makes bindings for one environment; the full CLI implements it over the
@@ -96,7 +101,7 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	now := in.now()
 	refused := old != nil && handedBefore(path, old.BindingID, in.Caller)
 	if old != nil && !sameCluster(old, in.ExecInfo) {
-		return fmt.Errorf("the cached credential of environment %s is for %s, but kubectl asked for %s: check the kubeconfig's server", in.Key.Environment, old.Server, in.ExecInfo.Server)
+		return wrongCluster(in, old)
 	}
 	looping := refused && old.ReplacedRefused && now.Sub(old.IssuedAt) < refusalCooldown
 	if fresh(old, now, in.Margin) && (!refused || looping) {
@@ -115,6 +120,9 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	if err := r.Cache.Store(in.Key, e); err != nil {
 		return err
 	}
+	if !sameCluster(e, in.ExecInfo) {
+		return wrongCluster(in, e)
+	}
 	pruneMarkers(path, e.BindingID)
 	recordHandout(path, e.BindingID, in.Caller)
 	if err := writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, handOutUntil(e, in.Margin)); err != nil {
@@ -129,6 +137,10 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 		_ = r.Minter.Revoke(ctx, old.BindingID)
 	}
 	return nil
+}
+
+func wrongCluster(in Input, e *Entry) error {
+	return fmt.Errorf("the bindings of environment %s are for the cluster at %s, but kubectl asked for a token for %s (or another CA): check the kubeconfig's cluster", in.Key.Environment, e.Server, in.ExecInfo.Server)
 }
 
 func dirOf(path string) string { return filepath.Dir(path) }

@@ -316,7 +316,7 @@ func TestTokenForAnotherClusterIsRefused(t *testing.T) {
 	var out bytes.Buffer
 	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1, Server: "https://other:6443"}, Caller: "kubectl-2", Now: h.clock.Now}
 	err := h.r.Do(context.Background(), in, &out)
-	if err == nil || !strings.Contains(err.Error(), "is for https://127.0.0.1:6443") {
+	if err == nil || !strings.Contains(err.Error(), "are for the cluster at https://127.0.0.1:6443") {
 		t.Errorf("error = %v, want a wrong-cluster error", err)
 	}
 	if out.Len() != 0 {

@@ -40,8 +40,9 @@ type execStatus struct {
 type ExecInfo struct {
 	// APIVersion is the ExecCredential version to answer in.
 	APIVersion string
-	// Server is the cluster's server when provideClusterInfo is on; else empty.
+	// Server and CAData are the cluster's when provideClusterInfo is on; else empty.
 	Server string
+	CAData []byte
 }
 
 // ParseExecInfo reads KUBERNETES_EXEC_INFO; empty means v1 and no cluster info.
@@ -62,7 +63,7 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 		return ExecInfo{}, fmt.Errorf("KUBERNETES_EXEC_INFO asks for %s; this plugin speaks %s and %s", in.APIVersion, apiV1, apiV1beta1)
 	}
 	if in.Spec.Cluster != nil {
-		info.Server = in.Spec.Cluster.Server
+		info.Server, info.CAData = in.Spec.Cluster.Server, in.Spec.Cluster.CertificateAuthorityData
 	}
 	return info, nil
 }

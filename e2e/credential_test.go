@@ -63,6 +63,13 @@ func TestExecKubeconfigReusesTheBinding(t *testing.T) {
 	if out, _ := u.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); !strings.HasPrefix(out, "system:serviceaccount:kyma-system:kyma-binding-") {
 		t.Errorf("kubectl authenticated as %q, want a kyma-binding service account", out)
 	}
+
+	// A kubeconfig entry for another cluster never gets this environment's token.
+	info := `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false,"cluster":{"server":"https://127.0.0.2:6443"}}}`
+	out, errOut, err := u.run([]string{"KUBERNETES_EXEC_INFO=" + info}, filepath.Join(binDir, "kubectl-kyma"), "credential", "--profile", "default", "--environment", envID)
+	if err == nil || out != "" || !strings.Contains(errOut, "are for the cluster at "+cluster.Server) {
+		t.Errorf("credential for another cluster: err %v, stdout %q, stderr %q", err, out, errOut)
+	}
 }
 
 // TestRefreshAcrossExpiries: with bindings that live 30 s, kubectl keeps working over

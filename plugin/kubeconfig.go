@@ -166,6 +166,9 @@ func (o *KubeconfigOptions) execConfig(profile, envID string) *clientcmdapi.Exec
 		Command:         execCommand,
 		Args:            args,
 		InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+		// kubectl then says which cluster it calls, and the helper refuses to hand a
+		// token to any other.
+		ProvideClusterInfo: true,
 		InstallHint: `kubectl-kyma is not installed: install it with
   kubectl krew install kyma
 and log in with 'kubectl kyma login --service-key FILE'.`,
