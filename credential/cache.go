@@ -31,6 +31,15 @@ type Entry struct {
 	// ReplacedRefused says the binding was made because the cluster refused the one
 	// before it; if the cluster refuses this one too, at once, making more will not help.
 	ReplacedRefused bool `json:"replacedRefused,omitempty"`
+	// Superseded are bindings this entry replaced that a kubectl process may still
+	// hold; each is deleted once the expirationTimestamp handed out for it has passed.
+	Superseded []Superseded `json:"superseded,omitempty"`
+}
+
+// Superseded is a replaced binding and the time after which nobody holds it.
+type Superseded struct {
+	BindingID string    `json:"bindingId"`
+	After     time.Time `json:"after"`
 }
 
 // Key names a cache entry: a profile and an environment.

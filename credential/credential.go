@@ -5,15 +5,23 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 )
+
+// DefaultAhead is the share of a binding's lifetime after which a cache hit also
+// starts a background refresh, so no kubectl call waits for a bind.
+const DefaultAhead = 0.8
 
 // Input is one run of the plugin.
 type Input struct {
 	Key Key
 	// Margin overrides the refresh margin (see Margin); zero keeps the default.
 	Margin time.Duration
+	// Ahead is the share of the lifetime after which a hit starts a background refresh:
+	// zero means DefaultAhead, one or more turns it off.
+	Ahead float64
 	// ExecInfo is what kubectl passed in KUBERNETES_EXEC_INFO.
 	ExecInfo ExecInfo
 	// Caller identifies the calling process (see Caller); empty turns off the
@@ -21,6 +29,11 @@ type Input struct {
 	Caller string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Spawn starts a detached background refresh that inherits lock, the entry's
+	// lock file, already locked; nil turns background refresh off.
+	Spawn func(lock *os.File) error
+	// Stderr gets notes for the user; kubectl shows them. Nil discards them.
+	Stderr io.Writer
 }
 
 func (in Input) now() time.Time {
@@ -30,13 +43,22 @@ func (in Input) now() time.Time {
 	return time.Now()
 }
 
+func (in Input) note(format string, args ...any) {
+	if in.Stderr != nil {
+		fmt.Fprintf(in.Stderr, "kubectl-kyma: "+format+"\n", args...)
+	}
+}
+
 // Hit is the cache-hit path, the one every kubectl call pays for: it prints the cached
 // token and reports true when the entry is fresh, meant for the same cluster, and not
 // already handed to this caller (who would be asking again because the server refused
-// it). Otherwise it prints nothing and reports false, and the caller goes on to Refresh.
+// it). Otherwise it prints nothing and reports false, and the caller goes on to a
+// Refresher. Past the Ahead share of the lifetime it also starts one background
+// refresh.
 func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 	e := c.Load(in.Key)
-	if !fresh(e, in.now(), in.Margin) || !sameCluster(e, in.ExecInfo) {
+	now := in.now()
+	if !fresh(e, now, in.Margin) || !sameCluster(e, in.ExecInfo) {
 		return false, nil
 	}
 	path := c.path(in.Key)
@@ -44,7 +66,13 @@ func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 		return false, nil
 	}
 	recordHandout(path, e.BindingID, in.Caller)
-	return true, writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, handOutUntil(e, in.Margin))
+	if err := writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, handOutUntil(e, in.Margin)); err != nil {
+		return true, err
+	}
+	if in.Spawn != nil && dueAhead(e, now, in.Ahead) {
+		c.refreshAhead(in, e)
+	}
+	return true, nil
 }
 
 // sameCluster reports whether e was made for the cluster kubectl is calling, when
@@ -74,8 +102,6 @@ type Refresher struct {
 	// LockTimeout bounds the wait for another process's refresh; zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
-	// Stderr gets warnings; kubectl shows them to the user.
-	Stderr io.Writer
 }
 
 // refusalCooldown: a binding that itself replaced a refused one, and is refused within
@@ -106,37 +132,98 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	looping := refused && old.ReplacedRefused && now.Sub(old.IssuedAt) < refusalCooldown
 	if fresh(old, now, in.Margin) && (!refused || looping) {
 		if refused {
-			fmt.Fprintf(r.Stderr, "kubectl-kyma: the cluster refused binding %s too, made %s ago to replace a refused one; check the kubeconfig's server\n", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
+			in.note("the cluster refused binding %s too, made %s ago to replace a refused one; check the kubeconfig's server", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
 		}
 		recordHandout(path, old.BindingID, in.Caller)
 		return writeExecCredential(w, in.ExecInfo.APIVersion, old.Token, handOutUntil(old, in.Margin))
 	}
 
-	e, err := r.Minter.Mint(ctx)
+	e, gone, err := r.replace(ctx, in, old, refused)
 	if err != nil {
-		return fmt.Errorf("make a binding for environment %s: %w", in.Key.Environment, err)
-	}
-	e.Environment, e.ReplacedRefused = in.Key.Environment, refused
-	if err := r.Cache.Store(in.Key, e); err != nil {
 		return err
 	}
 	if !sameCluster(e, in.ExecInfo) {
 		return wrongCluster(in, e)
 	}
-	pruneMarkers(path, e.BindingID)
 	recordHandout(path, e.BindingID, in.Caller)
 	if err := writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, handOutUntil(e, in.Margin)); err != nil {
 		return err
 	}
-	// The old binding is due (every token handed out for it has passed its
-	// expirationTimestamp) or refused: delete it so bindings never pile up towards the
-	// service's limit. A failure here costs nothing but a binding that expires by itself.
-	if old != nil {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		_ = r.Minter.Revoke(ctx, old.BindingID)
-	}
+	r.revoke(ctx, gone)
 	return nil
+}
+
+// Background is the detached refresh a Hit started: it holds the entry's lock through
+// lock, and replaces the entry unless another process already did. Its error is kept
+// beside the entry for the next kubectl call to report; the cached entry stays.
+func (r *Refresher) Background(ctx context.Context, in Input, lock *os.File) error {
+	defer lock.Close() // releases the lock
+	writePID(lock)
+	old := r.Cache.Load(in.Key)
+	if old == nil || !dueAhead(old, in.now(), in.Ahead) {
+		return nil // refreshed in the meantime, or removed
+	}
+	_, gone, err := r.replace(ctx, in, old, false)
+	if err != nil {
+		r.Cache.recordFailure(in.Key, in.now(), err)
+		return err
+	}
+	r.revoke(ctx, gone)
+	return nil
+}
+
+// replace makes a new binding for in.Key and stores it. Superseded bindings that
+// nobody can hold any more are deleted first, so this machine keeps at most two live
+// bindings per environment; the ones to delete once the caller has its token are
+// returned.
+func (r *Refresher) replace(ctx context.Context, in Input, old *Entry, refused bool) (*Entry, []string, error) {
+	now := in.now()
+	var keep []Superseded
+	if old != nil {
+		var due []string
+		for _, s := range old.Superseded {
+			if now.Before(s.After) {
+				keep = append(keep, s)
+			} else {
+				due = append(due, s.BindingID)
+			}
+		}
+		r.revoke(ctx, due)
+	}
+	e, err := r.Minter.Mint(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make a binding for environment %s: %w", in.Key.Environment, err)
+	}
+	var gone []string
+	if old != nil {
+		// A token handed out for old is used until the expirationTimestamp given with
+		// it; a refused one by nobody.
+		if until := handOutUntil(old, in.Margin); refused || !now.Before(until) {
+			gone = append(gone, old.BindingID)
+		} else {
+			keep = append(keep, Superseded{BindingID: old.BindingID, After: until})
+		}
+	}
+	e.Environment, e.ReplacedRefused, e.Superseded = in.Key.Environment, refused, keep
+	if err := r.Cache.Store(in.Key, e); err != nil {
+		return nil, nil, err
+	}
+	r.Cache.clearFailure(in.Key)
+	pruneMarkers(r.Cache.path(in.Key), e.BindingID)
+	return e, gone, nil
+}
+
+// revoke deletes bindings nobody holds. A failure costs nothing but a binding that
+// expires by itself, so errors are dropped.
+func (r *Refresher) revoke(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		_ = r.Minter.Revoke(ctx, id)
+	}
 }
 
 func wrongCluster(in Input, e *Entry) error {

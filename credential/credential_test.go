@@ -61,10 +61,13 @@ func (m *fakeMinter) Revoke(ctx context.Context, id string) error {
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 type harness struct {
+	stderr bytes.Buffer
 	clock  *fakeClock
 	minter *fakeMinter
 	r      *Refresher
 	key    Key
+	ahead  float64
+	spawn  func(*os.File) error
 }
 
 func newHarness(t *testing.T) *harness {
@@ -74,7 +77,7 @@ func newHarness(t *testing.T) *harness {
 	return &harness{
 		clock:  clock,
 		minter: m,
-		r:      &Refresher{Cache: Cache{Dir: filepath.Join(t.TempDir(), "kubectl-kyma")}, Minter: m, Stderr: &bytes.Buffer{}},
+		r:      &Refresher{Cache: Cache{Dir: filepath.Join(t.TempDir(), "kubectl-kyma")}, Minter: m},
 		key:    Key{Profile: "dev", Environment: "env-1"},
 	}
 }
@@ -83,7 +86,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) call(t *testing.T, caller string) execCredential {
 	t.Helper()
 	var out bytes.Buffer
-	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: caller, Now: h.clock.Now}
+	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: caller, Now: h.clock.Now, Stderr: &h.stderr, Ahead: h.ahead, Spawn: h.spawn}
 	if err := h.r.Do(context.Background(), in, &out); err != nil {
 		t.Fatalf("credential: %v", err)
 	}
@@ -163,8 +166,8 @@ func TestRefusedReplacementIsNotReplacedInALoop(t *testing.T) {
 	if got := h.call(t, "kubectl-2").Status.Token; got != "token-2" {
 		t.Errorf("a replacement refused 5s after it was made was replaced by %s", got)
 	}
-	if !strings.Contains(h.r.Stderr.(*bytes.Buffer).String(), "refused binding b2 too") {
-		t.Errorf("no warning on stderr: %q", h.r.Stderr.(*bytes.Buffer).String())
+	if !strings.Contains(h.stderr.String(), "refused binding b2 too") {
+		t.Errorf("no warning on stderr: %q", h.stderr.String())
 	}
 	h.clock.Add(time.Minute)
 	if got := h.call(t, "kubectl-2").Status.Token; got != "token-3" {

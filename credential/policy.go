@@ -26,3 +26,16 @@ func handOutUntil(e *Entry, override time.Duration) time.Time {
 func fresh(e *Entry, now time.Time, override time.Duration) bool {
 	return e != nil && now.Before(handOutUntil(e, override))
 }
+
+// dueAhead reports whether e has used the ahead share of its lifetime, so a hit should
+// start a background refresh.
+func dueAhead(e *Entry, now time.Time, ahead float64) bool {
+	if ahead == 0 {
+		ahead = DefaultAhead
+	}
+	if ahead >= 1 {
+		return false
+	}
+	life := e.ExpiresAt.Sub(e.IssuedAt)
+	return !now.Before(e.IssuedAt.Add(time.Duration(ahead * float64(life))))
+}

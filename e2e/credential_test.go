@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -249,3 +250,46 @@ users:
   user:
     token: other-token
 `
+
+// TestRefreshAheadWithSlowBind: a call after 80 % of a binding's lifetime gets the
+// cached token at once while one background bind is in flight; over several
+// lifetimes no call fails and the cluster never holds more than two binding
+// ServiceAccounts.
+func TestRefreshAheadWithSlowBind(t *testing.T) {
+	t.Parallel()
+	own := ownCluster(t) // the test counts the ServiceAccounts on it
+	emu := startEmulatorOn(t, own, "--binding-ttl", "40s", "--bind-delay", "5s")
+	u := newUser(t)
+	u.login(emu)
+	envID := u.provision("e2e-ahead")
+	kc := filepath.Join(u.home, "ahead.kubeconfig")
+	u.mustKyma("kubeconfig", "e2e-ahead", "--output-file", kc, "--refresh-margin", "4s")
+
+	servedDuringBind := 0
+	end := time.Now().Add(100 * time.Second)
+	for calls := 1; time.Now().Before(end); calls++ {
+		out, err := u.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		if err != nil {
+			t.Fatalf("kubectl call %d failed: %v\n%s", calls, err, out)
+		}
+		s := emu.stats(t)
+		if s.BindingRequests > s.BindingsCreated { // a bind is in flight
+			id := strings.TrimPrefix(out, "system:serviceaccount:kyma-system:kyma-binding-")
+			if owned, _ := u.entry(envID); owned == id {
+				servedDuringBind++
+			}
+		}
+		sas, err := exec.Command("kubectl", "--kubeconfig", own.Kubeconfig, "get", "serviceaccounts", "-n", "kyma-system", "-o", "name").CombinedOutput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(sas), "serviceaccount/kyma-binding-"); n > 2 {
+			t.Errorf("call %d: %d binding ServiceAccounts live, want at most 2:\n%s", calls, n, sas)
+		}
+		time.Sleep(time.Second)
+	}
+	if servedDuringBind == 0 {
+		t.Error("no call was answered from the cache while a background bind was in flight")
+	}
+	t.Logf("%d calls answered with the cached token during a background bind; %+v", servedDuringBind, emu.stats(t))
+}

@@ -71,6 +71,8 @@ func run(m *testing.M) int {
 type emulator struct {
 	URL      string
 	StateDir string
+	// Cluster backs the emulator: the package's shared one unless a test needs its own.
+	Cluster *testcluster.Cluster
 	cmd      *exec.Cmd
 	client   *http.Client
 }
@@ -79,14 +81,20 @@ type emulator struct {
 // stops it (by PID) when the test ends.
 func startEmulator(t testing.TB, args ...string) *emulator {
 	t.Helper()
-	e := &emulator{StateDir: filepath.Join(t.TempDir(), "emulator")}
+	return startEmulatorOn(t, cluster, args...)
+}
+
+// startEmulatorOn runs kyma-emulator in front of cluster c.
+func startEmulatorOn(t testing.TB, c *testcluster.Cluster, args ...string) *emulator {
+	t.Helper()
+	e := &emulator{StateDir: filepath.Join(t.TempDir(), "emulator"), Cluster: c}
 	e.start(t, args...)
 	return e
 }
 
 func (e *emulator) start(t testing.TB, args ...string) {
 	t.Helper()
-	all := append([]string{"--kubeconfig", cluster.Kubeconfig, "--state-dir", e.StateDir, "--provisioning-delay", "1s"}, args...)
+	all := append([]string{"--kubeconfig", e.Cluster.Kubeconfig, "--state-dir", e.StateDir, "--provisioning-delay", "1s"}, args...)
 	cmd := exec.Command(filepath.Join(binDir, "kyma-emulator"), all...)
 	cmd.Stderr = &testWriter{t: t, prefix: "emulator: "}
 	stdout, err := cmd.StdoutPipe()
@@ -182,6 +190,17 @@ func (w *testWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*testWriter)(nil)
+
+// ownCluster starts a cluster for one test, for counting what is on it.
+func ownCluster(t testing.TB) *testcluster.Cluster {
+	t.Helper()
+	c, err := testcluster.Start(context.Background(), filepath.Join(t.TempDir(), "cluster"))
+	if err != nil {
+		t.Fatalf("start a cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	return c
+}
 
 // kubectl runs the real kubectl binary and returns its combined output.
 func kubectl(t testing.TB, env []string, args ...string) (string, error) {

@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/front"
 )
 
 // CredentialOptions is the exec credential plugin's slow path: kubectl-kyma answers
@@ -22,7 +24,13 @@ type CredentialOptions struct {
 
 	Environment string
 	Margin      time.Duration
+	Ahead       float64
 	Expiration  time.Duration
+	// Background is the detached refresh that a cache hit started, holding the
+	// entry's lock as file descriptor 3.
+	Background bool
+
+	args []string
 }
 
 // NewCmdCredential builds `kubectl kyma credential`, which kubectl runs through the
@@ -42,11 +50,22 @@ refresh margin of its expiry, or when the cluster refused it.`,
 			if o.Environment == "" {
 				return errors.New("--environment is required")
 			}
+			if o.Ahead < 0 {
+				return errors.New("--refresh-ahead is a share of the lifetime: from 0 to 1")
+			}
+			cmd.Flags().Visit(func(fl *pflag.Flag) {
+				if fl.Name != "background-refresh" {
+					o.args = append(o.args, "--"+fl.Name+"="+fl.Value.String())
+				}
+			})
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.Environment, "environment", "", "the environment (instance) id")
 	cmd.Flags().DurationVar(&o.Margin, "refresh-margin", 0, "stop handing out a token this long before it expires (default: the larger of 1m and a tenth of its lifetime)")
+	cmd.Flags().Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which a call starts a background refresh (default 0.8; 1 turns it off)")
+	cmd.Flags().BoolVar(&o.Background, "background-refresh", false, "run as the detached background refresh (set by the plugin itself)")
+	_ = cmd.Flags().MarkHidden("background-refresh")
 	cmd.Flags().DurationVar(&o.Expiration, "expiration", 0, "lifetime of the bindings it makes, 10m to 2h (default: the service's, 10m)")
 	return cmd
 }
@@ -68,14 +87,19 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	r := &credential.Refresher{
 		Cache:  credential.Cache{Dir: dir},
 		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration},
-		Stderr: o.f.IOStreams.ErrOut,
 	}
 	in := credential.Input{
 		Key:      credential.Key{Profile: p.Name, Environment: o.Environment},
 		Margin:   o.Margin,
+		Ahead:    o.Ahead,
 		ExecInfo: info,
 		Caller:   credential.Caller(),
 		Now:      o.f.Now,
+		Stderr:   o.f.IOStreams.ErrOut,
+		Spawn:    func(lock *os.File) error { return front.SpawnRefresh(o.args, lock) },
+	}
+	if o.Background {
+		return r.Background(ctx, in, os.NewFile(3, "lock"))
 	}
 	return r.Do(ctx, in, o.f.IOStreams.Out)
 }

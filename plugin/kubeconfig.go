@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,7 @@ type KubeconfigOptions struct {
 	Static      bool
 	Expiration  expirationFlag
 	Margin      time.Duration
+	Ahead       float64
 }
 
 // NewCmdKubeconfig builds `kubectl kyma kubeconfig NAME|ID`.
@@ -66,6 +68,7 @@ written to the file, and kubectl always gets a token that is valid.`,
 	fl.BoolVar(&o.NoSwitch, "no-switch", false, "merge, but leave the current context as it is")
 	fl.BoolVar(&o.Static, "static", false, "write the binding's own token instead of the exec credential (it stops working when the binding expires)")
 	fl.Var(&o.Expiration, "expiration", "lifetime of the bindings: seconds (600 to 7200) or a duration (10m to 2h)")
+	fl.Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which kubectl-kyma makes the next one in the background (default 0.8; 1 turns it off)")
 	fl.DurationVar(&o.Margin, "refresh-margin", 0, "make a new binding this long before the cached one expires (default: the larger of 1m and a tenth of its lifetime)")
 	cmd.MarkFlagsMutuallyExclusive("kubeconfig", "output-file")
 	return cmd
@@ -75,6 +78,9 @@ written to the file, and kubectl always gets a token that is valid.`,
 func (o *KubeconfigOptions) Validate() error {
 	if o.Margin < 0 {
 		return errors.New("--refresh-margin must not be negative")
+	}
+	if o.Ahead < 0 || o.Ahead > 1 {
+		return errors.New("--refresh-ahead is a share of the lifetime: from 0 to 1")
 	}
 	if o.Static && o.Margin != 0 {
 		return errors.New("--refresh-margin goes with the exec credential, not --static")
@@ -160,6 +166,9 @@ func (o *KubeconfigOptions) execConfig(profile, envID string) *clientcmdapi.Exec
 	}
 	if o.Margin != 0 {
 		args = append(args, "--refresh-margin", o.Margin.String())
+	}
+	if o.Ahead != 0 {
+		args = append(args, "--refresh-ahead", strconv.FormatFloat(o.Ahead, 'f', -1, 64))
 	}
 	return &clientcmdapi.ExecConfig{
 		APIVersion:      "client.authentication.k8s.io/v1",

@@ -35,3 +35,7 @@ func execve(path string, args []string) error {
 	}
 	return err
 }
+
+// SpawnRefresh is never called on Windows: the credential package does not hand a lock
+// to a child there.
+func SpawnRefresh(args []string, lock *os.File) error { return errors.New("background refresh is not supported on Windows") }

@@ -37,6 +37,7 @@ func serveCached(args []string, stdout io.Writer) bool {
 	fs.StringVar(&in.Key.Profile, "profile", "", "")
 	fs.StringVar(&in.Key.Environment, "environment", "", "")
 	fs.DurationVar(&in.Margin, "refresh-margin", 0, "")
+	fs.Float64Var(&in.Ahead, "refresh-ahead", 0, "")
 	// Flags the slow path reads; declared so that parsing does not stop at them.
 	fs.Duration("expiration", 0, "")
 	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" {
@@ -56,7 +57,8 @@ func serveCached(args []string, stdout io.Writer) bool {
 	if err != nil {
 		return false
 	}
-	in.ExecInfo, in.Caller, in.Now = info, credential.Caller(), time.Now
+	in.ExecInfo, in.Caller, in.Now, in.Stderr = info, credential.Caller(), time.Now, os.Stderr
+	in.Spawn = func(lock *os.File) error { return SpawnRefresh(args, lock) }
 	ok, err := credential.Cache{Dir: dir}.Hit(in, stdout)
 	return ok && err == nil
 }

@@ -1,0 +1,76 @@
+package credential
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
+)
+
+// failureBackoff is how long after a failed background refresh no other is started:
+// a service that is down gets one attempt per half minute, not one per kubectl call.
+const failureBackoff = 30 * time.Second
+
+// failure is a background refresh's error, kept for the next kubectl call to report.
+type failure struct {
+	Time  time.Time `json:"time"`
+	Error string    `json:"error"`
+}
+
+func failurePath(entryPath string) string {
+	return strings.TrimSuffix(entryPath, ".json") + ".refresh-error"
+}
+
+func (c Cache) recordFailure(k Key, now time.Time, err error) {
+	data, _ := json.Marshal(failure{Time: now, Error: err.Error()})
+	_ = privfile.WriteAtomic(failurePath(c.path(k)), data)
+}
+
+func (c Cache) clearFailure(k Key) { _ = os.Remove(failurePath(c.path(k))) }
+
+// lastFailure is the last background refresh's error, or nil.
+func (c Cache) lastFailure(k Key) *failure {
+	data, err := os.ReadFile(failurePath(c.path(k)))
+	if err != nil {
+		return nil
+	}
+	var f failure
+	if json.Unmarshal(data, &f) != nil {
+		return nil
+	}
+	return &f
+}
+
+// refreshAhead starts one detached refresh of an entry that is still valid but due:
+// it takes the entry's lock without waiting (held: a refresh is already in flight) and
+// hands the locked file to the new process, so the lock lives exactly as long as the
+// refresh, and the kernel drops it if that process dies.
+func (c Cache) refreshAhead(in Input, e *Entry) {
+	last := c.lastFailure(in.Key)
+	now := in.now()
+	if last != nil && now.Sub(last.Time) < failureBackoff {
+		return
+	}
+	lock, ok := tryLock(c.path(in.Key) + ".lock")
+	if !ok {
+		return
+	}
+	defer lock.Close() // the child keeps its own copy of the descriptor
+	if last != nil {
+		in.note("the background refresh failed %s ago (%s); trying again, and the cached token is valid until %s",
+			now.Sub(last.Time).Round(time.Second), last.Error, e.ExpiresAt.Local().Format(time.TimeOnly))
+	}
+	if err := in.Spawn(lock); err != nil {
+		in.note("cannot start a background refresh: %v", err)
+	}
+}
+
+// writePID notes in the lock file which process holds it, for `kubectl kyma status`.
+func writePID(lock *os.File) {
+	if lock.Truncate(0) == nil {
+		_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+}
