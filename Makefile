@@ -51,3 +51,17 @@ dev-down: ## stop exactly what dev-up started
 
 clean:
 	rm -rf bin dist
+
+# Releases: archives for every platform, and the Krew manifest made from them.
+.PHONY: dist krew krew-tool
+
+dist: ## dist/: an archive per release platform (tar.gz; zip on Windows) and their sha256 sums
+	@VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' scripts/dist.sh archives
+
+krew: dist krew-tool ## krew/kyma.yaml from its template and dist/, checked with Krew's validator and an offline install per platform
+	@VERSION='$(VERSION)' scripts/dist.sh krew
+
+krew-tool: ## krew, pinned in tools/krew, into .cache/bin (once)
+	@scripts/tools.sh krew
+
+test e2e: krew-tool

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdbase64 "encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -674,6 +675,24 @@ func TestEmulatorBindingTTL(t *testing.T) {
 	// The expired binding can still be deleted, and takes its other objects along.
 	a.cis(http.MethodDelete, "/environments/"+id+"/bindings/"+bid, nil).expect(t, "delete expired", 200, "")
 	assertObjects(t, bid, false)
+
+	// KEB's limit through the broker (the CIS environment id is the KEB instance id): ten
+	// live bindings; expired ones stop counting, but their ids stay taken.
+	bind := func(bindingID string) reply {
+		return a.osb(http.MethodPut, "/v2/service_instances/"+id+"/service_bindings/"+bindingID,
+			map[string]any{"service_id": kymaServiceID, "plan_id": awsPlanID})
+	}
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+		bind(ids[i]).expect(t, "binding "+ids[i], 201, "")
+	}
+	bind("00000000-0000-4000-8000-000000000010").expect(t, "11th binding", 400, `{"description":"maximum number of non expired bindings reached: 10"}`)
+	time.Sleep(6 * time.Second) // past the 5 s TTL
+	a.osb(http.MethodGet, "/v2/service_instances/"+id+"/service_bindings/"+ids[1], nil).expect(t, "GET expired", 404, `{"description":"Binding expired"}`)
+	bind(ids[0]).expect(t, "an expired id again", 400,
+		`{"description":"failed to insert Kyma binding into storage: binding with id `+ids[0]+` already exists"}`)
+	bind("00000000-0000-4000-8000-000000000011").expect(t, "a fresh id once the others expired", 201, "")
 }
 
 // TestEmulatorRestart: environments, bindings, tokens and the CA outlive a restart.
@@ -734,7 +753,13 @@ func TestEmulatorSlowBind(t *testing.T) {
 			replies[i] = a.osb(http.MethodPut, path, body)
 		})
 	}
+	var during reply
+	wg.Go(func() {
+		time.Sleep(time.Second)
+		during = a.osb(http.MethodGet, path, nil)
+	})
 	wg.Wait()
+	during.expect(t, "GET while the bind runs", 404, `{"description":"Binding creation in progress"}`)
 	if replies[0].status != 201 || replies[1].status != 422 || replies[2].status != 422 {
 		t.Errorf("concurrent PUTs: %d %d %d, want 201 422 422 (%s)", replies[0].status, replies[1].status, replies[2].status, replies[1].body)
 	}

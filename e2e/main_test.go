@@ -73,8 +73,8 @@ type emulator struct {
 	StateDir string
 	// Cluster backs the emulator: the package's shared one unless a test needs its own.
 	Cluster *testcluster.Cluster
-	cmd      *exec.Cmd
-	client   *http.Client
+	cmd     *exec.Cmd
+	client  *http.Client
 }
 
 // startEmulator runs kyma-emulator against the package's cluster with extra flags and

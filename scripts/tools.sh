@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real parts the tests and the demo run (kube-apiserver, etcd, staticcheck,
 # and later krew and the benchmark peers) from the Go module proxy into .cache/bin, once.
-# A tool is rebuilt only when its wrapper module under tools/ changes: a stamp beside the
-# binary records the hash of that module's go.mod and go.sum.
+# A tool is rebuilt only when its wrapper module under tools/ or its build flags change:
+# a stamp beside the binary records their hash.
 #
 # usage: scripts/tools.sh [TOOL...]   (default: kube-apiserver etcd)
 set -euo pipefail
@@ -23,7 +23,7 @@ build() {
   local name=$1 pkg=$2 ldflags=${3:-} note=${4:-}
   local mod=$root/tools/$name
   local stamp
-  stamp=$(cat "$mod/go.mod" "$mod/go.sum" "$0" | sha256sum | cut -d' ' -f1)
+  stamp=$( (cat "$mod/go.mod" "$mod/go.sum"; echo "$pkg $ldflags") | sha256sum | cut -d' ' -f1)
   if [[ -x $bin/$name && -f $bin/$name.stamp && $(cat "$bin/$name.stamp") == "$stamp" ]]; then
     return
   fi
@@ -43,6 +43,9 @@ for t in "${tools[@]}"; do
     "first time only: about 4 minutes and 2 GB of Go build cache on two cores" ;;
   etcd) build etcd . "-s -w" "first time only: about a minute" ;;
   staticcheck) build staticcheck honnef.co/go/tools/cmd/staticcheck "-s -w" ;;
+  krew) build krew sigs.k8s.io/krew/cmd/krew "-s -w" ;;
+  kubelogin) build kubelogin github.com/int128/kubelogin "-s -w" ;;
+  aws-iam-authenticator) build aws-iam-authenticator sigs.k8s.io/aws-iam-authenticator/cmd/aws-iam-authenticator "-s -w" ;;
   *) echo "tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

@@ -38,4 +38,6 @@ func execve(path string, args []string) error {
 
 // SpawnRefresh is never called on Windows: the credential package does not hand a lock
 // to a child there.
-func SpawnRefresh(args []string, lock *os.File) error { return errors.New("background refresh is not supported on Windows") }
+func SpawnRefresh(args []string, lock *os.File) error {
+	return errors.New("background refresh is not supported on Windows")
+}
