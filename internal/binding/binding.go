@@ -6,13 +6,13 @@
 // Kyma Environment Broker's Open Service Broker API (package broker) both implement
 // Service, so the commands and the credential helper never see HTTP.
 //
-// This package imports only the standard library: the credential helper's cache-hit
-// path may link it without paying for anything else.
+// This package imports only the standard library.
 package binding
 
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 )
 
@@ -26,7 +26,8 @@ type Binding struct {
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// CreatedAt is when the service made the binding; zero when it did not say.
 	CreatedAt time.Time `json:"createdAt,omitzero"`
-	// ExpiresAt is when the binding's token stops working; zero when unknown.
+	// ExpiresAt is when the binding's token stops working, on this machine's clock
+	// (see ToLocalClock); zero when unknown.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// CreatedBy is who made the binding, when the service says.
 	CreatedBy string `json:"createdBy,omitempty"`
@@ -68,3 +69,26 @@ const (
 	// MaxLive is how many non-expired bindings KEB allows per environment.
 	MaxLive = 10
 )
+
+// minSkew is the clock difference worth correcting: an HTTP Date has whole seconds.
+const minSkew = 2 * time.Second
+
+// ToLocalClock moves t, a time on the service's clock, onto this machine's clock, using
+// the answer's Date header and when the answer arrived: a token's expiry is compared
+// with the local clock (by client-go too), so a machine whose clock is off must not
+// think a token valid after the service stopped honouring it. Without a usable Date,
+// or with a skew under two seconds, t is returned as it is.
+func ToLocalClock(t time.Time, date string, received time.Time) time.Time {
+	if t.IsZero() || date == "" {
+		return t
+	}
+	server, err := http.ParseTime(date)
+	if err != nil {
+		return t
+	}
+	skew := server.Sub(received)
+	if skew > -minSkew && skew < minSkew {
+		return t
+	}
+	return t.Add(-skew)
+}

@@ -108,7 +108,8 @@ func (c *Client) Bind(ctx context.Context, instanceID, bindingID string, req Bin
 	if bj.Credentials.Kubeconfig == "" {
 		return nil, fmt.Errorf("the Kyma Environment Broker created binding %q but sent no kubeconfig", bindingID)
 	}
-	b := &binding.Binding{ID: bindingID, EnvironmentID: instanceID, Kubeconfig: bj.Credentials.Kubeconfig, ExpiresAt: bj.expiry()}
+	b := &binding.Binding{ID: bindingID, EnvironmentID: instanceID, Kubeconfig: bj.Credentials.Kubeconfig,
+		ExpiresAt: binding.ToLocalClock(bj.expiry(), r.header.Get("Date"), c.now())}
 	if b.ExpiresAt.IsZero() {
 		lifetime := time.Duration(secs) * time.Second
 		if lifetime == 0 {

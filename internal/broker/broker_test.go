@@ -318,6 +318,7 @@ func TestBindExpiryFallbacks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Date", t0.Format(http.TimeFormat))
 				w.WriteHeader(201)
 				fmt.Fprint(w, tt.body)
 			}))

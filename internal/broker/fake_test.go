@@ -59,6 +59,7 @@ func newFakeKEB() *fakeKEB {
 func (f *fakeKEB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	w.Header().Set("Date", t0.Format(http.TimeFormat)) // the client's fixed clock: no skew
 	body, _ := io.ReadAll(r.Body)
 	f.requests = append(f.requests, seen{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Get("X-Broker-API-Version"), r.Header.Get("Accept"), string(body)})
 	reply := func(status int, v string) {

@@ -125,6 +125,7 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 		}
 		return nil, errors.New("the Provisioning Service created a binding but sent no kubeconfig")
 	}
+	b.ExpiresAt = binding.ToLocalClock(b.ExpiresAt, r.header.Get("Date"), c.now())
 	if b.ExpiresAt.IsZero() {
 		lifetime := time.Duration(secs) * time.Second
 		if lifetime == 0 {

@@ -3,6 +3,7 @@ package provisioning
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ func TestCreateBinding(t *testing.T) {
 		location   string
 		body       string
 		expiration time.Duration
+		date       string // the answer's Date header; empty: the client's clock
 		want       binding.Binding
 		wantErr    string
 	}{
@@ -71,6 +73,13 @@ func TestCreateBinding(t *testing.T) {
 			want: binding.Binding{EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: jwtExp},
 		},
 		{
+			name: "the service's clock is 5 minutes ahead: the expiry moves onto ours", status: 202, location: "B7",
+			date:       t0.Add(5 * time.Minute).Format(http.TimeFormat),
+			body:       `{` + credentials(kc) + `,"metadata":{"expires_at":"2026-11-23T10:00:00.0Z"}}`,
+			expiration: time.Hour,
+			want:       binding.Binding{ID: "B7", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(55 * time.Minute)},
+		},
+		{
 			name: "no kubeconfig", status: 202, location: "B6", body: `{}`,
 			wantErr: `the Provisioning Service created binding "B6" but sent no kubeconfig`,
 		},
@@ -85,6 +94,9 @@ func TestCreateBinding(t *testing.T) {
 			header := map[string]string{}
 			if tt.location != "" {
 				header["Location"] = tt.location
+			}
+			if tt.date != "" {
+				header["Date"] = tt.date
 			}
 			c, _ := newFake(t, tt.status, tt.body, header)
 			got, err := c.Bindings().Create(ctx, "E1", tt.expiration)

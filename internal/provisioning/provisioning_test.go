@@ -39,6 +39,8 @@ func (f *fakeCIS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, recorded{r.Method, r.URL.EscapedPath(), r.Header.Get("Accept"), r.Header.Get("Content-Type"), string(b)})
+	// The fake's clock is the client's fixed clock: no skew unless a test sets Date.
+	w.Header().Set("Date", t0.Format(http.TimeFormat))
 	for k, v := range f.header {
 		w.Header().Set(k, v)
 	}
