@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/httplog"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/retry"
 )
 
 // Factory gives commands their streams, clock, configuration and clients. The costly
@@ -139,9 +140,12 @@ func (f *Factory) httpClient(p *config.Profile) (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	// Each attempt waits at most 30 s for an answer (KEB gives up on a bind after
+	// 15 s); the whole call, retries included, at most two minutes.
+	tr.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{
-		Timeout:   60 * time.Second,
-		Transport: httplog.New(tr, f.IOStreams.ErrOut, f.verbosity),
+		Timeout:   2 * time.Minute,
+		Transport: retry.New(httplog.New(tr, f.IOStreams.ErrOut, f.verbosity), retry.Defaults),
 	}, nil
 }
 
