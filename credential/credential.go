@@ -3,6 +3,7 @@ package credential
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -138,8 +139,17 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 		return writeExecCredential(w, in.ExecInfo.APIVersion, old.Token, handOutUntil(old, in.Margin))
 	}
 
+	// The service failed a moment ago: while the cached token still works, hand it out
+	// rather than make every kubectl call wait for another failure.
+	if last := r.Cache.lastFailure(in.Key); last != nil && now.Sub(last.Time) < failureBackoff && stillValid(old, now, refused) {
+		return r.handOutStale(in, old, w, errors.New(last.Error))
+	}
 	e, gone, err := r.replace(ctx, in, old, refused)
 	if err != nil {
+		r.Cache.recordFailure(in.Key, now, err)
+		if stillValid(old, now, refused) {
+			return r.handOutStale(in, old, w, err)
+		}
 		return err
 	}
 	if !sameCluster(e, in.ExecInfo) {
@@ -151,6 +161,24 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	}
 	r.revoke(ctx, gone)
 	return nil
+}
+
+// stillValid reports whether the server should still accept e's token: it is past the
+// refresh margin but not its expiry, and the server has not refused it.
+func stillValid(e *Entry, now time.Time, refused bool) bool {
+	return e != nil && !refused && now.Before(e.ExpiresAt)
+}
+
+// handOutStale gives kubectl a token whose refresh failed, says so, and asks kubectl
+// to come back soon (or at the token's expiry, if sooner) for another attempt.
+func (r *Refresher) handOutStale(in Input, e *Entry, w io.Writer, cause error) error {
+	until := in.now().Add(failureBackoff)
+	if e.ExpiresAt.Before(until) {
+		until = e.ExpiresAt
+	}
+	in.note("cannot make a new binding (%v); using the cached one, valid until %s", cause, e.ExpiresAt.Local().Format(time.TimeOnly))
+	recordHandout(r.Cache.path(in.Key), e.BindingID, in.Caller)
+	return writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, until)
 }
 
 // Background is the detached refresh a Hit started: it holds the entry's lock through

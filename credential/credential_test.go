@@ -217,7 +217,7 @@ func TestFailedMintKeepsTheEntry(t *testing.T) {
 	h := newHarness(t)
 	h.call(t, "kubectl-1")
 	before, _ := os.ReadFile(h.r.Cache.path(h.key))
-	h.clock.Add(9 * time.Minute)
+	h.clock.Add(11 * time.Minute) // past the expiry: no valid token to fall back on
 	h.minter.err = errors.New("service unavailable")
 	var out bytes.Buffer
 	err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-2", Now: h.clock.Now}, &out)
@@ -324,5 +324,33 @@ func TestTokenForAnotherClusterIsRefused(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("handed out %s to another cluster", out.String())
+	}
+}
+
+func TestFailedRefreshHandsOutTheStillValidToken(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "kubectl-1")
+	h.clock.Add(9*time.Minute + 10*time.Second) // past the margin, 50 s before expiry
+	h.minter.err = errorString("the service is down")
+	got := h.call(t, "kubectl-2").Status
+	want := &execStatus{Token: "token-1", ExpirationTimestamp: "2026-11-23T10:09:40Z"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if !strings.Contains(h.stderr.String(), "cannot make a new binding") {
+		t.Errorf("stderr %q does not say the refresh failed", h.stderr.String())
+	}
+	// Within the back-off the service is not asked again.
+	h.minter.err = nil
+	h.clock.Add(10 * time.Second)
+	if got := h.call(t, "kubectl-3").Status.Token; got != "token-1" || h.minter.minted.Load() != 1 {
+		t.Errorf("10 s after the failure got %s with %d bindings made", got, h.minter.minted.Load())
+	}
+	h.clock.Add(time.Minute) // past the expiry: nothing valid is left
+	h.minter.err = errorString("the service is down")
+	var out bytes.Buffer
+	err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-4", Now: h.clock.Now}, &out)
+	if err == nil || out.Len() != 0 {
+		t.Errorf("with nothing valid left: err %v, printed %q", err, out.String())
 	}
 }
