@@ -10,14 +10,14 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X $(MODULE)/internal/version.Version=$(VERSION) \
              -X $(MODULE)/internal/version.Commit=$(COMMIT) \
              -X $(MODULE)/internal/version.Date=$(DATE)
-BINARIES  := kubectl-kyma kyma-cli kyma-emulator
+BINARIES  := kubectl-kyma kyma-cli kubectl_complete-kyma kyma-emulator
 export KUBECTL_KYMA_BIN_DIR := $(CURDIR)/.cache/bin
 
 .PHONY: all build tools test unit e2e lint demo dev-up dev-down bench clean
 
 all: build
 
-build: ## bin/kubectl-kyma (the plugin kubectl runs), bin/kyma-cli (its commands), bin/kyma-emulator
+build: ## bin/kubectl-kyma (the plugin kubectl runs), bin/kyma-cli (its commands), bin/kubectl_complete-kyma, bin/kyma-emulator
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
@@ -65,3 +65,7 @@ krew-tool: ## krew, pinned in tools/krew, into .cache/bin (once)
 	@scripts/tools.sh krew
 
 test e2e: krew-tool
+
+bench: build tools ## the credential helper's cost per kubectl call, beside the floor and its peers (docs/benchmarks.md)
+	@scripts/tools.sh kubelogin aws-iam-authenticator
+	@scripts/bench.sh $(BENCHFLAGS)

@@ -12,6 +12,10 @@ const fullCLIName = "kyma-cli.exe"
 // fullCLI finds kyma-cli.exe beside this executable or on PATH.
 func fullCLI() (string, error) {
 	if exe, err := os.Executable(); err == nil {
+		// Krew links kubectl-kyma.exe into its bin folder on Windows too.
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
 		p := filepath.Join(filepath.Dir(exe), fullCLIName)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
