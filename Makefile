@@ -69,3 +69,7 @@ test e2e: krew-tool
 bench: build tools ## the credential helper's cost per kubectl call, beside the floor and its peers (docs/benchmarks.md)
 	@scripts/tools.sh kubelogin aws-iam-authenticator
 	@scripts/bench.sh $(BENCHFLAGS)
+
+.PHONY: fuzz
+fuzz: ## every fuzz target for FUZZTIME (default 1m) each; make test runs their seed corpora
+	@scripts/fuzz.sh
