@@ -76,6 +76,18 @@ func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 	return true, nil
 }
 
+// HitAfterWait waits for the entry's lock, which a process making a binding holds,
+// then tries Hit again: when many kubectl processes miss at once, one makes the binding
+// and the others are answered here, without starting the full CLI.
+func (c Cache) HitAfterWait(ctx context.Context, in Input, w io.Writer) (bool, error) {
+	unlock, err := c.lock(ctx, in.Key, DefaultLockTimeout)
+	if err != nil {
+		return false, nil // the full CLI will wait again and report it
+	}
+	defer unlock()
+	return c.Hit(in, w)
+}
+
 // sameCluster reports whether e was made for the cluster kubectl is calling, when
 // kubectl says (provideClusterInfo: true): a token is never handed to another cluster,
 // nor to one that presents another CA.

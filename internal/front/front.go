@@ -11,6 +11,7 @@
 package front
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -59,7 +60,11 @@ func serveCached(args []string, stdout io.Writer) bool {
 	}
 	in.ExecInfo, in.Caller, in.Now, in.Stderr = info, credential.Caller(), time.Now, os.Stderr
 	in.Spawn = func(lock *os.File) error { return SpawnRefresh(args, lock) }
-	ok, err := credential.Cache{Dir: dir}.Hit(in, stdout)
+	cache := credential.Cache{Dir: dir}
+	if ok, err := cache.Hit(in, stdout); ok {
+		return err == nil
+	}
+	ok, err := cache.HitAfterWait(context.Background(), in, stdout)
 	return ok && err == nil
 }
 
