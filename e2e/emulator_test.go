@@ -99,7 +99,30 @@ func newRawAPI(t *testing.T, e *emulator) *rawAPI {
 	a := &rawAPI{t: t, e: e}
 	a.cisToken = a.token(key.Credentials.UAA.ClientID, key.Credentials.UAA.ClientSecret)
 	a.brokerToken = a.token(broker.ClientID, broker.ClientSecret)
+	// Registered after startEmulator's cleanup, so it runs first, while the emulator
+	// still serves.
+	t.Cleanup(a.deleteEnvironments)
 	return a
+}
+
+// deleteEnvironments deletes every environment, and so every binding and its objects:
+// the cluster is shared, and other tests count what is on it.
+func (a *rawAPI) deleteEnvironments() {
+	if a.e.cmd == nil {
+		return // the emulator is stopped already
+	}
+	var list struct {
+		EnvironmentInstances []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"environmentInstances"`
+	}
+	a.cis(http.MethodGet, "/environments", nil).decode(a.t, &list)
+	for _, env := range list.EnvironmentInstances {
+		if env.State != "DELETING" {
+			a.cis(http.MethodDelete, "/environments/"+env.ID, nil).expect(a.t, "clean-up delete of "+env.ID, http.StatusAccepted, "")
+		}
+	}
 }
 
 func readJSON(t *testing.T, path string, v any) {
@@ -709,6 +732,7 @@ func TestEmulatorRestart(t *testing.T) {
 	port := e.URL[strings.LastIndex(e.URL, ":")+1:]
 
 	e.restart(t, "--addr", "127.0.0.1:"+port)
+	t.Cleanup(a.deleteEnvironments) // restart's stop runs before the first clean-up
 	if again, _ := os.ReadFile(filepath.Join(e.StateDir, "ca.crt")); !bytes.Equal(ca, again) {
 		t.Error("the CA changed")
 	}

@@ -1,0 +1,165 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// This file serves KEB's service instance endpoints (OSB provisioning, deprovisioning,
+// last_operation) and its catalog, with brokerapi's checks and KEB's answers
+// (internal/broker/instance_*.go).
+
+// ersContext is what KEB requires of the OSB context when provisioning.
+type ersContext struct {
+	GlobalAccountID string `json:"globalaccount_id"`
+	SubaccountID    string `json:"subaccount_id"`
+	UserID          string `json:"user_id"`
+}
+
+// handleProvision serves PUT /v2/service_instances/{instance_id}?accepts_incomplete=true.
+func (s *server) handleProvision(w http.ResponseWriter, r *http.Request) {
+	d, ok := decodeOSBDetails(w, r)
+	if !ok {
+		return
+	}
+	if d.ServiceID != kymaServiceID {
+		writeJSON(w, http.StatusBadRequest, osbError{Description: "service-id not in the catalog"})
+		return
+	}
+	p := planByID(d.PlanID)
+	if p == nil {
+		writeJSON(w, http.StatusBadRequest, osbError{Description: "plan-id not in the catalog"})
+		return
+	}
+	if r.FormValue("accepts_incomplete") != "true" {
+		writeJSON(w, http.StatusUnprocessableEntity, osbError{Error: "AsyncRequired", Description: "This service plan requires client support for asynchronous service operations."})
+		return
+	}
+	if len(d.Parameters) == 0 {
+		writeJSON(w, http.StatusBadRequest, osbError{Description: "while unmarshaling raw parameters: unexpected end of JSON input"})
+		return
+	}
+	if err := p.validateParameters(d.Parameters, s.opts.Region); err != nil {
+		writeJSON(w, http.StatusBadRequest, osbError{Description: err.Error()})
+		return
+	}
+	var ec ersContext
+	var msg string
+	switch err := json.Unmarshal(d.Context, &ec); {
+	case err != nil:
+		msg = "while decoding context: " + err.Error()
+	case ec.GlobalAccountID == "":
+		msg = "global accountID parameter cannot be empty"
+	case ec.SubaccountID == "":
+		msg = "subAccountID parameter cannot be empty"
+	case ec.UserID == "":
+		msg = "UserID parameter cannot be empty"
+	}
+	if msg != "" {
+		writeJSON(w, http.StatusBadRequest, osbError{Description: msg})
+		return
+	}
+	id := r.PathValue("instance_id")
+	name := environmentName(d.Parameters)
+	if e := s.store.environment(id); e != nil {
+		// KEB compares the request with the first one: the same again is answered with
+		// the same operation, anything else is a conflict.
+		if e.PlanName != p.name || !bytes.Equal(e.Parameters, compactJSON(d.Parameters)) || !bytes.Equal(e.Context, compactJSON(d.Context)) {
+			writeJSON(w, http.StatusConflict, osbError{Description: "provisioning operation already exist"})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, provisionResponse(e.ProvisionOperation, s.labels(e, s.opts.now())))
+		return
+	}
+	e := &environment{
+		ID: id, Name: name, PlanName: p.name, User: ec.UserID,
+		Parameters: compactJSON(d.Parameters), Context: compactJSON(d.Context),
+		GlobalAccountID: ec.GlobalAccountID, SubaccountID: ec.SubaccountID,
+	}
+	if err := s.addEnvironment(e); err != nil {
+		writeJSON(w, http.StatusInternalServerError, osbError{Description: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, provisionResponse(e.ProvisionOperation, s.labels(e, s.opts.now())))
+}
+
+func provisionResponse(operation string, labels map[string]string) map[string]any {
+	return map[string]any{"operation": operation, "metadata": map[string]any{"labels": labels}}
+}
+
+// handleDeprovision serves DELETE /v2/service_instances/{instance_id}: 202 with the
+// operation, or 200 {} for an instance KEB does not have.
+func (s *server) handleDeprovision(w http.ResponseWriter, r *http.Request) {
+	if !checkIDs(w, r.FormValue("service_id"), r.FormValue("plan_id")) {
+		return
+	}
+	id := r.PathValue("instance_id")
+	_, err := s.deleteEnvironment(r.Context(), id)
+	switch {
+	case errors.Is(err, errNoEnvironment):
+		writeJSON(w, http.StatusOK, struct{}{})
+	case err != nil:
+		s.log.Error("deprovision", "id", id, "error", err)
+		writeJSON(w, http.StatusInternalServerError, osbError{Description: err.Error()})
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]string{"operation": s.store.environment(id).DeprovisionOperation})
+	}
+}
+
+// handleLastOperation serves GET /v2/service_instances/{instance_id}/last_operation, with
+// an optional ?operation= id, as KEB's LastOperationEndpoint answers.
+func (s *server) handleLastOperation(w http.ResponseWriter, r *http.Request) {
+	now := s.opts.now()
+	id, op := r.PathValue("instance_id"), r.FormValue("operation")
+	e := s.store.environment(id)
+	if op != "" {
+		for _, other := range s.store.environments() {
+			if (other.ProvisionOperation == op || other.DeprovisionOperation == op) && other.ID != id {
+				writeJSON(w, http.StatusBadRequest, osbError{Description: "operation exists, but instanceID is invalid"})
+				return
+			}
+		}
+		// An unknown operation: KEB then reports on the instance only if it was deleted.
+		if e != nil && op != e.ProvisionOperation && op != e.DeprovisionOperation && e.stateAt(now) != stateGone {
+			e = nil
+		}
+	}
+	if e == nil {
+		writeJSON(w, http.StatusNotFound, osbError{Description: "Operation not found"})
+		return
+	}
+	state, description := osbState(e, now)
+	if op != "" && op == e.ProvisionOperation && e.stateAt(now) != stateCreating {
+		// The provisioning finished, whatever happened to the instance since.
+		state, description = "succeeded", "Operation succeeded"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": state, "description": description})
+}
+
+// handleCatalog serves GET /v2/catalog: the Kyma service and its plans.
+func (s *server) handleCatalog(w http.ResponseWriter, r *http.Request) {
+	var ps []map[string]any
+	for _, p := range plans() {
+		create := p.createSchema(s.opts.Region)
+		ps = append(ps, map[string]any{
+			"id": p.id, "name": p.name, "description": p.description, "bindable": s.bindable(p.name),
+			"metadata": map[string]any{"displayName": p.description},
+			"schemas": map[string]any{"service_instance": map[string]any{
+				"create": map[string]any{"parameters": create},
+				"update": map[string]any{"parameters": p.updateSchema()},
+			}},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"services": []map[string]any{{
+		"id": kymaServiceID, "name": kymaServiceName,
+		"description":           "Kyma environment is a runtime you can use to build cloud-native Kubernetes-based applications by using microservices and serverless functions.",
+		"bindable":              true,
+		"instances_retrievable": true,
+		"bindings_retrievable":  true,
+		"plan_updateable":       true,
+		"metadata":              map[string]any{"displayName": "Kyma Environment"},
+		"plans":                 ps,
+	}}})
+}

@@ -1,0 +1,50 @@
+package emulator
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ParseFlags reads kyma-emulator's command line into Options. Usage and flag errors go to
+// output; -h and --help return flag.ErrHelp.
+func ParseFlags(args []string, output io.Writer) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("kyma-emulator", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.Usage = func() {
+		fmt.Fprint(output, `Usage: kyma-emulator --kubeconfig FILE --state-dir DIR [flags]
+
+Serves SAP BTP's UAA token endpoint, Provisioning Service API and Kyma Environment
+Broker API on loopback, backed by the Kubernetes API server of the admin kubeconfig.
+Prints "kyma-emulator listening on https://127.0.0.1:PORT" once ready.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	var bindable string
+	fs.StringVar(&o.Addr, "addr", DefaultAddr, "listen `address`; loopback only (port 0 picks a free port)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "admin kubeconfig `file` of the Kubernetes API server that backs the bindings (required)")
+	fs.StringVar(&o.StateDir, "state-dir", "", "`folder` for the CA, credentials, client files and state, kept across restarts (required)")
+	fs.DurationVar(&o.ProvisioningDelay, "provisioning-delay", DefaultProvisioningDelay, "how long an environment stays CREATING, and DELETING")
+	fs.DurationVar(&o.BindingTTL, "binding-ttl", 0, "report this lifetime for new bindings and revoke their tokens when it ends (0: the requested expiration)")
+	fs.DurationVar(&o.BindDelay, "bind-delay", 0, "sleep this long before making a binding's Kubernetes objects (slow-bind tests)")
+	fs.DurationVar(&o.BindTimeout, "bind-timeout", DefaultBindTimeout, "bound on a create-binding request, as KEB's CreateBindingTimeout")
+	fs.StringVar(&bindable, "bindable-plans", strings.Join(DefaultBindablePlans(), ","), "comma-separated `plans` that allow bindings")
+	fs.StringVar(&o.Region, "region", DefaultRegion, "platform `region` of the emulated subaccount (KEB's default request region)")
+	if err := fs.Parse(args); err != nil {
+		return Options{}, err
+	}
+	if fs.NArg() > 0 {
+		return Options{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	o.BindablePlans = []string{}
+	for _, p := range strings.Split(bindable, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.BindablePlans = append(o.BindablePlans, p)
+		}
+	}
+	return o, nil
+}
