@@ -9,7 +9,8 @@ root=$PWD
 export DEV_DIR=.cache/demo
 demo=$root/$DEV_DIR
 
-bold=$(tput bold 2>/dev/null || true) plain=$(tput sgr0 2>/dev/null || true)
+bold='' plain=''
+if [[ -t 1 ]]; then bold=$(tput bold 2>/dev/null || true) plain=$(tput sgr0 2>/dev/null || true); fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
@@ -51,7 +52,7 @@ run kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces -o name
 run kubectl kyma unbind demo "$id"
 printf 'waiting for the API server to refuse the revoked token (it caches tokens ~10 s)'
 for _ in $(seq 1 60); do
-  if ! kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces >/dev/null 2>&1; then
+  if kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces 2>&1 | grep -q Unauthorized; then
     echo; run kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces || true
     break
   fi
