@@ -61,7 +61,7 @@ func (o *outputFlags) printer() (printers.ResourcePrinter, error) {
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("unknown output format %q: use one of json, yaml, name, wide, jsonpath=..., go-template=...", o.Output)
+	return nil, fmt.Errorf("unknown output format %q: use json, yaml, name, wide, jsonpath=TEMPLATE or go-template=TEMPLATE", o.Output)
 }
 
 // validate checks -o before any network call.

@@ -227,7 +227,7 @@ func (c *Cluster) waitReady(ctx context.Context, limit time.Duration) error {
 	defer cancel()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	last := errors.New("no answer yet")
+	var last error
 	for {
 		for _, p := range c.procs {
 			if !alive(p) {
