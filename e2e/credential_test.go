@@ -65,6 +65,19 @@ func TestExecKubeconfigReusesTheBinding(t *testing.T) {
 		t.Errorf("kubectl authenticated as %q, want a kyma-binding service account", out)
 	}
 
+	// Bindings of two hours, as the exec stanza passes the lifetime on.
+	long := filepath.Join(u.home, "long.kubeconfig")
+	u.mustKyma("kubeconfig", "e2e-exec", "--expiration", "2h", "--output-file", long)
+	if err := os.RemoveAll(filepath.Join(u.home, ".cache", "kubectl-kyma", "credentials")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := u.kubectl("--kubeconfig", long, "get", "ns"); err != nil {
+		t.Fatalf("kubectl with --expiration 2h in the exec stanza: %v\n%s", err, out)
+	}
+	if _, token := u.entry(envID); token == "" {
+		t.Error("no binding cached after a miss with --expiration 2h")
+	}
+
 	// A kubeconfig entry for another cluster never gets this environment's token.
 	info := `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false,"cluster":{"server":"https://127.0.0.2:6443"}}}`
 	out, errOut, err := u.run([]string{"KUBERNETES_EXEC_INFO=" + info}, filepath.Join(binDir, "kubectl-kyma"), "credential", "--profile", "default", "--environment", envID)

@@ -91,8 +91,9 @@ func (o *BindOptions) Run(ctx context.Context) error {
 	}
 	b, err := svc.Create(ctx, env.ID, o.Expiration.d)
 	if err != nil {
-		return fmt.Errorf("bind %q: %w", env.Name, err)
+		return explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
+	recordMade(o.f, env.ID, b.ID, madeByBind)
 	if o.out.Output == "" {
 		_, err := fmt.Fprint(o.f.IOStreams.Out, b.Kubeconfig)
 		if !b.ExpiresAt.IsZero() {

@@ -25,7 +25,7 @@ type CredentialOptions struct {
 	Environment string
 	Margin      time.Duration
 	Ahead       float64
-	Expiration  time.Duration
+	Expiration  expirationFlag
 	// Background is the detached refresh that a cache hit started, holding the
 	// entry's lock as file descriptor 3.
 	Background bool
@@ -66,7 +66,7 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	cmd.Flags().Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which a call starts a background refresh (default 0.8; 1 turns it off)")
 	cmd.Flags().BoolVar(&o.Background, "background-refresh", false, "run as the detached background refresh (set by the plugin itself)")
 	_ = cmd.Flags().MarkHidden("background-refresh")
-	cmd.Flags().DurationVar(&o.Expiration, "expiration", 0, "lifetime of the bindings it makes, 10m to 2h (default: the service's, 10m)")
+	cmd.Flags().Var(&o.Expiration, "expiration", "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	return cmd
 }
 
@@ -86,7 +86,7 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	}
 	r := &credential.Refresher{
 		Cache:  credential.Cache{Dir: dir},
-		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration},
+		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration.d},
 	}
 	in := credential.Input{
 		Key:      credential.Key{Profile: p.Name, Environment: o.Environment},
@@ -118,8 +118,9 @@ func (m *minter) Mint(ctx context.Context) (*credential.Entry, error) {
 	}
 	b, err := svc.Create(ctx, m.env, m.expiration)
 	if err != nil {
-		return nil, err
+		return nil, explainLimit(ctx, m.f, svc, target{ID: m.env, Name: m.env}, err)
 	}
+	recordMade(m.f, m.env, b.ID, madeByCredential)
 	return entryOf(b, m.f.Now(), m.expiration)
 }
 

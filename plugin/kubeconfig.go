@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
@@ -35,6 +37,9 @@ type KubeconfigOptions struct {
 	Expiration  expirationFlag
 	Margin      time.Duration
 	Ahead       float64
+	// DryRun prints the change to the file as a diff and changes nothing: no cache
+	// entry, and a binding made only to learn the cluster is deleted again.
+	DryRun bool
 }
 
 // NewCmdKubeconfig builds `kubectl kyma kubeconfig NAME|ID`.
@@ -50,6 +55,7 @@ The user runs 'kubectl-kyma credential' through client-go's exec mechanism: no t
 written to the file, and kubectl always gets a token that is valid.`,
 		Example: `  kubectl kyma kubeconfig my-kyma && kubectl get pods -A
   kubectl kyma kubeconfig my-kyma --output-file kyma.yaml
+  kubectl kyma kubeconfig my-kyma --context-name prod --dry-run   # show the diff, write nothing
   kubectl kyma kubeconfig my-kyma --static --expiration 2h --output-file kyma.yaml  # a plain token, as 'bind'`,
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
@@ -70,6 +76,7 @@ written to the file, and kubectl always gets a token that is valid.`,
 	fl.Var(&o.Expiration, "expiration", "lifetime of the bindings: seconds (600 to 7200) or a duration (10m to 2h)")
 	fl.Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which kubectl-kyma makes the next one in the background (default 0.8; 1 turns it off)")
 	fl.DurationVar(&o.Margin, "refresh-margin", 0, "make a new binding this long before the cached one expires (default: the larger of 1m and a tenth of its lifetime)")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the change to the kubeconfig as a unified diff and change nothing")
 	cmd.MarkFlagsMutuallyExclusive("kubeconfig", "output-file")
 	return cmd
 }
@@ -103,13 +110,23 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := svc.Create(ctx, env.ID, o.Expiration.d)
-	if err != nil {
-		return fmt.Errorf("bind %q: %w", env.Name, err)
-	}
-	e, err := entryOf(b, o.f.Now(), o.Expiration.d)
+	e, err := o.dryRunEntry(p.Name, env.ID)
 	if err != nil {
 		return err
+	}
+	if e == nil {
+		b, err := svc.Create(ctx, env.ID, o.Expiration.d)
+		if err != nil {
+			return explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		}
+		if o.DryRun {
+			defer func() { _ = o.deleteDryRunBinding(ctx, svc, env.ID, b.ID) }()
+		} else {
+			recordMade(o.f, env.ID, b.ID, madeByKubeconfig)
+		}
+		if e, err = entryOf(b, o.f.Now(), o.Expiration.d); err != nil {
+			return err
+		}
 	}
 	e.Environment = env.ID
 
@@ -118,13 +135,18 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		name = "kyma-" + env.Name
 	}
 	user := &clientcmdapi.AuthInfo{Token: e.Token}
+	if o.DryRun {
+		user.Token = "REDACTED" // the binding of a dry run is deleted: never print its token
+	}
 	if !o.Static {
 		dir, err := o.f.CacheDir()
 		if err != nil {
 			return err
 		}
-		if err := (credential.Cache{Dir: dir}).Store(credential.Key{Profile: p.Name, Environment: env.ID}, e); err != nil {
-			return err
+		if !o.DryRun {
+			if err := (credential.Cache{Dir: dir}).Store(credential.Key{Profile: p.Name, Environment: env.ID}, e); err != nil {
+				return err
+			}
 		}
 		user = &clientcmdapi.AuthInfo{Exec: o.execConfig(p.Name, env.ID)}
 	}
@@ -139,15 +161,27 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("encode kubeconfig: %w", err)
 		}
+		if o.DryRun {
+			old, err := os.ReadFile(o.OutputFile)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("read %s: %w", o.OutputFile, err)
+			}
+			o.printDiff(o.OutputFile, unifiedDiff(o.OutputFile, o.OutputFile, old, data))
+			return nil
+		}
 		if err := privfile.WriteAtomic(o.OutputFile, data); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.f.IOStreams.Out, "Wrote context %q to %s.\n", name, o.OutputFile)
 		return nil
 	}
-	path, err := mergeKubeconfig(o.Kubeconfig, cfg, !o.NoSwitch)
+	path, diff, err := mergeKubeconfig(o.Kubeconfig, cfg, !o.NoSwitch, o.DryRun)
 	if err != nil {
 		return err
+	}
+	if o.DryRun {
+		o.printDiff(path, diff)
+		return nil
 	}
 	verb := "Switched to"
 	if o.NoSwitch {
@@ -185,36 +219,156 @@ and log in with 'kubectl kyma login --service-key FILE'.`,
 }
 
 // mergeKubeconfig adds cfg's entries to the kubeconfig kubectl would write to (the
-// explicit path, else KUBECONFIG's files, else ~/.kube/config) with clientcmd's own
-// rules, leaving every other entry as it was. It returns the file it wrote.
-func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo bool) (string, error) {
+// explicit path, else the first existing file KUBECONFIG lists (its last when none
+// exists), else ~/.kube/config),
+// leaving every other entry as it was: the file and the content clientcmd.ModifyConfig
+// would write. It returns that file and, with dryRun, the change as a unified diff
+// instead of writing it.
+//
+// Unlike ModifyConfig it is safe to run in parallel: it holds an flock on
+// "<file>.kubectl-kyma.lock" from reading the file to replacing it (ModifyConfig's own
+// "<file>.lock" is an O_EXCL file that makes a second writer fail, and is left behind
+// by a crash), and it writes a temporary file and renames it over the old one, keeping
+// its mode, so a reader never sees half a kubeconfig.
+func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun bool) (path, diff string, err error) {
 	po := clientcmd.NewDefaultPathOptions()
 	po.LoadingRules.ExplicitPath = explicit
-	existing, err := po.GetStartingConfig()
-	if err != nil {
-		return "", fmt.Errorf("read the kubeconfig: %w", err)
-	}
-	for k, v := range cfg.Clusters {
-		existing.Clusters[k] = v
-	}
-	for k, v := range cfg.AuthInfos {
-		existing.AuthInfos[k] = v
-	}
-	for k, v := range cfg.Contexts {
-		existing.Contexts[k] = v
-	}
-	if switchTo {
-		existing.CurrentContext = cfg.CurrentContext
-	}
 	dest := po.GetDefaultFilename()
 	if explicit != "" {
 		dest = explicit
 	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
-		return "", fmt.Errorf("create the kubeconfig's folder: %w", err)
+	// Write through a symlink (a dotfiles repository's ~/.kube/config), not over it.
+	target := dest
+	if real, err := filepath.EvalSymlinks(dest); err == nil {
+		target = real
 	}
-	if err := clientcmd.ModifyConfig(po, *existing, true); err != nil {
-		return "", fmt.Errorf("write the kubeconfig: %w", err)
+	if !dryRun {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return "", "", fmt.Errorf("create the kubeconfig's folder: %w", err)
+		}
+		unlock, err := lockKubeconfig(target)
+		if err != nil {
+			return "", "", err
+		}
+		defer unlock()
 	}
-	return dest, nil
+
+	// The merged view decides whether the current context changes, as in ModifyConfig;
+	// the destination file alone is what gets rewritten.
+	existing, err := po.GetStartingConfig()
+	if err != nil {
+		return "", "", fmt.Errorf("read the kubeconfig: %w", err)
+	}
+	old, err := os.ReadFile(target)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("read the kubeconfig: %w", err)
+	}
+	file := clientcmdapi.NewConfig()
+	if len(old) > 0 {
+		if file, err = clientcmd.LoadFromFile(target); err != nil {
+			return "", "", fmt.Errorf("read the kubeconfig: %w", err)
+		}
+	}
+	for k, v := range cfg.Clusters {
+		file.Clusters[k] = v
+	}
+	for k, v := range cfg.AuthInfos {
+		file.AuthInfos[k] = v
+	}
+	for k, v := range cfg.Contexts {
+		file.Contexts[k] = v
+	}
+	if switchTo && existing.CurrentContext != cfg.CurrentContext {
+		file.CurrentContext = cfg.CurrentContext
+	}
+	data, err := clientcmd.Write(*file)
+	if err != nil {
+		return "", "", fmt.Errorf("encode the kubeconfig: %w", err)
+	}
+	if dryRun {
+		return dest, unifiedDiff(dest, dest, old, data), nil
+	}
+	if string(data) == string(old) {
+		return dest, "", nil
+	}
+	if err := replaceFile(target, data); err != nil {
+		return "", "", fmt.Errorf("write the kubeconfig: %w", err)
+	}
+	return dest, "", nil
+}
+
+// kubeconfigLockTimeout bounds the wait for another merge into the same file.
+const kubeconfigLockTimeout = 30 * time.Second
+
+// lockKubeconfig takes an exclusive flock beside the kubeconfig; the kernel drops it if
+// this process dies, so a crash never blocks the next merge.
+func lockKubeconfig(path string) (unlock func(), err error) {
+	l := flock.New(path+".kubectl-kyma.lock", flock.SetPermissions(0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), kubeconfigLockTimeout)
+	defer cancel()
+	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
+	if !ok {
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("another process has held the lock %s for over %s", l.Path(), kubeconfigLockTimeout)
+		}
+		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
+	}
+	return func() { _ = l.Unlock() }, nil
+}
+
+// replaceFile writes data to path atomically (a temporary file in the same folder,
+// renamed over it), with the mode path had, or 0600 for a new file.
+func replaceFile(path string, data []byte) error {
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	err = tmp.Chmod(mode)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// dryRunEntry is, for --dry-run, the cached credential of the environment: its server
+// and CA are all the kubeconfig needs, so a dry run makes no binding when there is one.
+func (o *KubeconfigOptions) dryRunEntry(profile, envID string) (*credential.Entry, error) {
+	if !o.DryRun || o.Static {
+		return nil, nil
+	}
+	dir, err := o.f.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	return (credential.Cache{Dir: dir}).Load(credential.Key{Profile: profile, Environment: envID}), nil
+}
+
+// deleteDryRunBinding deletes the binding a dry run made to learn the cluster.
+func (o *KubeconfigOptions) deleteDryRunBinding(ctx context.Context, svc binding.Service, envID, bindingID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return svc.Delete(ctx, envID, bindingID)
+}
+
+// printDiff prints a dry run's diff, or says that nothing would change.
+func (o *KubeconfigOptions) printDiff(path, diff string) {
+	if diff == "" {
+		fmt.Fprintf(o.f.IOStreams.ErrOut, "No change to %s.\n", path)
+		return
+	}
+	fmt.Fprint(o.f.IOStreams.Out, diff)
 }

@@ -8,7 +8,9 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -21,16 +23,29 @@ func StdStreams() genericiooptions.IOStreams {
 }
 
 // Run executes the command line args (without the program name) and returns the exit
-// code: 0, or 1 after printing "error: <one sentence>" once on stderr.
+// code: 0, or 1 after printing "error: <one sentence>" once on stderr, or the code of
+// an *ExitError (kubectl kyma run exits with its command's status).
 func Run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
 	f := NewFactory(streams)
 	cmd := NewRootCmd(f)
 	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
-		return 1
+	return exitCode(cmd.ExecuteContext(ctx), streams.ErrOut)
+}
+
+// exitCode prints err once, as "error: ...", and returns the process's exit code.
+func exitCode(err error, errOut io.Writer) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(errOut, "error: %v\n", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(errOut, "error: %v\n", err)
+	return 1
 }
 
 // NewRootCmd builds `kubectl kyma` and its subcommands.
@@ -99,6 +114,11 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 		NewCmdUnbind(f),
 		NewCmdKubeconfig(f),
 		NewCmdCredential(f),
+	)
+	add("access",
+		NewCmdRun(f),
+		NewCmdStatus(f),
+		NewCmdGC(f),
 	)
 	cmd.SetHelpCommandGroupID("setup")
 	cmd.SetCompletionCommandGroupID("setup")

@@ -40,7 +40,7 @@ func serveCached(args []string, stdout io.Writer) bool {
 	fs.DurationVar(&in.Margin, "refresh-margin", 0, "")
 	fs.Float64Var(&in.Ahead, "refresh-ahead", 0, "")
 	// Flags the slow path reads; declared so that parsing does not stop at them.
-	fs.Duration("expiration", 0, "")
+	fs.String("expiration", "", "")
 	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" {
 		return false
 	}

@@ -1,0 +1,506 @@
+package plugin
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+)
+
+// fakeBindings is a binding.Service in memory.
+type fakeBindings struct {
+	mu         sync.Mutex
+	live       map[string]binding.Binding
+	deleted    []string
+	made       int
+	kubeconfig string
+	createErr  error
+	listErr    error
+}
+
+func newFakeBindings(ids ...string) *fakeBindings {
+	s := &fakeBindings{live: map[string]binding.Binding{}, kubeconfig: testKubeconfig("https://127.0.0.1:1")}
+	for i, id := range ids {
+		s.live[id] = binding.Binding{ID: id, EnvironmentID: "env-1",
+			CreatedAt: now.Add(-time.Duration(len(ids)-i) * time.Minute), ExpiresAt: now.Add(time.Duration(i+1) * time.Minute)}
+	}
+	return s
+}
+
+func (s *fakeBindings) Create(_ context.Context, env string, exp time.Duration) (*binding.Binding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.createErr != nil {
+		return nil, s.createErr
+	}
+	s.made++
+	b := binding.Binding{ID: fmt.Sprintf("new-%d", s.made), EnvironmentID: env, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	s.live[b.ID] = b
+	b.Kubeconfig = s.kubeconfig
+	return &b, nil
+}
+
+func (s *fakeBindings) Get(_ context.Context, _, id string) (*binding.Binding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.live[id]
+	if !ok {
+		return nil, binding.ErrNotFound
+	}
+	return &b, nil
+}
+
+func (s *fakeBindings) List(context.Context, string) ([]binding.Binding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listErr != nil {
+		return nil, s.listErr
+	}
+	var out []binding.Binding
+	for _, id := range sortedKeys(s.live) {
+		out = append(out, s.live[id])
+	}
+	return out, nil
+}
+
+func (s *fakeBindings) Delete(_ context.Context, _, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.live[id]; !ok {
+		return fmt.Errorf("binding %s: %w", id, binding.ErrNotFound)
+	}
+	delete(s.live, id)
+	s.deleted = append(s.deleted, id)
+	return nil
+}
+
+func (s *fakeBindings) liveIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedKeys(s.live)
+}
+
+// testKubeconfig is a binding's kubeconfig; ca, when given, is the server's certificate.
+func testKubeconfig(server string, ca ...*x509.Certificate) string {
+	caData := ""
+	if len(ca) > 0 {
+		pemData := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca[0].Raw})
+		caData = "\n    certificate-authority-data: " + base64.StdEncoding.EncodeToString(pemData)
+	}
+	return `
+---
+apiVersion: v1
+kind: Config
+clusters:
+- name: e
+  cluster:
+    server: ` + server + caData + `
+users:
+- name: e
+  user:
+    token: tok
+contexts:
+- name: e
+  context:
+    cluster: e
+    user: e
+current-context: e
+`
+}
+
+// testEnv is a factory whose profile (a broker profile: environment arguments are ids,
+// no environment list) uses svc, with its own cache, and no network: any HTTP client
+// asked for fails the test.
+type testEnv struct {
+	f        *Factory
+	out, err *bytes.Buffer
+	cache    string
+}
+
+func newTestEnv(t *testing.T, svc binding.Service) *testEnv {
+	t.Helper()
+	e := &testEnv{out: &bytes.Buffer{}, err: &bytes.Buffer{}, cache: filepath.Join(t.TempDir(), "cache")}
+	f := NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: e.out, ErrOut: e.err})
+	f.Now = func() time.Time { return now }
+	f.CacheDir = func() (string, error) { return e.cache, nil }
+	f.Profile = func() (*config.Profile, error) {
+		return &config.Profile{Name: "test", Kind: config.KindBroker}, nil
+	}
+	f.HTTPClient = func(*config.Profile) (*http.Client, error) {
+		t.Error("a network client was asked for")
+		return nil, errors.New("no network in this test")
+	}
+	f.Bindings = func() (binding.Service, error) { return svc, nil }
+	e.f = f
+	return e
+}
+
+// run runs kubectl kyma ARGS in process.
+func (e *testEnv) run(args ...string) error {
+	e.out.Reset()
+	e.err.Reset()
+	cmd := NewRootCmd(e.f)
+	cmd.SetArgs(args)
+	return cmd.ExecuteContext(context.Background())
+}
+
+func TestRunFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    *RunOptions
+		wantErr string
+	}{
+		{args: []string{"run", "env-1", "--", "kubectl", "get", "pods", "-A"},
+			want: &RunOptions{Arg: "env-1", Command: []string{"kubectl", "get", "pods", "-A"}, Role: "admin"}},
+		{args: []string{"run", "env-1", "--role", "view", "--expiration", "1h", "--", "sh", "-c", "exit 3"},
+			want: &RunOptions{Arg: "env-1", Command: []string{"sh", "-c", "exit 3"}, Role: "view", Expiration: expirationFlag{time.Hour}}},
+		{args: []string{"run", "env-1", "kubectl", "version"}, wantErr: "kubectl kyma run takes NAME|ID -- COMMAND [ARGS...]"},
+		{args: []string{"run", "env-1", "--"}, wantErr: "put the command after --"},
+		{args: []string{"run", "--", "kubectl"}, wantErr: "put the command after --"},
+		{args: []string{"run", "env-1", "--role", "owner", "--", "true"}, wantErr: `--role must be view, edit or admin, not "owner"`},
+		{args: []string{"run", "env-1", "--expiration", "1m", "--", "true"}, wantErr: "a binding lives from 600 to 7200 seconds"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			e := newTestEnv(t, newFakeBindings())
+			var got *RunOptions
+			root := NewRootCmd(e.f)
+			for _, c := range root.Commands() {
+				if c.Name() == "run" {
+					root.RemoveCommand(c)
+				}
+			}
+			root.AddCommand(newCmdRun(e.f, func(o *RunOptions) error { got = o; return nil }))
+			root.SetArgs(tc.args)
+			err := root.Execute()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := cmp.Comparer(func(a, b expirationFlag) bool { return a.d == b.d })
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(RunOptions{}), opts,
+				cmp.FilterPath(func(p cmp.Path) bool {
+					n := p.Last().String()
+					return n == ".f" || n == ".environ" || n == ".signals"
+				}, cmp.Ignore())); diff != "" {
+				t.Errorf("options (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// runOptions is a RunOptions ready to Run, whose signals come from the returned channel.
+func runOptions(e *testEnv, command ...string) (*RunOptions, chan os.Signal) {
+	sigs := make(chan os.Signal, 4)
+	return &RunOptions{
+		f: e.f, Arg: "env-1", Command: command, Role: roleAdmin,
+		environ: append(os.Environ(), "KUBECONFIG=/elsewhere"),
+		signals: func() (<-chan os.Signal, func()) { return sigs, func() {} },
+	}, sigs
+}
+
+func codeOf(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("error %v is not an *ExitError", err)
+	}
+	return ee.Code
+}
+
+func needShell(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("runs sh")
+	}
+}
+
+func TestRunGivesTheCommandAPrivateKubeconfigAndDeletesTheBinding(t *testing.T) {
+	needShell(t)
+	svc := newFakeBindings()
+	e := newTestEnv(t, svc)
+	o, _ := runOptions(e, "sh", "-c", `echo "$KUBECONFIG"; echo "$KUBECTL_KYMA_BINDING_ID"; stat -c %a "$KUBECONFIG"; grep -c "token: tok" "$KUBECONFIG"; exit 7`)
+	err := o.Run(context.Background())
+	if code := codeOf(t, err); code != 7 {
+		t.Fatalf("exit code %d, want 7 (the command's)", code)
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Err != nil {
+		t.Errorf("a command's own failure is not an error to print again: %v", ee.Err)
+	}
+	lines := strings.Split(strings.TrimSpace(e.out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("the command printed %q", e.out.String())
+	}
+	if lines[0] == "/elsewhere" || lines[1] != "new-1" || lines[2] != "600" || lines[3] != "1" {
+		t.Errorf("KUBECONFIG %s, binding %s, mode %s, token lines %s; want a new 0600 file holding the binding's kubeconfig", lines[0], lines[1], lines[2], lines[3])
+	}
+	if _, err := os.Stat(lines[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the temporary kubeconfig %s is still there: %v", lines[0], err)
+	}
+	if diff := cmp.Diff([]string{"new-1"}, svc.deleted); diff != "" {
+		t.Errorf("deleted bindings (-want +got):\n%s", diff)
+	}
+	if made := readMade(madeRecordPath(e.cache, "test", "env-1")); made["new-1"].Kind != madeByRun {
+		t.Errorf("the run's binding is not in the made record: %+v", made)
+	}
+}
+
+func TestRunExitStatus(t *testing.T) {
+	needShell(t)
+	for _, tc := range []struct {
+		command []string
+		want    int
+		errText string
+	}{
+		{[]string{"true"}, 0, ""},
+		{[]string{"sh", "-c", "exit 3"}, 3, ""},
+		{[]string{"sh", "-c", "kill -TERM $$"}, 128 + int(syscall.SIGTERM), ""},
+		{[]string{"no-such-command-kubectl-kyma"}, 127, "run no-such-command-kubectl-kyma:"},
+	} {
+		t.Run(strings.Join(tc.command, " "), func(t *testing.T) {
+			svc := newFakeBindings()
+			e := newTestEnv(t, svc)
+			o, _ := runOptions(e, tc.command...)
+			err := o.Run(context.Background())
+			if code := codeOf(t, err); code != tc.want {
+				t.Errorf("exit code %d, want %d (%v)", code, tc.want, err)
+			}
+			if tc.errText != "" && (err == nil || !strings.Contains(err.Error(), tc.errText)) {
+				t.Errorf("error %v, want %q", err, tc.errText)
+			}
+			if len(svc.liveIDs()) != 0 {
+				t.Errorf("bindings left: %v", svc.liveIDs())
+			}
+		})
+	}
+}
+
+func TestRunForwardsSignals(t *testing.T) {
+	needShell(t)
+	svc := newFakeBindings()
+	e := newTestEnv(t, svc)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	e.f.IOStreams.Out = w
+	o, sigs := runOptions(e, "sh", "-c", "echo ready; exec sleep 30")
+	done := make(chan error, 1)
+	go func() { done <- o.Run(context.Background()); w.Close() }()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("the command printed %q, %v", line, err)
+	}
+	if got := svc.liveIDs(); len(got) != 1 {
+		t.Errorf("while the command runs, live bindings %v, want its one", got)
+	}
+	sigs <- syscall.SIGTERM
+	select {
+	case err := <-done:
+		if code := codeOf(t, err); code != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit code %d, want %d: the command was ended by the forwarded SIGTERM", code, 128+int(syscall.SIGTERM))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the command did not end after SIGTERM was forwarded")
+	}
+	if got := svc.liveIDs(); len(got) != 0 {
+		t.Errorf("after the signal, live bindings %v, want none", got)
+	}
+}
+
+func TestRunInterruptedBeforeTheCommandStarts(t *testing.T) {
+	needShell(t)
+	svc := newFakeBindings()
+	e := newTestEnv(t, svc)
+	marker := filepath.Join(t.TempDir(), "ran")
+	o, sigs := runOptions(e, "touch", marker)
+	sigs <- os.Interrupt // arrived while the binding was being made
+	if code := codeOf(t, o.Run(context.Background())); code != 130 {
+		t.Errorf("exit code %d, want 130", code)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command ran after Ctrl-C")
+	}
+	if svc.made != 1 || len(svc.liveIDs()) != 0 {
+		t.Errorf("made %d, live %v: want the binding made and deleted", svc.made, svc.liveIDs())
+	}
+}
+
+func TestRoleRules(t *testing.T) {
+	groups := []string{"apps", "rbac.authorization.k8s.io", "batch", "apps"}
+	view := []policyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}}
+	if diff := cmp.Diff(view, roleRules(roleView, groups)); diff != "" {
+		t.Errorf("view (-want +got):\n%s", diff)
+	}
+	edit := append(slices.Clone(view), policyRule{APIGroups: []string{"", "apps", "batch"}, Resources: []string{"*"},
+		Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}})
+	if diff := cmp.Diff(edit, roleRules(roleEdit, groups)); diff != "" {
+		t.Errorf("edit (-want +got):\n%s", diff)
+	}
+}
+
+// fakeAPIServer serves what narrowRole uses: /apis, one ClusterRole (the first PUT
+// conflicts, as when the role changed in between) and SelfSubjectAccessReviews, which
+// allow the probe twice before the update takes effect.
+type fakeAPIServer struct {
+	mu       sync.Mutex
+	role     map[string]any
+	puts     int
+	reviews  int
+	bearer   []string
+	probeFor map[string]any
+}
+
+func (s *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bearer = append(s.bearer, r.Header.Get("Authorization"))
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/apis":
+		_, _ = io.WriteString(w, `{"kind":"APIGroupList","groups":[{"name":"apps"},{"name":"rbac.authorization.k8s.io"},{"name":"batch"}]}`)
+	case r.URL.Path == "/apis/rbac.authorization.k8s.io/v1/clusterroles/kyma-binding-new-1" && r.Method == http.MethodGet:
+		_ = json.NewEncoder(w).Encode(s.role)
+	case r.URL.Path == "/apis/rbac.authorization.k8s.io/v1/clusterroles/kyma-binding-new-1" && r.Method == http.MethodPut:
+		s.puts++
+		if s.puts == 1 {
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, `{"kind":"Status","message":"the object has been modified"}`)
+			return
+		}
+		var role map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&role)
+		s.role = role
+		_ = json.NewEncoder(w).Encode(role)
+	case r.URL.Path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && r.Method == http.MethodPost:
+		s.reviews++
+		var review struct {
+			Spec struct {
+				ResourceAttributes map[string]any `json:"resourceAttributes"`
+			} `json:"spec"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&review)
+		s.probeFor = review.Spec.ResourceAttributes
+		fmt.Fprintf(w, `{"status":{"allowed":%v}}`, s.reviews <= 2)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestRunNarrowsTheRoleBeforeTheCommandStarts(t *testing.T) {
+	needShell(t)
+	for _, role := range []string{roleView, roleEdit} {
+		t.Run(role, func(t *testing.T) {
+			api := &fakeAPIServer{role: map[string]any{
+				"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+				"metadata": map[string]any{"name": "kyma-binding-new-1", "resourceVersion": "7", "labels": map[string]any{"app": "kyma"}},
+				"rules":    []any{map[string]any{"apiGroups": []any{"*"}, "resources": []any{"*"}, "verbs": []any{"*"}}},
+			}}
+			srv := httptest.NewTLSServer(api) // client-go sends a token over TLS only
+			defer srv.Close()
+			svc := newFakeBindings()
+			svc.kubeconfig = testKubeconfig(srv.URL, srv.Certificate())
+			e := newTestEnv(t, svc)
+			o, _ := runOptions(e, "true")
+			o.Role = role
+			if err := o.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			var want []policyRule
+			if role == roleView {
+				want = roleRules(roleView, nil)
+			} else {
+				want = roleRules(roleEdit, []string{"apps", "rbac.authorization.k8s.io", "batch"})
+			}
+			data, _ := json.Marshal(api.role["rules"])
+			var got []policyRule
+			_ = json.Unmarshal(data, &got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			if md := api.role["metadata"].(map[string]any); md["labels"] == nil {
+				t.Errorf("the update dropped the role's other fields: %v", md)
+			}
+			if api.reviews != 3 {
+				t.Errorf("%d access reviews, want 3: the command starts once the API server denies the probe", api.reviews)
+			}
+			if wantProbe := deniedProbe(role); !cmp.Equal(fmt.Sprint(wantProbe), fmt.Sprint(api.probeFor)) {
+				t.Errorf("probe %v, want %v", api.probeFor, wantProbe)
+			}
+			for _, b := range api.bearer {
+				if b != "Bearer tok" {
+					t.Fatalf("a request to the API server carried %q, want the binding's token; all: %q", b, api.bearer)
+				}
+			}
+			if len(svc.liveIDs()) != 0 {
+				t.Error("the binding outlived the run")
+			}
+		})
+	}
+}
+
+func TestRunDeletesTheBindingWhenNarrowingFails(t *testing.T) {
+	svc := newFakeBindings() // its kubeconfig points at 127.0.0.1:1, where nothing listens
+	e := newTestEnv(t, svc)
+	o, _ := runOptions(e, "true")
+	o.Role = roleView
+	err := o.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "narrow binding new-1 to --role view") {
+		t.Errorf("error = %v", err)
+	}
+	if len(svc.liveIDs()) != 0 {
+		t.Error("the binding outlived the failed run")
+	}
+}
+
+// An *ExitError's code becomes the process's; only its Err is printed.
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		code   int
+		stderr string
+	}{
+		{nil, 0, ""},
+		{errors.New("no profile"), 1, "error: no profile\n"},
+		{&ExitError{Code: 7}, 7, ""},
+		{fmt.Errorf("wrapped: %w", &ExitError{Code: 127, Err: errors.New("run x: not found")}), 127, "error: run x: not found\n"},
+	} {
+		var errOut bytes.Buffer
+		if code := exitCode(tc.err, &errOut); code != tc.code || errOut.String() != tc.stderr {
+			t.Errorf("exitCode(%v) = %d, printed %q; want %d, %q", tc.err, code, errOut.String(), tc.code, tc.stderr)
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+)
+
+// StatusOptions shows what the credential cache holds.
+type StatusOptions struct {
+	f *Factory
+
+	CachedOnly bool
+	out        outputFlags
+}
+
+// credentialStatus is one row of `kubectl kyma status`, and its -o json form.
+type credentialStatus struct {
+	Profile         string    `json:"profile"`
+	Environment     string    `json:"environment"`
+	EnvironmentName string    `json:"environmentName,omitempty"`
+	BindingID       string    `json:"bindingId"`
+	IssuedAt        time.Time `json:"issuedAt,omitzero"`
+	ExpiresAt       time.Time `json:"expiresAt"`
+	// TimeLeft is until the binding expires, in whole seconds; negative once expired.
+	TimeLeft   int64 `json:"timeLeftSeconds"`
+	Superseded int   `json:"supersededBindings"`
+
+	RefreshInFlight bool          `json:"refreshInFlight"`
+	RefreshPID      int           `json:"refreshPid,omitempty"`
+	LastError       *refreshError `json:"lastRefreshError,omitempty"`
+
+	// Live bindings of the environment at the service: not with --cached-only.
+	LiveBindings *int   `json:"liveBindings,omitempty"`
+	BindingLimit int    `json:"bindingLimit,omitempty"`
+	MadeHere     *int   `json:"liveBindingsMadeHere,omitempty"`
+	LiveError    string `json:"liveBindingsError,omitempty"`
+}
+
+type refreshError struct {
+	Time  time.Time `json:"time"`
+	Error string    `json:"error"`
+}
+
+// NewCmdStatus builds `kubectl kyma status`.
+func NewCmdStatus(f *Factory) *cobra.Command {
+	o := &StatusOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the cached credentials: binding, time left, refresh in flight, live bindings",
+		Long: `Show each credential the profile has cached on this machine: the environment, the
+binding whose token kubectl gets, when it expires, whether a refresh is in flight (and
+which process makes it), the last background refresh's error, and the environment's
+live bindings against the limit of 10.
+
+--cached-only reads just the cache: no network call, fast enough for a shell prompt.`,
+		Example: `  kubectl kyma status
+  kubectl kyma status -o json
+  kubectl kyma status --cached-only -o jsonpath='{.items[*].timeLeftSeconds}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.CachedOnly, "cached-only", false, "read only the local cache: no network call")
+	o.out.addFlags(cmd)
+	return cmd
+}
+
+// Run prints the status of every cached credential of the profile.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	p, err := o.profile()
+	if err != nil {
+		return err
+	}
+	dir, err := o.f.CacheDir()
+	if err != nil {
+		return err
+	}
+	cache := credential.Cache{Dir: dir}
+	now := o.f.Now()
+	entries := cache.Entries(p.Name)
+	slices.SortFunc(entries, func(a, b *credential.Entry) int { return strings.Compare(a.Environment, b.Environment) })
+	rows := make([]credentialStatus, 0, len(entries))
+	for _, e := range entries {
+		s := credentialStatus{
+			Profile:     p.Name,
+			Environment: e.Environment,
+			BindingID:   e.BindingID,
+			IssuedAt:    e.IssuedAt,
+			ExpiresAt:   e.ExpiresAt,
+			TimeLeft:    int64(e.ExpiresAt.Sub(now) / time.Second),
+			Superseded:  len(e.Superseded),
+		}
+		r := cache.RefreshState(credential.Key{Profile: p.Name, Environment: e.Environment})
+		s.RefreshInFlight, s.RefreshPID = r.InFlight, r.PID
+		if r.LastError != "" {
+			s.LastError = &refreshError{Time: r.LastErrorTime, Error: r.LastError}
+		}
+		rows = append(rows, s)
+	}
+	if !o.CachedOnly && len(rows) > 0 {
+		o.addLive(ctx, p, dir, rows)
+	}
+	return o.print(rows, now)
+}
+
+// profile is the profile to show. With --cached-only only its name is needed, so a
+// profile named by --profile or KUBECTL_KYMA_PROFILE is not even loaded.
+func (o *StatusOptions) profile() (*config.Profile, error) {
+	if name := o.f.ProfileName(); o.CachedOnly && name != "" {
+		return &config.Profile{Name: name}, nil
+	}
+	return o.f.Profile()
+}
+
+// addLive fills in each environment's live bindings at the service.
+func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir string, rows []credentialStatus) {
+	names := map[string]string{}
+	if p.Kind == config.KindCIS {
+		if c, err := o.f.Provisioning(); err == nil {
+			if envs, err := c.ListEnvironments(ctx); err == nil {
+				for _, e := range envs {
+					names[e.ID] = e.DisplayName()
+				}
+			}
+		}
+	}
+	svc, svcErr := o.f.Bindings()
+	for i := range rows {
+		r := &rows[i]
+		r.EnvironmentName = names[r.Environment]
+		if svcErr != nil {
+			r.LiveError = svcErr.Error()
+			continue
+		}
+		live, err := svc.List(ctx, r.Environment)
+		switch {
+		case errors.Is(err, broker.ErrListNotSupported):
+			r.LiveError = "a broker profile cannot list bindings"
+		case err != nil:
+			r.LiveError = err.Error()
+		default:
+			n, ours := len(live), 0
+			made := readMade(madeRecordPath(dir, p.Name, r.Environment))
+			for _, b := range live {
+				if _, ok := made[b.ID]; ok {
+					ours++
+				}
+			}
+			r.LiveBindings, r.MadeHere, r.BindingLimit = &n, &ours, binding.MaxLive
+		}
+	}
+}
+
+// print shows the rows; times are in now's zone: the local one, as time.Now gives it.
+func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
+	l := listing{
+		Kind: "CachedCredential",
+		Columns: []metav1.TableColumnDefinition{
+			column("PROFILE", false), column("ENVIRONMENT", false), column("BINDING", false),
+			column("EXPIRES", false), column("TIME LEFT", false), column("REFRESH", false),
+			column("LAST ERROR", false),
+		},
+	}
+	if !o.CachedOnly {
+		l.Columns = append(l.Columns, column("LIVE BINDINGS", false))
+	}
+	l.Columns = append(l.Columns, column("SUPERSEDED", true), column("ISSUED", true))
+	for _, r := range rows {
+		raw, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		l.Items = append(l.Items, raw)
+		l.Names = append(l.Names, r.Profile+"/"+r.Environment)
+		env := r.Environment
+		if r.EnvironmentName != "" {
+			env = r.EnvironmentName
+		}
+		refresh := "-"
+		if r.RefreshInFlight {
+			refresh = "in flight"
+			if r.RefreshPID != 0 {
+				refresh = fmt.Sprintf("in flight (pid %d)", r.RefreshPID)
+			}
+		}
+		lastErr := "-"
+		if r.LastError != nil {
+			lastErr = fmt.Sprintf("%s ago: %s", age(now, r.LastError.Time), r.LastError.Error)
+		}
+		row := []any{r.Profile, env, r.BindingID, r.ExpiresAt.In(now.Location()).Format(time.DateTime), timeLeft(r.ExpiresAt.Sub(now)), refresh, lastErr}
+		if !o.CachedOnly {
+			live := r.LiveError
+			if r.LiveBindings != nil {
+				live = fmt.Sprintf("%d/%d (%d made here)", *r.LiveBindings, r.BindingLimit, *r.MadeHere)
+			}
+			row = append(row, live)
+		}
+		row = append(row, r.Superseded, age(now, r.IssuedAt)+" ago")
+		l.Rows = append(l.Rows, row)
+	}
+	return o.out.print(o.f.IOStreams.Out, o.f.IOStreams.ErrOut, l)
+}
+
+// timeLeft is a duration until expiry, as kubectl prints ages, or "expired".
+func timeLeft(d time.Duration) string {
+	if d <= 0 {
+		return "expired"
+	}
+	return duration.HumanDuration(d)
+}
