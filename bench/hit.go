@@ -31,6 +31,7 @@ const (
 	nFloorCat  = "floor-cat"
 	nHit       = "hit"
 	nHitCLI    = "hit-kyma-cli"
+	nStatus    = "status-cached-only"
 	nKubelogin = "kubelogin"
 	nAWS       = "aws-iam-authenticator"
 )
@@ -223,9 +224,20 @@ func (h *hitSetup) contestants() []*contestant {
 		{name: nFloorCat, cmd: h.command("cat", h.credJSON), check: tok},
 		{name: nHit, before: forget, cmd: h.command(h.front, h.hitArgs()...), check: tok},
 		{name: nHitCLI, before: forget, cmd: h.command(h.cli, h.hitArgs()...), check: tok},
+		{name: nStatus, cmd: h.command(h.cli, "status", "--cached-only", "--profile", h.key.Profile), check: checkContains(h.entry.BindingID)},
 		{name: nKubelogin, cmd: h.command(h.kubelog[0], h.kubelog[1:]...), check: checkToken("eyJ")},
 		{name: nAWS, cmd: h.command(h.aws[0], h.aws[1:]...), check: checkToken("k8s-aws-v1.")},
 	}...)
+}
+
+// checkContains checks that the output mentions want.
+func checkContains(want string) func([]byte) error {
+	return func(out []byte) error {
+		if !bytes.Contains(out, []byte(want)) {
+			return fmt.Errorf("output does not mention %s: %q", want, out)
+		}
+		return nil
+	}
 }
 
 // candidateName names the i-th -candidate build.

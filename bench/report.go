@@ -98,6 +98,7 @@ func (r *report) markdown() string {
 		r.processRow(&t, "1*", fmt.Sprintf("candidate build %s on the same cache hit", "`"+c+"`"), r.hit, candidateName(i), fileSize(c))
 	}
 	r.processRow(&t, "1b", "same hit served by the full CLI, `kyma-cli credential` (for comparison)", r.hit, nHitCLI, r.sizes[nHitCLI])
+	r.processRow(&t, "1d", "`kubectl kyma status --cached-only`, served by kyma-cli (for a shell prompt)", r.hit, nStatus, r.sizes[nHitCLI])
 	for _, g := range r.goBench {
 		t.row("1c", fmt.Sprintf("in-process `Cache.Hit`, %s (go test -bench; %.0f allocs, %.1f KB)", g.name, g.allocs, g.bytes/1024),
 			fmtMS(g.nsPerOp/1e6), "", fmtX(g.nsPerOp/1e6/hitFloor), "", "", "")
