@@ -46,6 +46,7 @@ import (
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/wwwauth"
 )
 
 // APIVersion is the OSB API version sent in X-Broker-API-Version.
@@ -216,7 +217,7 @@ func (e *APIError) Error() string {
 	switch {
 	case e.StatusCode == http.StatusUnauthorized:
 		s := fmt.Sprintf("the Kyma Environment Broker refused the access token (%s)", status)
-		if why := authenticateReason(e.WWWAuthenticate); why != "" {
+		if why := wwwauth.Reason(e.WWWAuthenticate); why != "" {
 			s += ": " + why
 		} else if e.Description != "" {
 			s += ": " + e.Description
@@ -287,53 +288,6 @@ func kinds(status int, description string, notJSON bool) []error {
 		ks = append(ks, binding.ErrExpired)
 	}
 	return ks
-}
-
-// authenticateReason takes error_description, or else error, from a
-// WWW-Authenticate header.
-func authenticateReason(h string) string {
-	if d := authParam(h, "error_description"); d != "" {
-		return d
-	}
-	return authParam(h, "error")
-}
-
-// authParam returns the value of name="value" (or name=token) in an auth header.
-func authParam(h, name string) string {
-	for i := 0; i < len(h); {
-		j := strings.Index(h[i:], name+"=")
-		if j < 0 {
-			return ""
-		}
-		j += i
-		if j > 0 && !strings.ContainsRune(" ,\t", rune(h[j-1])) {
-			i = j + len(name)
-			continue
-		}
-		v := h[j+len(name)+1:]
-		if strings.HasPrefix(v, `"`) {
-			var b strings.Builder
-			for k := 1; k < len(v); k++ {
-				switch v[k] {
-				case '\\':
-					if k+1 < len(v) {
-						k++
-						b.WriteByte(v[k])
-					}
-				case '"':
-					return b.String()
-				default:
-					b.WriteByte(v[k])
-				}
-			}
-			return b.String()
-		}
-		if k := strings.IndexAny(v, ", "); k >= 0 {
-			v = v[:k]
-		}
-		return v
-	}
-	return ""
 }
 
 func firstNonEmpty(ss ...string) string {

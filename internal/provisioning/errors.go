@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/wwwauth"
 )
 
 // APIError is an answer of the Provisioning Service with an unexpected status. Its
@@ -49,7 +50,7 @@ func (e *APIError) Error() string {
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
 		s := fmt.Sprintf("the Provisioning Service refused the access token (%s)", status)
-		if why := authenticateReason(e.WWWAuthenticate); why != "" {
+		if why := wwwauth.Reason(e.WWWAuthenticate); why != "" {
 			s += ": " + why
 		} else if e.Message != "" {
 			s += ": " + e.Message
@@ -181,55 +182,6 @@ func retryAt(h http.Header, now time.Time) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// authenticateReason takes error_description, or else error, from a
-// WWW-Authenticate header such as
-// `Bearer realm="x", error="invalid_token", error_description="Access token expired"`.
-func authenticateReason(h string) string {
-	if d := authParam(h, "error_description"); d != "" {
-		return d
-	}
-	return authParam(h, "error")
-}
-
-// authParam returns the value of name="value" (or name=token) in an auth header.
-func authParam(h, name string) string {
-	for i := 0; i < len(h); {
-		j := strings.Index(h[i:], name+"=")
-		if j < 0 {
-			return ""
-		}
-		j += i
-		// name must start a parameter, not end a longer one (x_error=).
-		if j > 0 && !strings.ContainsRune(" ,\t", rune(h[j-1])) {
-			i = j + len(name)
-			continue
-		}
-		v := h[j+len(name)+1:]
-		if strings.HasPrefix(v, `"`) {
-			var b strings.Builder
-			for k := 1; k < len(v); k++ {
-				switch v[k] {
-				case '\\':
-					if k+1 < len(v) {
-						k++
-						b.WriteByte(v[k])
-					}
-				case '"':
-					return b.String()
-				default:
-					b.WriteByte(v[k])
-				}
-			}
-			return b.String()
-		}
-		if k := strings.IndexAny(v, ", "); k >= 0 {
-			v = v[:k]
-		}
-		return v
-	}
-	return ""
 }
 
 // jsonScalar is a JSON number's text or a JSON string's value.
