@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
 
 // entry reads the user's cached credential for an environment, as the plugin wrote it.
@@ -233,7 +235,7 @@ func TestMergeKeepsOtherEntries(t *testing.T) {
 	got, _ := os.ReadFile(first)
 	normal := strings.NewReplacer(cluster.Server, "https://API-SERVER", envID, "ENV-ID",
 		base64(cluster.CAData), "CA-DATA").Replace(string(got))
-	assertGolden(t, "kubeconfig/merged", normal)
+	golden.Assert(t, "kubeconfig/merged", normal)
 	if data, _ := os.ReadFile(second); string(data) != strings.ReplaceAll(existingKubeconfig, "other", "second") {
 		t.Errorf("the second KUBECONFIG file changed:\n%s", data)
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	stdbase64 "encoding/base64"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,28 +109,5 @@ func eventually(t testing.TB, limit time.Duration, what string, f func() bool) {
 func refused(out string) bool {
 	return strings.Contains(out, "Unauthorized") || strings.Contains(out, "must be logged in")
 }
-
-// assertGolden compares got with testdata/golden/<name>.golden; -update rewrites it.
-func assertGolden(t testing.TB, name, got string) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (go test ./e2e -update writes it): %v", err)
-	}
-	if w := strings.ReplaceAll(string(want), "\r\n", "\n"); w != got {
-		t.Errorf("%s differs from %s\n--- want\n%s\n--- got\n%s", name, path, w, got)
-	}
-}
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 func base64(b []byte) string { return stdbase64.StdEncoding.EncodeToString(b) }

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
 
 // record writes made-record lines, as the commands that make bindings do.
@@ -172,7 +173,7 @@ func TestLimitErrorListsTheLiveBindings(t *testing.T) {
 			if !errors.Is(err, binding.ErrLimitReached) {
 				t.Fatalf("error %v does not wrap ErrLimitReached", err)
 			}
-			assertGolden(t, "limit/"+args[0], err.Error()+"\n")
+			golden.Assert(t, "limit/"+args[0], err.Error()+"\n")
 		})
 	}
 

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
 
 const otherKubeconfig = `apiVersion: v1
@@ -171,7 +173,7 @@ func TestMergeDryRunPrintsADiffAndWritesNothing(t *testing.T) {
 	if err != nil || got != path {
 		t.Fatal(got, err)
 	}
-	assertGolden(t, "kubeconfig/dry-run", strings.ReplaceAll(diff, path, "KUBECONFIG"))
+	golden.Assert(t, "kubeconfig/dry-run", strings.ReplaceAll(diff, path, "KUBECONFIG"))
 	if data, _ := os.ReadFile(path); string(data) != otherKubeconfig {
 		t.Errorf("a dry run changed the file:\n%s", data)
 	}

@@ -3,10 +3,8 @@ package plugin
 import (
 	"bytes"
 	"context"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,9 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // now is the fake clock of every run test: ages in tables are stable.
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -61,27 +58,6 @@ func runCmd(t *testing.T, url string, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
-// assertGolden compares got with testdata/golden/<name>.golden; -update rewrites it.
-func assertGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test ./plugin -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(strings.ReplaceAll(string(want), "\r\n", "\n"), got); diff != "" {
-		t.Errorf("%s differs from %s (-want +got):\n%s", name, path, diff)
-	}
-}
-
 const environmentsJSON = `{"environmentInstances":[
  {"id":"5A0F3E41-1111","name":"prod","environmentType":"kyma","planName":"aws","state":"OK","stateMessage":"Environment created.",
   "subaccountGUID":"sub-1","parameters":"{\"name\":\"prod\",\"region\":\"eu-central-1\"}",
@@ -104,7 +80,7 @@ func TestListGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("list: %v\n%s", err, errOut)
 			}
-			assertGolden(t, "list/"+tc.name, out)
+			golden.Assert(t, "list/"+tc.name, out)
 		})
 	}
 }
@@ -115,7 +91,7 @@ func TestGetByNameGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("get: %v\n%s", err, errOut)
 	}
-	assertGolden(t, "get/yaml", out)
+	golden.Assert(t, "get/yaml", out)
 }
 
 func TestGetUnknownNameListsWhatExists(t *testing.T) {
@@ -136,7 +112,7 @@ func TestAvailableGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("available: %v\n%s", err, errOut)
 	}
-	assertGolden(t, "available/default", out)
+	golden.Assert(t, "available/default", out)
 }
 
 func TestBindingsGolden(t *testing.T) {
@@ -150,7 +126,7 @@ func TestBindingsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bindings: %v\n%s", err, errOut)
 	}
-	assertGolden(t, "bindings/default", out)
+	golden.Assert(t, "bindings/default", out)
 }
 
 func TestEmptyListSaysSo(t *testing.T) {

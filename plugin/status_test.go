@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
 
 // statusEnv has two cached credentials: env-a with a background refresh in flight
@@ -60,7 +61,7 @@ func TestStatusGolden(t *testing.T) {
 			if err := e.run(args...); err != nil {
 				t.Fatalf("status: %v\n%s", err, e.err)
 			}
-			assertGolden(t, "status/"+tc.name, e.out.String())
+			golden.Assert(t, "status/"+tc.name, e.out.String())
 		})
 	}
 }
@@ -80,7 +81,7 @@ func TestStatusCachedOnlyStaysOffTheNetwork(t *testing.T) {
 	if err := e.run("status", "--cached-only", "--profile", "test"); err != nil {
 		t.Fatal(err)
 	}
-	assertGolden(t, "status/cached-only", e.out.String())
+	golden.Assert(t, "status/cached-only", e.out.String())
 
 	if err := e.run("status", "--cached-only", "--profile", "test", "-o", "json"); err != nil {
 		t.Fatal(err)
