@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,10 +102,19 @@ func safeName(s string) string {
 	return b.String()
 }
 
-// Load reads an entry. A missing, unreadable or corrupt entry is (nil, nil): a cache
-// miss, never a reason to fail a kubectl call.
+// Load reads an entry. A missing, unreadable or corrupt entry is nil: a cache miss,
+// never a reason to fail a kubectl call. So is one that others could read or change
+// (not 0600): its token may be known, or not ours; the refresh replaces it.
 func (c Cache) Load(k Key) *Entry {
-	data, err := os.ReadFile(c.path(k))
+	f, err := os.Open(c.path(k))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || privfile.Check(f.Name(), fi) != nil {
+		return nil
+	}
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil
 	}

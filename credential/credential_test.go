@@ -354,3 +354,18 @@ func TestFailedRefreshHandsOutTheStillValidToken(t *testing.T) {
 		t.Errorf("with nothing valid left: err %v, printed %q", err, out.String())
 	}
 }
+
+func TestEntryOthersCanReadIsReplaced(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "kubectl-1")
+	path := h.r.Cache.path(h.key)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.call(t, "kubectl-2").Status.Token; got != "token-2" {
+		t.Errorf("a world-readable entry was handed out (%s); want a new binding", got)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("the replaced entry has mode %04o", fi.Mode().Perm())
+	}
+}
