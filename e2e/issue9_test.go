@@ -238,7 +238,9 @@ func TestIssue9RunInterrupted(t *testing.T) {
 // refresh in flight (and by which process) and live bindings against the limit.
 func TestIssue9Status(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, "--binding-ttl", "40s", "--bind-delay", "6s")
+	// A slow bind keeps the background refresh in flight long enough to be seen on a
+	// loaded machine.
+	emu := startEmulator(t, "--binding-ttl", "60s", "--bind-delay", "12s", "--bind-timeout", "30s")
 	u := newUser(t)
 	u.login(emu)
 	envID := u.provision("e2e-status")
@@ -275,7 +277,7 @@ func TestIssue9Status(t *testing.T) {
 
 	s := status()
 	if s.Profile != "default" || s.Environment != envID || s.EnvironmentName != "e2e-status" || s.BindingID != first ||
-		s.TimeLeft == nil || *s.TimeLeft <= 0 || *s.TimeLeft > 40 || s.ExpiresAt.IsZero() || s.InFlight {
+		s.TimeLeft == nil || *s.TimeLeft <= 0 || *s.TimeLeft > 60 || s.ExpiresAt.IsZero() || s.InFlight {
 		t.Errorf("status: %+v", s)
 	}
 	if s.LiveBindings == nil || *s.LiveBindings != 1 || s.BindingLimit != 10 || s.MadeHere == nil || *s.MadeHere != 1 {
@@ -286,14 +288,14 @@ func TestIssue9Status(t *testing.T) {
 	}
 
 	// Past half the lifetime a kubectl call starts the background refresh, which the
-	// emulator holds for 6 s: status shows it in flight, by its process.
-	time.Sleep(time.Until(made.Add(21 * time.Second)))
+	// emulator holds for 12 s: status shows it in flight, by its process.
+	time.Sleep(time.Until(made.Add(31 * time.Second)))
 	if out, err := u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name"); err != nil {
 		t.Fatalf("kubectl: %v\n%s", err, out)
 	}
 	// The refresh writes its PID into the lock file as it starts.
 	var inFlight item
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if inFlight = status("--cached-only"); inFlight.InFlight && inFlight.PID > 0 {
 			break
 		}

@@ -160,6 +160,7 @@ type Stats struct {
 	BindingRequests int `json:"bindingRequests"`
 	LiveBindings    int `json:"liveBindings"`
 	TokensIssued    int `json:"tokensIssued"`
+	FaultedRequests int `json:"faultedRequests"`
 }
 
 func (e *emulator) stats(t testing.TB) Stats {

@@ -33,6 +33,11 @@
 //	           "target": "/provisioning/v1/environments/ID/bindings", "correlationID": "..."}}
 //	{"description": "expiration_seconds cannot be less than 600"}
 //
+// Two admin endpoints answer loopback clients only: GET /emulator/v1/stats counts what
+// the emulator did, and /emulator/v1/faults makes the next requests of a route fail as
+// real services do (an error status with Retry-After, a delay, a dropped connection, a
+// truncated or non-JSON body) for tests of clients under faults; see Fault.
+//
 // The state folder keeps the CA, the generated client credentials, the token signing key
 // and every environment and binding, so a restarted emulator carries on where it stopped:
 // tokens it issued stay valid and kubeconfigs it handed out keep working.

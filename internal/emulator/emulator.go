@@ -36,6 +36,7 @@ type server struct {
 	baseURL      string
 	subaccountID string
 	stats        counters
+	faults       faultRules
 }
 
 // Emulator is a running emulator.
@@ -108,7 +109,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		URL: s.baseURL, CACert: ca.certPEM, StateDir: opts.StateDir, s: s,
 		served: make(chan error, 1),
 		srv: &http.Server{
-			Handler:           s.logRequests(s.routes()),
+			Handler:           s.injectFaults(s.logRequests(s.routes())),
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
@@ -223,6 +224,9 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /info/runtimes", s.requireToken(brokerXSAppName, http.HandlerFunc(s.handleRuntimes)))
 	mux.HandleFunc("GET /kubeconfig/{instance_id}", s.handleRuntimeKubeconfig)
 	mux.HandleFunc("GET /emulator/v1/stats", s.handleStats)
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		mux.HandleFunc(m+" /emulator/v1/faults", s.handleFaults)
+	}
 	return mux
 }
 

@@ -19,6 +19,9 @@ func ParseFlags(args []string, output io.Writer) (Options, error) {
 Serves SAP BTP's UAA token endpoint, Provisioning Service API and Kyma Environment
 Broker API on loopback, backed by the Kubernetes API server of the admin kubeconfig.
 Prints "kyma-emulator listening on https://127.0.0.1:PORT" once ready.
+Admin endpoints, for loopback clients: GET /emulator/v1/stats, and POST, GET and
+DELETE /emulator/v1/faults to inject faults, e.g. with a body of
+{"route":"GET /provisioning/v1/environments","count":2,"status":503,"retryAfter":"1"}.
 
 Flags:
 `)

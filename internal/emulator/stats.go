@@ -12,6 +12,7 @@ type counters struct {
 	bindingsCreated atomic.Int64
 	bindingRequests atomic.Int64
 	tokensIssued    atomic.Int64
+	faultedRequests atomic.Int64
 }
 
 // Stats is the body of GET /emulator/v1/stats.
@@ -25,6 +26,9 @@ type Stats struct {
 	LiveBindings int64 `json:"liveBindings"`
 	// TokensIssued counts access tokens issued by the token endpoint since start.
 	TokensIssued int64 `json:"tokensIssued"`
+	// FaultedRequests counts requests that a fault rule (POST /emulator/v1/faults)
+	// changed since start.
+	FaultedRequests int64 `json:"faultedRequests"`
 }
 
 // handleStats serves GET /emulator/v1/stats to loopback clients only.
@@ -46,5 +50,6 @@ func (s *server) handleStats(w http.ResponseWriter, r *http.Request) {
 		BindingRequests: s.stats.bindingRequests.Load(),
 		LiveBindings:    live,
 		TokensIssued:    s.stats.tokensIssued.Load(),
+		FaultedRequests: s.stats.faultedRequests.Load(),
 	})
 }
