@@ -152,9 +152,16 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	}
 
 	// The service failed a moment ago: while the cached token still works, hand it out
-	// rather than make every kubectl call wait for another failure.
-	if last := r.Cache.lastFailure(in.Key); last != nil && now.Sub(last.Time) < failureBackoff && stillValid(old, now, refused) {
-		return r.handOutStale(in, old, w, errors.New(last.Error))
+	// rather than make every kubectl call wait for another failure; with nothing valid
+	// left, repeat the failure for a few seconds, as client-go runs the plugin again for
+	// every request of a failing kubectl.
+	if last := r.Cache.lastFailure(in.Key); last != nil {
+		switch age := now.Sub(last.Time); {
+		case age < failureBackoff && stillValid(old, now, refused):
+			return r.handOutStale(in, old, w, errors.New(last.Error))
+		case age < failFast && !stillValid(old, now, refused):
+			return errors.New(last.Error)
+		}
 	}
 	e, gone, err := r.replace(ctx, in, old, refused)
 	if err != nil {
@@ -174,6 +181,10 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	r.revoke(ctx, gone)
 	return nil
 }
+
+// failFast is how long a failure with no valid token left is repeated without asking
+// the service again.
+const failFast = 5 * time.Second
 
 // stillValid reports whether the server should still accept e's token: it is past the
 // refresh margin but not its expiry, and the server has not refused it.

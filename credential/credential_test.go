@@ -32,16 +32,18 @@ func (c *fakeClock) Add(d time.Duration) {
 
 // fakeMinter makes numbered bindings that live for life, as a service would.
 type fakeMinter struct {
-	clock   *fakeClock
-	life    time.Duration
-	delay   time.Duration // how long a bind takes, in real time
-	minted  atomic.Int32
-	revoked []string
-	mu      sync.Mutex
-	err     error
+	clock    *fakeClock
+	life     time.Duration
+	delay    time.Duration // how long a bind takes, in real time
+	minted   atomic.Int32
+	attempts atomic.Int32
+	revoked  []string
+	mu       sync.Mutex
+	err      error
 }
 
 func (m *fakeMinter) Mint(ctx context.Context) (*Entry, error) {
+	m.attempts.Add(1)
 	if m.err != nil {
 		return nil, m.err
 	}
@@ -367,5 +369,25 @@ func TestEntryOthersCanReadIsReplaced(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("the replaced entry has mode %04o", fi.Mode().Perm())
+	}
+}
+
+func TestFailureWithNothingValidIsRepeatedBriefly(t *testing.T) {
+	h := newHarness(t)
+	h.minter.err = errorString("the service is down")
+	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-1", Now: h.clock.Now}
+	var out bytes.Buffer
+	for range 3 { // client-go runs the plugin again for each request of one kubectl
+		if err := h.r.Do(context.Background(), in, &out); err == nil || !strings.Contains(err.Error(), "the service is down") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if calls := h.minter.attempts.Load(); calls != 1 {
+		t.Errorf("three calls within a second asked the service %d times, want 1", calls)
+	}
+	h.clock.Add(6 * time.Second)
+	h.minter.err = nil
+	if got := h.call(t, "kubectl-2").Status.Token; got != "token-1" {
+		t.Errorf("after the fail-fast window got %q", got)
 	}
 }

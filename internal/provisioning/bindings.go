@@ -110,14 +110,20 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 		return nil, err
 	}
 	var bj bindingJSON
+	located := idFromLocation(r.header.Get("Location"))
 	if len(bytes.TrimSpace(r.body)) > 0 {
 		if err := decode(r, &bj); err != nil {
+			if located != "" {
+				// The binding exists and counts towards the limit: name it, so it
+				// can be deleted.
+				return nil, fmt.Errorf("the Provisioning Service made binding %s, but its answer is unreadable: %w", located, err)
+			}
 			return nil, err
 		}
 	}
 	b := bj.toBinding(environmentID)
-	if id := idFromLocation(r.header.Get("Location")); id != "" {
-		b.ID = id
+	if located != "" {
+		b.ID = located
 	}
 	if b.Kubeconfig == "" {
 		if b.ID != "" {

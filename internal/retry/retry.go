@@ -48,7 +48,7 @@ func New(base http.RoundTripper, o Options) http.RoundTripper {
 		c.HTTPClient = &http.Client{Transport: base}
 		c.Logger = nil // requests are logged by package httplog, at -v
 		c.RetryMax, c.RetryWaitMin, c.RetryWaitMax = o.Max, o.WaitMin, o.WaitMax
-		c.CheckRetry = policy
+		c.CheckRetry = patient(policy, o.WaitMax)
 		c.Backoff = backoff
 		c.ErrorHandler = retryablehttp.PassthroughErrorHandler
 		return &retryablehttp.RoundTripper{Client: c}
@@ -81,6 +81,20 @@ func Idempotent(req *http.Request) bool {
 		return strings.HasSuffix(req.URL.Path, "/oauth/token")
 	}
 	return false
+}
+
+// patient keeps a retry within the wait the client is ready for: a server that asks
+// for a longer pause (Retry-After: 600) gets its answer passed on, not a retry that is
+// bound to fail again.
+func patient(policy retryablehttp.CheckRetry, limit time.Duration) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if resp != nil {
+			if d, ok := serverWait(resp.Header, time.Now()); ok && d > limit {
+				return false, nil
+			}
+		}
+		return policy(ctx, resp, err)
+	}
 }
 
 // unsentOnly retries a creating call only when the service cannot have acted on it.

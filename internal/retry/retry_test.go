@@ -114,3 +114,11 @@ func TestServerWait(t *testing.T) {
 		}
 	}
 }
+
+func TestALongRetryAfterIsPassedOn(t *testing.T) {
+	srv, calls := flaky(t, 1, 429, map[string]string{"Retry-After": "600"})
+	resp, _ := do(t, http.MethodGet, srv.URL+"/provisioning/v1/environments", "")
+	if resp.StatusCode != 429 || calls.Load() != 1 {
+		t.Errorf("Retry-After 600: status %d after %d calls; want the 429 after 1", resp.StatusCode, calls.Load())
+	}
+}
