@@ -115,7 +115,3 @@ func TestBackgroundFailureIsReportedAndBacksOff(t *testing.T) {
 		t.Errorf("after a successful retry got %s", got)
 	}
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

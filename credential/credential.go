@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // DefaultAhead is the share of a binding's lifetime after which a cache hit also
@@ -76,16 +78,20 @@ func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 	return true, nil
 }
 
-// HitAfterWait waits for the entry's lock, which a process making a binding holds,
-// then tries Hit again: when many kubectl processes miss at once, one makes the binding
-// and the others are answered here, without starting the full CLI.
-func (c Cache) HitAfterWait(ctx context.Context, in Input, w io.Writer) (bool, error) {
-	unlock, err := c.lock(ctx, in.Key, DefaultLockTimeout)
-	if err != nil {
-		return false, nil // the full CLI will wait again and report it
+// WaitLock waits for the entry's lock, which a process making a binding holds, and
+// returns the lock file, locked; nil when it cannot be had (on Windows, or after
+// DefaultLockTimeout). The caller reads the cache again under it: when many kubectl
+// processes miss at once, one makes the binding and the others are answered then.
+func (c Cache) WaitLock(ctx context.Context, k Key) *os.File {
+	if !lockHandover {
+		return nil
 	}
-	defer unlock()
-	return c.Hit(in, w)
+	if err := privfile.MkdirAll(filepath.Dir(c.path(k))); err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
+	defer cancel()
+	return waitLock(ctx, c.path(k)+".lock")
 }
 
 // sameCluster reports whether e was made for the cluster kubectl is calling, when
@@ -133,7 +139,19 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 		return err
 	}
 	defer unlock()
+	return r.locked(ctx, in, w)
+}
 
+// DoHolding is Do for a process that was handed the entry's lock, already taken (the
+// front takes it on a miss, so that one full CLI starts however many kubectl processes
+// miss at once). Closing lock releases it.
+func (r *Refresher) DoHolding(ctx context.Context, in Input, w io.Writer, lock *os.File) error {
+	defer lock.Close()
+	return r.locked(ctx, in, w)
+}
+
+// locked is the refresh under the entry's lock.
+func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
 	// Another process may have refreshed the entry while this one waited for the lock.
 	path := r.Cache.path(in.Key)
 	old := r.Cache.Load(in.Key)

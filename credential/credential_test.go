@@ -391,3 +391,7 @@ func TestFailureWithNothingValidIsRepeatedBriefly(t *testing.T) {
 		t.Errorf("after the fail-fast window got %q", got)
 	}
 }
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

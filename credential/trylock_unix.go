@@ -3,9 +3,14 @@
 package credential
 
 import (
+	"context"
 	"os"
 	"syscall"
 )
+
+// lockHandover: a flock belongs to the open file, so a child process (or the program
+// exec replaces this one with) can inherit a lock that is already held.
+const lockHandover = true
 
 // tryLock opens path and takes an exclusive flock without waiting: the same lock that
 // gofrs/flock takes for the foreground refresh. It returns the open, locked file.
@@ -19,4 +24,26 @@ func tryLock(path string) (*os.File, bool) {
 		return nil, false
 	}
 	return f, true
+}
+
+// waitLock takes the lock at path, waiting in the kernel (a herd of waiters polling
+// would take the CPU from the one process making the binding). It returns nil when ctx
+// ends first; the blocked call then dies with the process, which exits or execs.
+func waitLock(ctx context.Context, path string) *os.File {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			f.Close()
+			return nil
+		}
+		return f
+	case <-ctx.Done():
+		return nil
+	}
 }

@@ -29,6 +29,8 @@ type CredentialOptions struct {
 	// Background is the detached refresh that a cache hit started, holding the
 	// entry's lock as file descriptor 3.
 	Background bool
+	// LockFD is the entry's lock, already held, that the front hands over on a miss.
+	LockFD int
 
 	args []string
 }
@@ -54,7 +56,7 @@ refresh margin of its expiry, or when the cluster refused it.`,
 				return errors.New("--refresh-ahead is a share of the lifetime: from 0 to 1")
 			}
 			cmd.Flags().Visit(func(fl *pflag.Flag) {
-				if fl.Name != "background-refresh" {
+				if fl.Name != "background-refresh" && fl.Name != "lock-fd" {
 					o.args = append(o.args, "--"+fl.Name+"="+fl.Value.String())
 				}
 			})
@@ -66,6 +68,8 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	cmd.Flags().Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which a call starts a background refresh (default 0.8; 1 turns it off)")
 	cmd.Flags().BoolVar(&o.Background, "background-refresh", false, "run as the detached background refresh (set by the plugin itself)")
 	_ = cmd.Flags().MarkHidden("background-refresh")
+	cmd.Flags().IntVar(&o.LockFD, "lock-fd", 0, "the file descriptor of the entry's lock, held (set by kubectl-kyma itself)")
+	_ = cmd.Flags().MarkHidden("lock-fd")
 	cmd.Flags().Var(&o.Expiration, "expiration", "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	return cmd
 }
@@ -100,6 +104,9 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	}
 	if o.Background {
 		return r.Background(ctx, in, os.NewFile(3, "lock"))
+	}
+	if o.LockFD > 0 {
+		return r.DoHolding(ctx, in, o.f.IOStreams.Out, os.NewFile(uintptr(o.LockFD), "lock"))
 	}
 	return r.Do(ctx, in, o.f.IOStreams.Out)
 }

@@ -55,3 +55,11 @@ func SpawnRefresh(args []string, lock *os.File) error {
 	}
 	return cmd.Process.Release()
 }
+
+// inherit makes the lock file's descriptor survive exec (Go opens files close-on-exec)
+// and returns its number for the full CLI's --lock-fd.
+func inherit(lock *os.File) int {
+	fd := int(lock.Fd())
+	_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0)
+	return fd
+}

@@ -45,3 +45,6 @@ func execve(path string, args []string) error {
 func SpawnRefresh(args []string, lock *os.File) error {
 	return errors.New("background refresh is not supported on Windows")
 }
+
+// inherit is never called on Windows: credential.WaitLock returns no lock there.
+func inherit(lock *os.File) int { return -1 }

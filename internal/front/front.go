@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
@@ -23,15 +24,25 @@ import (
 
 // Main runs kubectl-kyma with args (os.Args) and returns the exit code.
 func Main(args []string) int {
-	if len(args) > 1 && args[1] == "credential" && serveCached(args[2:], os.Stdout) {
-		return 0
+	if len(args) > 1 && args[1] == "credential" {
+		served, lock := serveCached(args[2:], os.Stdout)
+		if served {
+			return 0
+		}
+		if lock != nil {
+			// The full CLI makes the binding under the lock this process holds.
+			args = append([]string{args[0], "credential", "--lock-fd=" + strconv.Itoa(inherit(lock))}, args[2:]...)
+		}
 	}
 	return handOver(args)
 }
 
 // serveCached is the credential cache-hit path. Anything it does not understand, and
-// every miss, goes to the full CLI, which reports errors properly.
-func serveCached(args []string, stdout io.Writer) bool {
+// every miss, goes to the full CLI, which reports errors properly. A miss waits for the
+// entry's lock and reads the cache again: when many kubectl processes miss at once, one
+// full CLI makes the binding and the others are answered here. It returns the lock,
+// held, when the miss is this process's to resolve.
+func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 	fs := flag.NewFlagSet("credential", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var in credential.Input
@@ -42,30 +53,37 @@ func serveCached(args []string, stdout io.Writer) bool {
 	// Flags the slow path reads; declared so that parsing does not stop at them.
 	fs.String("expiration", "", "")
 	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" {
-		return false
+		return false, nil
 	}
 	if in.Key.Profile == "" {
 		in.Key.Profile = os.Getenv("KUBECTL_KYMA_PROFILE")
 	}
 	if in.Key.Profile == "" {
-		return false // the full CLI knows the current profile
+		return false, nil // the full CLI knows the current profile
 	}
 	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
-		return false
+		return false, nil
 	}
 	dir, err := credential.DefaultDir()
 	if err != nil {
-		return false
+		return false, nil
 	}
 	in.ExecInfo, in.Caller, in.Now, in.Stderr = info, credential.Caller(), time.Now, os.Stderr
 	in.Spawn = func(lock *os.File) error { return SpawnRefresh(args, lock) }
 	cache := credential.Cache{Dir: dir}
 	if ok, err := cache.Hit(in, stdout); ok {
-		return err == nil
+		return err == nil, nil
 	}
-	ok, err := cache.HitAfterWait(context.Background(), in, stdout)
-	return ok && err == nil
+	lock := cache.WaitLock(context.Background(), in.Key)
+	if lock == nil {
+		return false, nil
+	}
+	if ok, err := cache.Hit(in, stdout); ok {
+		lock.Close()
+		return err == nil, nil
+	}
+	return false, lock
 }
 
 // handOver replaces this process with kyma-cli, found beside this executable (where
