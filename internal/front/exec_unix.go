@@ -3,34 +3,10 @@
 package front
 
 import (
-	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 )
-
-const fullCLIName = "kyma-cli"
-
-// fullCLI finds kyma-cli beside the real path of this executable: Krew links
-// kubectl-kyma into $KREW_ROOT/bin, and the files it installed stay in the plugin's
-// versioned folder.
-func fullCLI() (string, error) {
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		p := filepath.Join(filepath.Dir(exe), fullCLIName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(fullCLIName)
-	if err != nil {
-		return "", errors.New("cannot find kyma-cli beside kubectl-kyma or on PATH: reinstall the plugin")
-	}
-	return p, nil
-}
 
 // execve replaces this process, so kubectl (or the shell) sees one process with the
 // full CLI's exit code and signals.

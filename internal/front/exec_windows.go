@@ -4,29 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 )
-
-const fullCLIName = "kyma-cli.exe"
-
-// fullCLI finds kyma-cli.exe beside this executable or on PATH.
-func fullCLI() (string, error) {
-	if exe, err := os.Executable(); err == nil {
-		// Krew links kubectl-kyma.exe into its bin folder on Windows too.
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		p := filepath.Join(filepath.Dir(exe), fullCLIName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(fullCLIName)
-	if err != nil {
-		return "", errors.New("cannot find kyma-cli.exe beside kubectl-kyma.exe or on PATH: reinstall the plugin")
-	}
-	return p, nil
-}
 
 // execve runs the full CLI as a child (Windows has no exec) and exits with its code.
 func execve(path string, args []string) error {

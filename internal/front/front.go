@@ -12,10 +12,14 @@ package front
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -99,4 +103,28 @@ func handOver(args []string) int {
 		return 1
 	}
 	return 0 // execve returns only on failure, or on Windows after the child exited
+}
+
+// fullCLI finds kyma-cli beside the real path of this executable (Krew links
+// kubectl-kyma into $KREW_ROOT/bin, and the files it installed stay in the plugin's
+// versioned folder), or else on PATH.
+func fullCLI() (string, error) {
+	name := "kyma-cli"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		p := filepath.Join(filepath.Dir(exe), name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", errors.New("cannot find kyma-cli beside kubectl-kyma or on PATH: reinstall the plugin")
+	}
+	return p, nil
 }
