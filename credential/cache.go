@@ -138,6 +138,17 @@ func (c Cache) Store(k Key, e *Entry) error {
 	return nil
 }
 
+// Replace stores e in place of the entry for k, if any: the binding it replaces, and
+// those that one still listed, are kept in e.Superseded until nobody can hold them, so
+// the next refresh deletes them. margin is the refresh margin override, as in Input.
+func (c Cache) Replace(k Key, e *Entry, margin time.Duration) error {
+	if old := c.Load(k); old != nil && old.BindingID != e.BindingID {
+		e.Superseded = append(e.Superseded, old.Superseded...)
+		e.Superseded = append(e.Superseded, Superseded{BindingID: old.BindingID, After: handOutUntil(old, margin)})
+	}
+	return c.Store(k, e)
+}
+
 // Entries returns the profile's cached entries, by environment.
 func (c Cache) Entries(profile string) []*Entry {
 	files, _ := filepath.Glob(filepath.Join(c.Dir, "credentials", safeName(profile), "*.json"))

@@ -395,3 +395,23 @@ func TestFailureWithNothingValidIsRepeatedBriefly(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func TestReplaceKeepsTheOldBindingForDeletion(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "kubectl-1") // b1, handed out until 10:09
+	e := &Entry{BindingID: "k1", Token: "kubeconfig-token", IssuedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	if err := h.r.Cache.Replace(h.key, e, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := h.r.Cache.Load(h.key)
+	want := []Superseded{{BindingID: "b1", After: t0.Add(9 * time.Minute)}}
+	if diff := cmp.Diff(want, got.Superseded); diff != "" {
+		t.Errorf("superseded (-want +got):\n%s", diff)
+	}
+	// The next refresh deletes it once nobody holds it.
+	h.clock.Add(9 * time.Minute)
+	h.call(t, "kubectl-2")
+	if diff := cmp.Diff([]string{"b1", "k1"}, h.minter.revoked); diff != "" {
+		t.Errorf("revoked (-want +got):\n%s", diff)
+	}
+}

@@ -144,7 +144,7 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 			return err
 		}
 		if !o.DryRun {
-			if err := (credential.Cache{Dir: dir}).Store(credential.Key{Profile: p.Name, Environment: env.ID}, e); err != nil {
+			if err := (credential.Cache{Dir: dir}).Replace(credential.Key{Profile: p.Name, Environment: env.ID}, e, o.Margin); err != nil {
 				return err
 			}
 		}
