@@ -298,5 +298,3 @@ func (r *Refresher) revoke(ctx context.Context, ids []string) {
 func wrongCluster(in Input, e *Entry) error {
 	return fmt.Errorf("the bindings of environment %s are for the cluster at %s, but kubectl asked for a token for %s (or another CA): check the kubeconfig's cluster", in.Key.Environment, e.Server, in.ExecInfo.Server)
 }
-
-func dirOf(path string) string { return filepath.Dir(path) }

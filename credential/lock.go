@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -20,7 +21,7 @@ const DefaultLockTimeout = time.Minute
 // its holder dies, so a crashed plugin never blocks the others.
 func (c Cache) lock(ctx context.Context, k Key, timeout time.Duration) (unlock func(), err error) {
 	path := c.path(k) + ".lock"
-	if err := privfile.MkdirAll(dirOf(path)); err != nil {
+	if err := privfile.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	if timeout <= 0 {
