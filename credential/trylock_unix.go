@@ -28,7 +28,7 @@ func tryLock(path string) (*os.File, bool) {
 
 // waitLock takes the lock at path, waiting in the kernel (a herd of waiters polling
 // would take the CPU from the one process making the binding). It returns nil when ctx
-// ends first; the blocked call then dies with the process, which exits or execs.
+// ends first.
 func waitLock(ctx context.Context, path string) *os.File {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -44,6 +44,11 @@ func waitLock(ctx context.Context, path string) *os.File {
 		}
 		return f
 	case <-ctx.Done():
+		// Should the lock still come, drop it at once rather than hold it for good.
+		go func() {
+			<-done
+			f.Close()
+		}()
 		return nil
 	}
 }
