@@ -247,24 +247,15 @@ func TestMergeKeepsOtherEntries(t *testing.T) {
 	}
 }
 
-const existingKubeconfig = `apiVersion: v1
-clusters:
-- cluster:
-    server: https://other.example:6443
-  name: other
-contexts:
-- context:
-    cluster: other
-    namespace: team
-    user: other
-  name: other
-current-context: other
-kind: Config
-users:
-- name: other
-  user:
-    token: other-token
-`
+// existingKubeconfig is a user's kubeconfig with one cluster, user and context of its
+// own (shared with the plugin's merge tests).
+var existingKubeconfig = func() string {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "kubeconfig", "other.yaml"))
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}()
 
 // TestRefreshAheadWithSlowBind: a call after 80 % of a binding's lifetime gets the
 // cached token at once while one background bind is in flight; over several

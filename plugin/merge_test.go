@@ -19,24 +19,14 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
 
-const otherKubeconfig = `apiVersion: v1
-clusters:
-- cluster:
-    server: https://other.example:6443
-  name: other
-contexts:
-- context:
-    cluster: other
-    namespace: team
-    user: other
-  name: other
-current-context: other
-kind: Config
-users:
-- name: other
-  user:
-    token: other-token
-`
+// otherKubeconfig is a user's kubeconfig with one cluster, user and context of its own.
+var otherKubeconfig = func() string {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "kubeconfig", "other.yaml"))
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}()
 
 func kymaConfig(name string) *clientcmdapi.Config {
 	cfg := clientcmdapi.NewConfig()
