@@ -10,6 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${KUBECTL_KYMA_BIN_DIR:-$root/.cache/bin}
 mkdir -p "$bin"
+# Several checkouts (git worktrees) may share one tool folder: one build at a time, and
+# each build checks the stamp again once it holds the lock.
+exec 9>"$bin/.lock"
+flock 9
 
 k8s_version=v1.35.4
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
