@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X $(MODULE)/internal/version.Version=$(VERSION) \
 BINARIES  := kubectl-kyma kyma-cli kubectl_complete-kyma kyma-emulator
 export KUBECTL_KYMA_BIN_DIR := $(CURDIR)/.cache/bin
 
-.PHONY: all build tools test unit e2e lint demo dev-up dev-down bench clean
+.PHONY: all build tools test test-windows unit e2e lint demo dev-up dev-down bench clean
 
 all: build
 
@@ -24,8 +24,12 @@ build: ## bin/kubectl-kyma (the plugin kubectl runs), bin/kyma-cli (its commands
 tools: ## kube-apiserver and etcd from the Go module proxy, built once into .cache/bin
 	@scripts/tools.sh kube-apiserver etcd
 
-test: build tools ## every test: unit and end to end (the README's test command)
+test: build tools ## every test: unit and end to end (the README's test command), then test-windows where the host can
 	$(GO) test -count=1 -timeout 45m ./...
+	@scripts/test-windows.sh --where-possible
+
+test-windows: ## the Windows build's tests under Wine; installs wine64 and mingw-w64 when missing (Linux amd64)
+	@scripts/test-windows.sh
 
 unit: ## unit tests only: no cluster needed
 	$(GO) test -count=1 -short ./...

@@ -236,6 +236,7 @@ func TestFailedMintKeepsTheEntry(t *testing.T) {
 }
 
 func TestFilesArePrivate(t *testing.T) {
+	needFileModes(t)
 	h := newHarness(t)
 	h.call(t, "kubectl-1")
 	path := h.r.Cache.path(h.key)
@@ -358,6 +359,7 @@ func TestFailedRefreshHandsOutTheStillValidToken(t *testing.T) {
 }
 
 func TestEntryOthersCanReadIsReplaced(t *testing.T) {
+	needFileModes(t)
 	h := newHarness(t)
 	h.call(t, "kubectl-1")
 	path := h.r.Cache.path(h.key)
