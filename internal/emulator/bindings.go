@@ -134,6 +134,8 @@ func (s *server) checkBind(in bindInput, now time.Time) (*environment, int, stri
 	switch env.stateAt(now) {
 	case stateCreating:
 		return nil, 0, "", newBrokerError(http.StatusBadRequest, "instance %s creation is in progress", in.instanceID)
+	case stateCreationFailed:
+		return nil, 0, "", newBrokerError(http.StatusBadRequest, "instance %s creation failed", in.instanceID)
 	case stateDeleting:
 		// KEB would go on and bind a cluster that is being deleted; the emulator deletes
 		// an environment's bindings with it, so it refuses instead (its own message).

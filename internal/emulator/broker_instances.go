@@ -114,15 +114,18 @@ func (s *server) handleLastOperation(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.now()
 	id, op := r.PathValue("instance_id"), r.FormValue("operation")
 	e := s.store.environment(id)
+	hasOp := func(x *environment) bool {
+		return op == x.ProvisionOperation || op == x.UpdateOperation || op == x.DeprovisionOperation
+	}
 	if op != "" {
 		for _, other := range s.store.environments() {
-			if (other.ProvisionOperation == op || other.DeprovisionOperation == op) && other.ID != id {
+			if hasOp(&other) && other.ID != id {
 				writeJSON(w, http.StatusBadRequest, osbError{Description: "operation exists, but instanceID is invalid"})
 				return
 			}
 		}
 		// An unknown operation: KEB then reports on the instance only if it was deleted.
-		if e != nil && op != e.ProvisionOperation && op != e.DeprovisionOperation && e.stateAt(now) != stateGone {
+		if e != nil && !hasOp(e) && e.stateAt(now) != stateGone {
 			e = nil
 		}
 	}
@@ -131,9 +134,9 @@ func (s *server) handleLastOperation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state, description := osbState(e, now)
-	if op != "" && op == e.ProvisionOperation && e.stateAt(now) != stateCreating {
-		// The provisioning finished, whatever happened to the instance since.
-		state, description = "succeeded", "Operation succeeded"
+	if op != "" && hasOp(e) {
+		// The state of that operation, whatever happened to the instance since.
+		state, description = operationState(e, op, now)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"state": state, "description": description})
 }

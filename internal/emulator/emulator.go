@@ -199,6 +199,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST "+envs, cis(s.handleCreateEnvironment))
 	mux.Handle("GET "+envs, cis(s.handleListEnvironments))
 	mux.Handle("GET "+envs+"/{id}", cis(s.handleGetEnvironment))
+	mux.Handle("PATCH "+envs+"/{id}", cis(s.handleUpdateEnvironment))
 	mux.Handle("DELETE "+envs+"/{id}", cis(s.handleDeleteEnvironment))
 	mux.Handle("PUT "+envs+"/{id}/bindings", cis(s.handleCreateBinding))
 	mux.Handle("GET "+envs+"/{id}/bindings", cis(s.handleListBindings))
@@ -214,6 +215,7 @@ func (s *server) routes() http.Handler {
 		const sb = si + "/service_bindings/{binding_id}"
 		mux.Handle("GET "+prefix+"/v2/catalog", osb(http.HandlerFunc(s.handleCatalog)))
 		mux.Handle("PUT "+prefix+si, osb(http.HandlerFunc(s.handleProvision)))
+		mux.Handle("PATCH "+prefix+si, osb(http.HandlerFunc(s.handleUpdate)))
 		mux.Handle("DELETE "+prefix+si, osb(http.HandlerFunc(s.handleDeprovision)))
 		mux.Handle("GET "+prefix+si+"/last_operation", osb(http.HandlerFunc(s.handleLastOperation)))
 		mux.Handle("PUT "+prefix+sb, osb(http.TimeoutHandler(http.HandlerFunc(s.handleBind), s.opts.BindTimeout, bindTimeout)))

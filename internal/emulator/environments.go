@@ -66,7 +66,8 @@ func (s *server) deleteEnvironment(ctx context.Context, id string) (*environment
 			}
 		}
 		d.Bindings = kept
-		if e.DeleteRequestedAt.IsZero() {
+		// A first delete, or another try after DELETION_FAILED.
+		if e.stateAt(now) != stateDeleting {
 			e.DeleteRequestedAt = now
 			e.DeletedAt = now.Add(s.opts.ProvisioningDelay)
 			e.DeprovisionOperation = newUUID()
@@ -84,7 +85,7 @@ func (s *server) deleteEnvironment(ctx context.Context, id string) (*environment
 // the cluster exists the URLs of its kubeconfig and API server.
 func (s *server) labels(e *environment, now time.Time) map[string]string {
 	l := map[string]string{"Name": e.Name}
-	if e.stateAt(now) == stateOK {
+	if e.usableAt(now) {
 		server, _ := s.backend.Cluster()
 		l["KubeconfigURL"] = s.baseURL + "/kubeconfig/" + e.ID
 		l["APIServerURL"] = server
@@ -127,23 +128,38 @@ func (s *server) instanceView(e *environment, now time.Time) instance {
 	in := instance{
 		ID: e.ID, Name: e.Name, BrokerID: brokerID,
 		GlobalAccountGUID: e.GlobalAccountID, SubaccountGUID: e.SubaccountID, TenantID: e.SubaccountID,
-		ServiceID: kymaServiceID, ServiceName: kymaServiceName, PlanName: e.PlanName,
+		ServiceID: kymaServiceID, ServiceName: kymaServiceName, PlanName: e.planAt(now),
 		EnvironmentType: environmentType, State: e.stateAt(now),
 		CustomLabels: map[string][]string{}, LandscapeLabel: e.LandscapeLabel, PlatformID: e.RuntimeID,
 		CreatedDate: e.CreatedAt.UnixMilli(), ModifiedDate: e.modifiedAt(now).UnixMilli(),
 	}
-	if p := planByName(e.PlanName); p != nil {
+	if p := planByName(in.PlanName); p != nil {
 		in.PlanID = p.id
 	}
+	// Operation, type, status and message as the service shows them for each state
+	// (SAP/terraform-provider-btp's recorded answers: "update"/"Update" while and after
+	// an update, "Environment instance updated.").
+	in.Operation, in.Type, in.Status = "provision", "Provision", "Processed"
 	switch in.State {
 	case stateCreating:
-		in.Operation, in.Type, in.Status, in.StateMessage = "provision", "Provision", "Processing", "Provisioning in progress."
+		in.Status, in.StateMessage = "Processing", "Provisioning in progress."
+	case stateCreationFailed:
+		in.StateMessage = creationFailedMessage
+	case stateUpdating:
+		in.Operation, in.Type, in.Status, in.StateMessage = "update", "Update", "Processing", "Updating environment instance."
+	case stateUpdateFailed:
+		in.Operation, in.Type, in.StateMessage = "update", "Update", updateFailedMessage
 	case stateOK:
-		in.Operation, in.Type, in.Status, in.StateMessage = "provision", "Provision", "Processed", "Environment instance created."
+		in.StateMessage = "Environment instance created."
+		if !e.UpdateRequestedAt.IsZero() {
+			in.Operation, in.Type, in.StateMessage = "update", "Update", "Environment instance updated."
+		}
+	case stateDeletionFailed:
+		in.Operation, in.Type, in.StateMessage = "deprovision", "Deprovision", deletionFailedMessage
 	default:
 		in.Operation, in.Type, in.Status, in.StateMessage = "deprovision", "Deprovision", "Processing", "Deprovisioning in progress."
 	}
-	params := e.Parameters
+	params := e.parametersAt(now)
 	if len(params) == 0 {
 		params = json.RawMessage("{}")
 	}
@@ -153,13 +169,52 @@ func (s *server) instanceView(e *environment, now time.Time) instance {
 	return in
 }
 
+// OSB last_operation states.
+const (
+	osbInProgress = "in progress"
+	osbSucceeded  = "succeeded"
+	osbFailed     = "failed"
+)
+
 // osbState is the OSB last_operation state of the environment's latest operation.
 func osbState(e *environment, now time.Time) (state, description string) {
-	switch e.stateAt(now) {
-	case stateCreating, stateDeleting:
-		return "in progress", "Operation created"
-	case stateGone:
-		return "succeeded", "Operation succeeded. The instance was deprovisioned."
+	op := e.ProvisionOperation
+	switch {
+	case !e.DeleteRequestedAt.IsZero():
+		op = e.DeprovisionOperation
+	case !e.UpdateRequestedAt.IsZero():
+		op = e.UpdateOperation
 	}
-	return "succeeded", "Operation succeeded"
+	return operationState(e, op, now)
+}
+
+// operationState is the OSB last_operation state of one of the environment's operations
+// (its provisioning, its latest update or its latest deprovisioning), as KEB reports it:
+// "failed" with a description of what failed.
+func operationState(e *environment, op string, now time.Time) (state, description string) {
+	switch op {
+	case e.DeprovisionOperation:
+		switch e.stateAt(now) {
+		case stateDeleting:
+			return osbInProgress, "Operation created"
+		case stateDeletionFailed:
+			return osbFailed, deletionFailedMessage
+		}
+		return osbSucceeded, "Operation succeeded. The instance was deprovisioned."
+	case e.UpdateOperation:
+		switch {
+		case now.Before(e.UpdatedAt):
+			return osbInProgress, "Operation created"
+		case e.failsUpdate():
+			return osbFailed, updateFailedMessage
+		}
+		return osbSucceeded, "Operation succeeded"
+	}
+	switch {
+	case now.Before(e.ReadyAt):
+		return osbInProgress, "Operation created"
+	case e.failsCreation():
+		return osbFailed, creationFailedMessage
+	}
+	return osbSucceeded, "Operation succeeded"
 }

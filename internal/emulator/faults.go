@@ -47,6 +47,10 @@ type Fault struct {
 	// RetryAfter is sent as Retry-After with a Status answer (seconds or an HTTP
 	// date); a 429 gets "1" when it is empty, and X-Ratelimit-Reset too.
 	RetryAfter string `json:"retryAfter,omitempty"`
+	// NoRateHeaders sends a 429 without Retry-After and X-Ratelimit-Reset, as the
+	// Provisioning Service has been seen to answer (error code 11006, nothing else to
+	// go by).
+	NoRateHeaders bool `json:"noRateHeaders,omitempty"`
 	// Delay is waited before anything else (a Go duration: "2s").
 	Delay string `json:"delay,omitempty"`
 	// Drop closes the connection without an answer. HTTP/2 cannot hand a connection
@@ -204,7 +208,7 @@ func (s *server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 		msg = http.StatusText(f.Status) + " (fault injected by kyma-emulator)"
 	}
 	retryAfter := f.RetryAfter
-	if retryAfter == "" && f.Status == http.StatusTooManyRequests {
+	if retryAfter == "" && f.Status == http.StatusTooManyRequests && !f.NoRateHeaders {
 		retryAfter = "1"
 	}
 	if retryAfter != "" {
@@ -220,6 +224,10 @@ func (s *server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 		writeJSON(w, f.Status, map[string]string{"error": "server_error", "error_description": msg})
 	case strings.HasPrefix(p, "/oauth/"):
 		writeJSON(w, f.Status, osbError{Description: msg})
+	case strings.HasPrefix(p, "/provisioning/") && f.Status == http.StatusTooManyRequests:
+		// The Provisioning Service's code for a rate limit (SAP/terraform-provider-btp,
+		// internal/btpcli/client.go).
+		writeCISError(w, r, f.Status, cisCodeRateLimit, msg)
 	case strings.HasPrefix(p, "/provisioning/"):
 		writeCISError(w, r, f.Status, f.Status*100, msg)
 	default:

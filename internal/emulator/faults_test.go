@@ -97,6 +97,14 @@ func TestFaultStatus(t *testing.T) {
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "1" || r.header.Get("X-Ratelimit-Reset") != wantReset {
 		t.Errorf("429: %d, Retry-After %q, X-Ratelimit-Reset %q (want %s)", r.status, r.header.Get("Retry-After"), r.header.Get("X-Ratelimit-Reset"), wantReset)
 	}
+	// As the service has been seen to answer: code 11006 and no rate headers at all.
+	tt.addFault(`{"route":"/provisioning/","status":429,"noRateHeaders":true}`)
+	r = tt.send(tt.client, http.MethodGet, "/provisioning/v1/availableEnvironments", token)
+	var limited cisError
+	_ = json.Unmarshal([]byte(r.body), &limited)
+	if r.status != http.StatusTooManyRequests || limited.Error.Code != 11006 || r.header.Get("Retry-After") != "" || r.header.Get("X-Ratelimit-Reset") != "" {
+		t.Errorf("429 without rate headers: %d %s, Retry-After %q, X-Ratelimit-Reset %q", r.status, r.body, r.header.Get("Retry-After"), r.header.Get("X-Ratelimit-Reset"))
+	}
 
 	// The error body has the shape of the route's API.
 	tt.addFault(`{"route":"PUT /oauth/v2/service_instances/{iid}/service_bindings/{bid}","status":502,"message":"upstream connect error"}`)

@@ -37,10 +37,12 @@ type cisErrorDetail struct {
 	CorrelationID string `json:"correlationID"`
 }
 
-// Error codes in the CIS error body. Only 41000 (an error passed on from the broker) is
-// seen in a real answer; the others follow the same numbering and are the emulator's own.
+// Error codes in the CIS error body. 41000 (an error passed on from the broker) and 11006
+// (rate limit) are seen in real answers; the others follow the same numbering and are the
+// emulator's own.
 const (
 	cisCodeBadRequest = 40000
+	cisCodeRateLimit  = 11006
 	cisCodeNotFound   = 40400
 	cisCodeBroker     = 41000
 	cisCodeInternal   = 50000

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +19,11 @@ const stateFile = "state.json"
 // environment is one Kyma environment (a KEB service instance). Its state is derived from
 // its timestamps (see stateAt), so nothing has to run when a delay passes and a restart
 // resumes every transition exactly.
+//
+// Test services fail on magic values; so does the emulator, on the environment's name:
+// "fail-..." ends in CREATION_FAILED, "fail-delete-..." provisions and updates fine but
+// ends in DELETION_FAILED when deprovisioned, "fail-update-..." ends every update in
+// UPDATE_FAILED (see failsCreation, failsDeletion, failsUpdate).
 type environment struct {
 	ID              string          `json:"id"`
 	Name            string          `json:"name"`
@@ -30,47 +36,133 @@ type environment struct {
 	LandscapeLabel  string          `json:"landscapeLabel,omitempty"`
 	Origin          string          `json:"origin,omitempty"`
 	RuntimeID       string          `json:"runtimeId"`
-	// ProvisionOperation and DeprovisionOperation are the OSB operation ids.
+	// ProvisionOperation, UpdateOperation and DeprovisionOperation are the OSB operation
+	// ids; UpdateOperation is the latest update's.
 	ProvisionOperation   string    `json:"provisionOperation"`
+	UpdateOperation      string    `json:"updateOperation,omitempty"`
 	DeprovisionOperation string    `json:"deprovisionOperation,omitempty"`
 	CreatedAt            time.Time `json:"createdAt"`
 	ReadyAt              time.Time `json:"readyAt"`
+	// UpdateRequestedAt is set by an update: the environment is UPDATING until UpdatedAt,
+	// then OK with UpdateParameters and UpdatePlanName in force (or UPDATE_FAILED with
+	// the old ones).
+	UpdateRequestedAt time.Time       `json:"updateRequestedAt,omitzero"`
+	UpdatedAt         time.Time       `json:"updatedAt,omitzero"`
+	UpdateParameters  json.RawMessage `json:"updateParameters,omitempty"`
+	UpdatePlanName    string          `json:"updatePlanName,omitempty"`
 	// DeleteRequestedAt is set by a delete; the environment is DELETING until DeletedAt,
-	// then gone, but kept so /info/runtimes and last_operation can still report it.
+	// then gone (or DELETION_FAILED), but kept so /info/runtimes and last_operation can
+	// still report it.
 	DeleteRequestedAt time.Time `json:"deleteRequestedAt,omitzero"`
 	DeletedAt         time.Time `json:"deletedAt,omitzero"`
 }
 
 // Environment states as the Provisioning Service names them.
 const (
-	stateCreating = "CREATING"
-	stateOK       = "OK"
-	stateDeleting = "DELETING"
-	stateGone     = "" // deleted: the APIs answer 404
+	stateCreating       = "CREATING"
+	stateCreationFailed = "CREATION_FAILED"
+	stateUpdating       = "UPDATING"
+	stateUpdateFailed   = "UPDATE_FAILED"
+	stateOK             = "OK"
+	stateDeleting       = "DELETING"
+	stateDeletionFailed = "DELETION_FAILED"
+	stateGone           = "" // deleted: the APIs answer 404
+)
+
+// The name prefixes that make an operation fail (see environment).
+const (
+	failPrefix       = "fail-"
+	failDeletePrefix = "fail-delete-"
+	failUpdatePrefix = "fail-update-"
+)
+
+// failsCreation reports whether the environment's provisioning ends in CREATION_FAILED.
+func (e *environment) failsCreation() bool {
+	return strings.HasPrefix(e.Name, failPrefix) && !e.failsDeletion() && !e.failsUpdate()
+}
+
+// failsDeletion reports whether deprovisioning the environment ends in DELETION_FAILED.
+func (e *environment) failsDeletion() bool { return strings.HasPrefix(e.Name, failDeletePrefix) }
+
+// failsUpdate reports whether an update of the environment ends in UPDATE_FAILED.
+func (e *environment) failsUpdate() bool { return strings.HasPrefix(e.Name, failUpdatePrefix) }
+
+// Messages of the failed states: the emulator's own words, saying why it failed.
+const (
+	creationFailedMessage = "Provisioning failed: kyma-emulator fails the creation of every environment whose name starts with " + failPrefix
+	updateFailedMessage   = "Update failed: kyma-emulator fails every update of an environment whose name starts with " + failUpdatePrefix
+	deletionFailedMessage = "Deprovisioning failed: kyma-emulator fails the deletion of every environment whose name starts with " + failDeletePrefix
 )
 
 // stateAt derives the environment's state at t.
 func (e *environment) stateAt(t time.Time) string {
 	switch {
 	case !e.DeleteRequestedAt.IsZero() && !t.Before(e.DeletedAt):
+		if e.failsDeletion() {
+			return stateDeletionFailed
+		}
 		return stateGone
 	case !e.DeleteRequestedAt.IsZero():
 		return stateDeleting
 	case t.Before(e.ReadyAt):
 		return stateCreating
+	case e.failsCreation():
+		return stateCreationFailed
+	case !e.UpdateRequestedAt.IsZero() && t.Before(e.UpdatedAt):
+		return stateUpdating
+	case !e.UpdateRequestedAt.IsZero() && e.failsUpdate():
+		return stateUpdateFailed
 	default:
 		return stateOK
 	}
 }
 
+// usableAt reports whether the environment's cluster is there to use at t: created, and
+// not being deleted.
+func (e *environment) usableAt(t time.Time) bool {
+	switch e.stateAt(t) {
+	case stateOK, stateUpdating, stateUpdateFailed, stateDeletionFailed:
+		return true
+	}
+	return false
+}
+
+// updatedAt reports whether an update has finished and succeeded by t.
+func (e *environment) updatedAt(t time.Time) bool {
+	return !e.UpdateRequestedAt.IsZero() && !t.Before(e.UpdatedAt) && !e.failsUpdate()
+}
+
+// parametersAt are the parameters in force at t: a successful update's once it is done.
+func (e *environment) parametersAt(t time.Time) json.RawMessage {
+	if e.updatedAt(t) {
+		return e.UpdateParameters
+	}
+	return e.Parameters
+}
+
+// planAt is the plan in force at t.
+func (e *environment) planAt(t time.Time) string {
+	if e.updatedAt(t) && e.UpdatePlanName != "" {
+		return e.UpdatePlanName
+	}
+	return e.PlanName
+}
+
 // modifiedAt is when the environment last changed state, as of t.
 func (e *environment) modifiedAt(t time.Time) time.Time {
 	switch e.stateAt(t) {
-	case stateGone:
+	case stateGone, stateDeletionFailed:
 		return e.DeletedAt
 	case stateDeleting:
 		return e.DeleteRequestedAt
-	case stateOK:
+	case stateUpdating:
+		return e.UpdateRequestedAt
+	case stateOK, stateUpdateFailed:
+		if !e.UpdateRequestedAt.IsZero() {
+			return e.UpdatedAt
+		}
+		return e.ReadyAt
+	case stateCreationFailed:
 		return e.ReadyAt
 	}
 	return e.CreatedAt
