@@ -9,6 +9,16 @@ import (
 // brokerBindings is the binding service of a profile that talks to KEB's OSB API
 // directly, at /oauth or /oauth/{region}.
 func (f *Factory) brokerBindings(p *config.Profile) (binding.Service, error) {
+	c, err := f.brokerClient(p)
+	if err != nil {
+		return nil, err
+	}
+	return c.Bindings(broker.BindingConfig{ServiceID: p.ServiceID, PlanID: p.PlanID}), nil
+}
+
+// brokerClient is the OSB client of a profile that talks to KEB directly, at /oauth
+// or /oauth/{region}.
+func (f *Factory) brokerClient(p *config.Profile) (*broker.Client, error) {
 	hc, err := f.tokenClient(p)
 	if err != nil {
 		return nil, err
@@ -17,5 +27,5 @@ func (f *Factory) brokerBindings(p *config.Profile) (binding.Service, error) {
 	if p.Region != "" {
 		url += "/" + p.Region
 	}
-	return broker.New(url, hc).Bindings(broker.BindingConfig{ServiceID: p.ServiceID, PlanID: p.PlanID}), nil
+	return broker.New(url, hc), nil
 }

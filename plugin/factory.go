@@ -32,6 +32,9 @@ import (
 type Factory struct {
 	IOStreams genericiooptions.IOStreams
 	Now       func() time.Time
+	// After waits as time.After does; tests of polling replace it (and Now) with a
+	// fake clock, so they never sleep.
+	After func(d time.Duration) <-chan time.Time
 
 	// ConfigStore is where profiles live.
 	ConfigStore func() config.Store
@@ -54,7 +57,7 @@ type Factory struct {
 
 // NewFactory returns the factory the real binary uses.
 func NewFactory(streams genericiooptions.IOStreams) *Factory {
-	f := &Factory{IOStreams: streams, Now: time.Now}
+	f := &Factory{IOStreams: streams, Now: time.Now, After: time.After}
 	f.ConfigStore = func() config.Store {
 		return config.Store{Path: filepath.Join(xdg.ConfigHome, "kubectl-kyma", "config.yaml")}
 	}

@@ -2,7 +2,9 @@ package plugin
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
@@ -26,6 +27,11 @@ type ProvisionOptions struct {
 	User    string
 	Wait    bool
 	Timeout time.Duration
+	// Parameters is --parameters: JSON, or @FILE holding it.
+	Parameters string
+
+	// params are the create parameters: --parameters with name and region set.
+	params map[string]any
 }
 
 // NewCmdProvision builds `kubectl kyma provision NAME`.
@@ -34,11 +40,21 @@ func NewCmdProvision(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "provision NAME --plan PLAN --region REGION --user EMAIL",
 		Short: "Create a Kyma environment",
+		Long: `Create a Kyma environment. NAME, --region and --parameters make its create
+parameters; --parameters takes any of the plan's parameters ('kubectl kyma available
+-o json' shows each plan's schema), as JSON or @FILE holding JSON, for example
+machineType, autoScalerMin, autoScalerMax, administrators, networking or oidc. A
+parameter that a flag also sets must agree with it.`,
 		Example: `  kubectl kyma provision my-kyma --plan aws --region eu-central-1 --user me@example.com --wait
+  kubectl kyma provision my-kyma --plan aws --region eu-central-1 --user me@example.com \
+    --parameters '{"machineType":"m6i.xlarge","autoScalerMax":5}'
+  kubectl kyma provision my-kyma --plan aws --user me@example.com --parameters @params.json
   kubectl kyma available   # the plans and regions the subaccount may use`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
+			if err := o.Complete(args); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -51,11 +67,37 @@ func NewCmdProvision(f *Factory) *cobra.Command {
 	fl.StringVar(&o.User, "user", "", "the user (e-mail) who becomes the environment's administrator")
 	fl.BoolVar(&o.Wait, "wait", false, "wait until the environment is ready, showing its state")
 	fl.DurationVar(&o.Timeout, "timeout", time.Hour, "how long --wait waits")
+	fl.StringVar(&o.Parameters, "parameters", "", "more create parameters, as a JSON object or @FILE holding one")
 	return cmd
 }
 
-// Validate checks the flags before any network call.
+// Complete reads the arguments and --parameters.
+func (o *ProvisionOptions) Complete(args []string) error {
+	o.Name = args[0]
+	o.params = map[string]any{}
+	if o.Parameters != "" {
+		p, err := readParameters(o.Parameters)
+		if err != nil {
+			return err
+		}
+		o.params = p
+	}
+	return nil
+}
+
+// Validate checks the flags before any network call, and makes the create parameters:
+// --parameters with name and region set from NAME and --region, which a parameter
+// may repeat but not contradict.
 func (o *ProvisionOptions) Validate() error {
+	if err := agree(o.params, "name", o.Name, "the NAME argument"); err != nil {
+		return err
+	}
+	if err := agree(o.params, "region", o.Region, "--region"); err != nil {
+		return err
+	}
+	if o.Region == "" {
+		o.Region, _ = o.params["region"].(string)
+	}
 	var missing []string
 	for _, fl := range []struct{ name, value string }{{"--plan", o.Plan}, {"--region", o.Region}, {"--user", o.User}} {
 		if fl.value == "" {
@@ -68,7 +110,55 @@ func (o *ProvisionOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
+	if o.params == nil {
+		o.params = map[string]any{}
+	}
+	o.params["name"], o.params["region"] = o.Name, o.Region
 	return nil
+}
+
+// agree checks that a parameter, when given, has the value a flag gives it.
+func agree(params map[string]any, key, flagValue, flagName string) error {
+	v, ok := params[key]
+	if !ok || flagValue == "" {
+		return nil
+	}
+	if s, _ := v.(string); s != flagValue {
+		return fmt.Errorf("--parameters sets %s to %s but %s says %q: give it once, or the same in both", key, jsonText(v), flagName, flagValue)
+	}
+	return nil
+}
+
+// readParameters reads --parameters: a JSON object, or @FILE holding one. Numbers keep
+// their exact text.
+func readParameters(flag string) (map[string]any, error) {
+	raw, what := []byte(flag), "--parameters"
+	if name, ok := strings.CutPrefix(flag, "@"); ok {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read --parameters file: %w", err)
+		}
+		raw, what = b, "the --parameters file "+name
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var p map[string]any
+	if err := dec.Decode(&p); err != nil || p == nil {
+		return nil, fmt.Errorf("%s is not a JSON object such as '{\"machineType\":\"m6i.xlarge\"}'", what)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s holds more than one JSON value", what)
+	}
+	return p, nil
+}
+
+// jsonText is v as JSON, for messages.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // Run creates the environment and, with --wait, follows it to OK.
@@ -83,7 +173,7 @@ func (o *ProvisionOptions) Run(ctx context.Context) error {
 		PlanName:        o.Plan,
 		Name:            o.Name,
 		User:            o.User,
-		Parameters:      map[string]any{"name": o.Name, "region": o.Region},
+		Parameters:      o.params,
 	})
 	if err != nil {
 		return fmt.Errorf("provision %q: %w", o.Name, err)
@@ -92,15 +182,11 @@ func (o *ProvisionOptions) Run(ctx context.Context) error {
 	if !o.Wait {
 		return nil
 	}
-	return waitState(ctx, o.f, env.ID, o.Name, "is ready", o.Timeout, func(e *provisioning.Environment, err error) (bool, error) {
-		if err != nil {
-			return false, err
-		}
-		if e.Failed() {
-			return false, fmt.Errorf("provisioning of %q failed: %s", o.Name, orDefault(e.StateMessage, e.State))
-		}
-		return e.Ready(), nil
-	})
+	// Terraform's provider waits through UPDATING too: the service may pass through it
+	// on the way to OK.
+	return waitFor(ctx, o.f, o.Name, "is ready", "follow it with 'kubectl kyma get "+o.Name+"'", o.Timeout,
+		environmentCheck(o.f, env.ID, "provisioning", nil, []string{provisioning.StateCreating, provisioning.StateUpdating},
+			(*provisioning.Environment).Ready, false))
 }
 
 // DeprovisionOptions deletes a Kyma environment.
@@ -158,74 +244,9 @@ func (o *DeprovisionOptions) Run(ctx context.Context) error {
 	if !o.Wait {
 		return nil
 	}
-	return waitState(ctx, o.f, env.ID, name, "is gone", o.Timeout, func(e *provisioning.Environment, err error) (bool, error) {
-		if errors.Is(err, binding.ErrNotFound) {
-			return true, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if e.State == provisioning.StateDeletionFailed {
-			return false, fmt.Errorf("deprovisioning of %q failed: %s", name, orDefault(e.StateMessage, e.State))
-		}
-		return false, nil
-	})
-}
-
-// pollInterval is how often --wait asks; provisioning takes minutes, the emulator
-// seconds.
-var pollInterval = 2 * time.Second
-
-// waitState polls the environment until done says so, showing its state: on a terminal
-// one line that updates in place, otherwise a line per change. Ctrl-C (ctx cancelled)
-// stops the waiting, never the operation.
-func waitState(ctx context.Context, f *Factory, id, name, outcome string, timeout time.Duration, done func(*provisioning.Environment, error) (bool, error)) error {
-	c, err := f.Provisioning()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := f.Now()
-	tty := isTerminal(f.IOStreams.ErrOut)
-	last := ""
-	for {
-		e, err := c.GetEnvironment(ctx, id)
-		if ctx.Err() == nil {
-			ok, derr := done(e, err)
-			state := "GONE"
-			if e != nil {
-				state = e.State
-			}
-			elapsed := f.Now().Sub(start).Round(time.Second)
-			if tty {
-				fmt.Fprintf(f.IOStreams.ErrOut, "\r\033[K%s: %s (%s)", name, state, elapsed)
-			} else if state != last {
-				fmt.Fprintf(f.IOStreams.ErrOut, "%s: %s (%s)\n", name, state, elapsed)
-			}
-			last = state
-			if derr != nil || ok {
-				if tty {
-					fmt.Fprintln(f.IOStreams.ErrOut)
-				}
-				if ok {
-					fmt.Fprintf(f.IOStreams.Out, "environment/%s %s after %s\n", name, outcome, elapsed)
-				}
-				return derr
-			}
-		}
-		select {
-		case <-ctx.Done():
-			if tty {
-				fmt.Fprintln(f.IOStreams.ErrOut)
-			}
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%q is still %s after %s; the operation goes on: follow it with 'kubectl kyma get %s'", name, last, timeout, name)
-			}
-			return fmt.Errorf("stopped waiting; the operation goes on: follow it with 'kubectl kyma get %s'", name)
-		case <-time.After(pollInterval):
-		}
-	}
+	return waitFor(ctx, o.f, name, "is gone", "follow it with 'kubectl kyma get "+name+"'", o.Timeout,
+		environmentCheck(o.f, env.ID, "deprovisioning", env, []string{provisioning.StateDeleting},
+			func(*provisioning.Environment) bool { return false }, true))
 }
 
 func isTerminal(v any) bool {

@@ -106,6 +106,7 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 		NewCmdList(f),
 		NewCmdGet(f),
 		NewCmdProvision(f),
+		NewCmdUpdate(f),
 		NewCmdDeprovision(f),
 	)
 	add("access",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -546,4 +547,27 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// An update is a PATCH with accepts_incomplete, service_id and a context (KEB fails
+// without one), plan_id only when asked for.
+func TestUpdateRequest(t *testing.T) {
+	var method, query, body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		method, query, body = r.Method, r.URL.RawQuery, string(b)
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"operation":"op-1","metadata":{"labels":{"Name":"x"}}}`)
+	}))
+	defer srv.Close()
+	op, err := New(srv.URL+"/oauth", nil).Update(ctx, "I1", UpdateRequest{ServiceID: "svc", Parameters: map[string]any{"autoScalerMax": 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method != http.MethodPatch || query != "accepts_incomplete=true" || body != `{"service_id":"svc","context":{},"parameters":{"autoScalerMax":7}}` {
+		t.Errorf("sent %s ?%s %s", method, query, body)
+	}
+	if diff := cmp.Diff(&Operation{Operation: "op-1", Async: true}, op); diff != "" {
+		t.Errorf("operation (-want +got):\n%s", diff)
+	}
 }

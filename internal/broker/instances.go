@@ -89,6 +89,38 @@ func (c *Client) Deprovision(ctx context.Context, instanceID, serviceID, planID 
 	return operation(r)
 }
 
+// UpdateRequest is the body of an OSB update (PATCH). KEB reads ServiceID (brokerapi
+// refuses a body without it), PlanID only to change the plan (leave it empty to keep
+// the instance's), Context (KEB fails without one: send {} at least) and Parameters,
+// which it merges into the instance's:
+//
+//	{"service_id":"47c9dcbf-...","context":{},"parameters":{"autoScalerMax":7}}
+type UpdateRequest struct {
+	ServiceID  string         `json:"service_id"`
+	PlanID     string         `json:"plan_id,omitempty"`
+	Context    map[string]any `json:"context"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+}
+
+// Update asks KEB to change an instance (PATCH ?accepts_incomplete=true). KEB answers
+// 202 and an operation to poll with LastOperation, or 200 when there is nothing to
+// change (Async false). An unknown instance is an *APIError wrapping
+// binding.ErrNotFound (404).
+func (c *Client) Update(ctx context.Context, instanceID string, req UpdateRequest) (*Operation, error) {
+	if err := requireID("instance", instanceID); err != nil {
+		return nil, err
+	}
+	if req.Context == nil {
+		req.Context = map[string]any{}
+	}
+	r, err := c.do(ctx, http.MethodPatch, instanceURL(c.baseURL, instanceID)+"?accepts_incomplete=true", req,
+		http.StatusAccepted, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return operation(r)
+}
+
 // isEmptyJSON reports whether a body is empty or {} (KEB's 200 to a repeated
 // deprovision).
 func isEmptyJSON(b []byte) bool {

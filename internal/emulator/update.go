@@ -33,6 +33,10 @@ type updateInput struct {
 	// async is OSB's accepts_incomplete=true: without it KEB refuses an update that has
 	// something to do. The Provisioning Service always accepts it.
 	async bool
+	// always starts an update even when nothing changes: the Provisioning Service
+	// records every update it accepts (type Update, then OK), while KEB answers 200 and
+	// starts nothing.
+	always bool
 }
 
 // updateEnvironment starts an update. It returns the environment as the update left it
@@ -80,7 +84,7 @@ func (s *server) updateEnvironment(in updateInput) (*environment, bool, *brokerE
 		if err := target.validateUpdateParameters(merged); err != nil {
 			return refuse(http.StatusBadRequest, "%v", err)
 		}
-		if bytes.Equal(merged, e.parametersAt(now)) && target.name == current {
+		if !in.always && bytes.Equal(merged, e.parametersAt(now)) && target.name == current {
 			c := *e
 			out = &c
 			return false, nil
@@ -161,7 +165,7 @@ func (s *server) handleUpdateEnvironment(w http.ResponseWriter, r *http.Request)
 		writeCISError(w, r, http.StatusBadRequest, cisCodeBadRequest, `Missing required property "planName"`)
 		return
 	}
-	_, _, berr := s.updateEnvironment(updateInput{id: e.ID, planName: req.PlanName, parameters: req.Parameters, async: true})
+	_, _, berr := s.updateEnvironment(updateInput{id: e.ID, planName: req.PlanName, parameters: req.Parameters, async: true, always: true})
 	switch {
 	case berr != nil && berr.status == http.StatusNotFound:
 		writeCISError(w, r, http.StatusNotFound, cisCodeNotFound, "Environment instance not found")

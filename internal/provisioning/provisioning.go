@@ -280,3 +280,20 @@ func (c *Client) DeleteEnvironment(ctx context.Context, id string) (*Environment
 	}
 	return &env, nil
 }
+
+// UpdateEnvironment asks for a change of an environment's plan or parameters (PATCH
+// /provisioning/v1/environments/{id}, SAP's OpenAPI spec of the service: planName is
+// required, parameters an object; the answer is 202 with an object the spec leaves
+// open, which is ignored). The service then reports State UPDATING, then OK or
+// UPDATE_FAILED. KEB merges the parameters into those the environment has.
+func (c *Client) UpdateEnvironment(ctx context.Context, id string, req UpdateEnvironmentRequest) error {
+	if err := requireID("environment", id); err != nil {
+		return err
+	}
+	if req.PlanName == "" {
+		return errors.New("an update names the plan, even when it stays the same")
+	}
+	_, err := c.do(ctx, http.MethodPatch, environmentPath(id), req,
+		http.StatusAccepted, http.StatusOK, http.StatusNoContent)
+	return err
+}

@@ -499,3 +499,25 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// An update is a PATCH with planName (required by the service's spec) and the
+// parameters as an object; whatever object the 202 carries is ignored.
+func TestUpdateEnvironment(t *testing.T) {
+	c, f := newFake(t, http.StatusAccepted, `{}`, nil)
+	err := c.UpdateEnvironment(ctx, "A1B2", UpdateEnvironmentRequest{PlanName: "aws", Parameters: map[string]any{"autoScalerMax": 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []recorded{{"PATCH", "/provisioning/v1/environments/A1B2", "application/json", "application/json", `{"planName":"aws","parameters":{"autoScalerMax":7}}`}}
+	if diff := cmp.Diff(want, f.requests); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if err := c.UpdateEnvironment(ctx, "A1B2", UpdateEnvironmentRequest{}); err == nil {
+		t.Error("an update without a plan was sent")
+	}
+	c, _ = newFake(t, http.StatusBadRequest, `{"error":{"code":41000,"message":"while validating update parameters: at '/autoScalerMax': maximum: got 400, want 300"}}`, nil)
+	err = c.UpdateEnvironment(ctx, "A1B2", UpdateEnvironmentRequest{PlanName: "aws"})
+	if err == nil || !strings.Contains(err.Error(), "maximum: got 400, want 300") {
+		t.Errorf("refused update: %v", err)
+	}
+}

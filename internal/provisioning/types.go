@@ -171,6 +171,14 @@ type CreateEnvironmentRequest struct {
 	Origin         string         `json:"origin,omitempty"`
 }
 
+// UpdateEnvironmentRequest is the body of PATCH /provisioning/v1/environments/{id}.
+type UpdateEnvironmentRequest struct {
+	// PlanName is required: the current plan, or the one to move to.
+	PlanName string `json:"planName"`
+	// Parameters are merged into the environment's parameters.
+	Parameters map[string]any `json:"parameters,omitempty"`
+}
+
 // Time is a point in time that the service sends as epoch milliseconds (a number,
 // although its OpenAPI spec says date-time) or, in places no source settles, as RFC
 // 3339 text. A number below 1e11 is taken as seconds: no millisecond timestamp is

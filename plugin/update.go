@@ -1,0 +1,166 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
+)
+
+// UpdateOptions changes a Kyma environment's plan or parameters.
+type UpdateOptions struct {
+	f *Factory
+
+	Arg string
+	// Parameters is --parameters: JSON, or @FILE holding it.
+	Parameters string
+	Plan       string
+	Wait       bool
+	Timeout    time.Duration
+
+	params map[string]any
+}
+
+// NewCmdUpdate builds `kubectl kyma update NAME|ID`.
+func NewCmdUpdate(f *Factory) *cobra.Command { return newCmdUpdate(f, nil) }
+
+// newCmdUpdate lets a test replace Run with runF, to see the parsed options.
+func newCmdUpdate(f *Factory, runF func(*UpdateOptions) error) *cobra.Command {
+	o := &UpdateOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "update NAME|ID [--parameters JSON|@FILE] [--plan PLAN] [--wait]",
+		Short: "Change a Kyma environment's parameters or plan",
+		Long: `Change a Kyma environment: the parameters given are merged into the ones it has
+(the plan's update schema says which may change: machineType, autoScalerMin,
+autoScalerMax, administrators, oidc, ...), and --plan moves it to another plan where
+the plan allows it (free to a paid plan).
+
+On a profile that talks to the Kyma Environment Broker directly, NAME|ID is the
+instance id and --plan takes the plan's id from KEB's catalog.`,
+		Example: `  kubectl kyma update my-kyma --parameters '{"autoScalerMax":7}' --wait
+  kubectl kyma update my-kyma --parameters @update.json
+  kubectl kyma update my-free-kyma --plan aws --wait`,
+		Args:              exactArgs("NAME|ID"),
+		ValidArgsFunction: completeEnvironments(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Parameters, "parameters", "", "parameters to change, as a JSON object or @FILE holding one")
+	fl.StringVar(&o.Plan, "plan", "", "the plan to move to (default: keep the plan)")
+	fl.BoolVar(&o.Wait, "wait", false, "wait until the update is done, showing the state")
+	fl.DurationVar(&o.Timeout, "timeout", time.Hour, "how long --wait waits")
+	return cmd
+}
+
+// Complete reads the arguments and --parameters.
+func (o *UpdateOptions) Complete(args []string) error {
+	o.Arg = args[0]
+	if o.Parameters != "" {
+		p, err := readParameters(o.Parameters)
+		if err != nil {
+			return err
+		}
+		o.params = p
+	}
+	return nil
+}
+
+// Validate checks the flags before any network call.
+func (o *UpdateOptions) Validate() error {
+	if o.Parameters == "" && o.Plan == "" {
+		return errors.New("update needs --parameters, --plan or both: say what to change")
+	}
+	if o.Timeout <= 0 {
+		return errors.New("--timeout must be positive")
+	}
+	return nil
+}
+
+// Run sends the update and, with --wait, follows it to its end.
+func (o *UpdateOptions) Run(ctx context.Context) error {
+	p, err := o.f.Profile()
+	if err != nil {
+		return err
+	}
+	if p.Kind == config.KindBroker {
+		return o.runBroker(ctx, p)
+	}
+	env, err := findEnvironment(ctx, o.f, o.Arg)
+	if err != nil {
+		return err
+	}
+	name := env.DisplayName()
+	c, err := o.f.Provisioning()
+	if err != nil {
+		return err
+	}
+	// The service requires planName, also when the plan stays.
+	plan := o.Plan
+	if plan == "" {
+		plan = env.PlanName
+	}
+	if err := c.UpdateEnvironment(ctx, env.ID, provisioning.UpdateEnvironmentRequest{PlanName: plan, Parameters: o.params}); err != nil {
+		return fmt.Errorf("update %q: %w", name, err)
+	}
+	fmt.Fprintf(o.f.IOStreams.Out, "environment/%s updating (id %s)\n", name, env.ID)
+	if !o.Wait {
+		return nil
+	}
+	return waitFor(ctx, o.f, name, "is updated", "follow it with 'kubectl kyma get "+name+"'", o.Timeout,
+		environmentCheck(o.f, env.ID, "update", env, []string{provisioning.StateUpdating},
+			(*provisioning.Environment).Ready, false))
+}
+
+// runBroker updates through KEB's OSB API and follows the operation's last_operation.
+func (o *UpdateOptions) runBroker(ctx context.Context, p *config.Profile) error {
+	c, err := o.f.brokerClient(p)
+	if err != nil {
+		return err
+	}
+	op, err := c.Update(ctx, o.Arg, broker.UpdateRequest{ServiceID: p.ServiceID, PlanID: o.Plan, Parameters: o.params})
+	if err != nil {
+		return fmt.Errorf("update %q: %w", o.Arg, err)
+	}
+	if !op.Async {
+		fmt.Fprintf(o.f.IOStreams.Out, "environment/%s unchanged: the broker found nothing to change\n", o.Arg)
+		return nil
+	}
+	fmt.Fprintf(o.f.IOStreams.Out, "environment/%s updating (operation %s)\n", o.Arg, op.Operation)
+	if !o.Wait {
+		return nil
+	}
+	return waitFor(ctx, o.f, o.Arg, "is updated", "KEB's last_operation of instance "+o.Arg+" tells how it ends", o.Timeout,
+		func(ctx context.Context) (string, bool, error) {
+			lo, err := c.LastOperation(ctx, o.Arg, op.Operation, p.ServiceID, "")
+			if err != nil {
+				return "", false, err
+			}
+			switch lo.State {
+			case broker.StateSucceeded:
+				return lo.State, true, nil
+			case broker.StateFailed:
+				if lo.Description == "" {
+					return lo.State, false, fmt.Errorf("update of %q failed (last_operation state %q)", o.Arg, lo.State)
+				}
+				return lo.State, false, fmt.Errorf("update of %q failed (last_operation state %q): %s", o.Arg, lo.State, lo.Description)
+			}
+			return lo.State, false, nil
+		})
+}
