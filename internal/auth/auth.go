@@ -5,13 +5,12 @@
 // http.RoundTripper that adds the token and recovers once from a refused one.
 //
 // A CIS service key holds the client and the UAA (credentials.uaa.clientid,
-// .clientsecret, .url). The token request is
+// .clientsecret, .url). The token request carries the client in the form body:
 //
 //	POST {uaa}/oauth/token
-//	Authorization: Basic base64(clientid:clientsecret)
 //	Content-Type: application/x-www-form-urlencoded
 //
-//	grant_type=client_credentials
+//	grant_type=client_credentials&client_id=sb-abc%21b1%7Ccis-local%21b4&client_secret=...
 //
 // and the UAA answers
 //
@@ -132,10 +131,16 @@ type ClientCredentials struct {
 // NewClientCredentials returns a token source for cfg's client. httpClient carries
 // the TLS set-up and timeouts for the UAA; nil means http.DefaultClient.
 //
-// The client id and secret go in an HTTP Basic Authorization header, as the CIS
-// documentation's curl does. golang.org/x/oauth2 form-encodes both first (RFC 6749
-// section 2.3.1), so "sb-x!b1|cis-local!b4" is sent as "sb-x%21b1%7Ccis-local%21b4";
-// the UAA decodes that (since UAA 74), and so must any fake UAA in tests.
+// The client id and secret go in the form body (client_id, client_secret), never in
+// a Basic header. x/oauth2's AuthStyleInHeader URL-encodes both inside the header
+// (RFC 6749 section 2.3.1), and XSUAA runs UAA with
+// authentication.enableUriEncodingCompatibilityMode: it URL-decodes Basic
+// credentials only when the request carries X-CF-ENCODED-CREDENTIALS: true and
+// otherwise compares them as sent (UAA's ClientBasicAuthenticationFilter). Every
+// XSUAA client id holds "!" and "|", so "sb-x%21b1%7Ccis-local%21b4" would be
+// refused with 401. The form body is decoded by every UAA, whatever the mode
+// (ClientParametersAuthenticationFilter), and SAP's troubleshooting page for a 401
+// on token retrieval names it as the safe way. See docs/wire.md.
 func NewClientCredentials(cfg Config, httpClient *http.Client) *ClientCredentials {
 	return &ClientCredentials{
 		cfg: cfg,
@@ -143,7 +148,7 @@ func NewClientCredentials(cfg Config, httpClient *http.Client) *ClientCredential
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			TokenURL:     TokenURL(cfg.UAAURL),
-			AuthStyle:    oauth2.AuthStyleInHeader,
+			AuthStyle:    oauth2.AuthStyleInParams,
 		},
 		hc: httpClient,
 	}

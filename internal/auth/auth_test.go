@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,10 +17,11 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 )
 
-// Client ids of real CIS service keys contain '!' and '|'; secrets often '$' and '='.
+// Client ids of real XSUAA clients contain '!' and '|'; secrets often '$', '+', '='
+// and '/'.
 const (
 	testClientID     = "sb-ut-1234!b5678|cis-local!b4"
-	testClientSecret = "s3cr3t$Value="
+	testClientSecret = "1f2e$s3cr+3t/Value="
 )
 
 func TestTokenURL(t *testing.T) {
@@ -58,8 +60,10 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// fakeUAA answers the token endpoint like SAP's UAA: it checks the method, path,
-// form and the (form-encoded, RFC 6749 2.3.1) basic credentials.
+// fakeUAA answers the token endpoint as XSUAA does (UAA in URI-encoding
+// compatibility mode): it checks the method, path and form, and takes the client
+// from the form body or from a Basic header compared as sent; a Basic header is
+// URL-decoded only with X-CF-ENCODED-CREDENTIALS: true.
 func fakeUAA(t *testing.T, answer func(w http.ResponseWriter)) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,10 +73,15 @@ func fakeUAA(t *testing.T, answer func(w http.ResponseWriter)) *httptest.Server 
 		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
 			t.Errorf("form %v (%v), want grant_type=client_credentials", r.PostForm, err)
 		}
-		user, pass, ok := r.BasicAuth()
-		id, _ := url.QueryUnescape(user)
-		secret, _ := url.QueryUnescape(pass)
-		if !ok || id != testClientID || secret != testClientSecret {
+		id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		if user, pass, ok := r.BasicAuth(); ok {
+			id, secret = user, pass
+			if strings.EqualFold(r.Header.Get("X-CF-ENCODED-CREDENTIALS"), "true") {
+				id, _ = url.QueryUnescape(user)
+				secret, _ = url.QueryUnescape(pass)
+			}
+		}
+		if id != testClientID || secret != testClientSecret {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Basic realm="UAA/client", error="unauthorized", error_description="Bad credentials"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -83,6 +92,70 @@ func fakeUAA(t *testing.T, answer func(w http.ResponseWriter)) *httptest.Server 
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestTokenRequestAsXSUAATakesIt decodes the exact request the client sends and
+// checks that it is one of the two forms XSUAA accepts for any client id and
+// secret: the credentials in the form body, or raw (not URL-encoded) Basic. A
+// URL-encoded Basic header without X-CF-ENCODED-CREDENTIALS: true, what x/oauth2's
+// AuthStyleInHeader sends, is refused by XSUAA with 401.
+func TestTokenRequestAsXSUAATakesIt(t *testing.T) {
+	clients := []struct{ name, id, secret string }{
+		{"CIS service key", "sb-ut-6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b!b123456|cis-local!b4", "9a8b7c6d-1e2f-4a3b-8c9d-0e1f2a3b4c5d$Xy+z/AbC=="},
+		{"KEB-direct client", "sb-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d!b98765|kyma-env-broker!b5", "p$q+r=s/t"},
+	}
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) {
+			var (
+				header http.Header
+				body   []byte
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				header = r.Header.Clone()
+				body, _ = io.ReadAll(r.Body)
+				writeJSON(w, http.StatusOK, `{"access_token":"at","token_type":"bearer","expires_in":43199}`)
+			}))
+			defer srv.Close()
+			cc := NewClientCredentials(Config{UAAURL: srv.URL, ClientID: c.id, ClientSecret: c.secret}, srv.Client())
+			if _, err := cc.TokenContext(context.Background()); err != nil {
+				t.Fatalf("TokenContext: %v", err)
+			}
+			if got := header.Get("Content-Type"); !strings.HasPrefix(got, "application/x-www-form-urlencoded") {
+				t.Fatalf("Content-Type %q, want application/x-www-form-urlencoded (UAA reads client_id only from a form)", got)
+			}
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				t.Fatalf("body %q is not a form: %v", body, err)
+			}
+			if form.Get("grant_type") != "client_credentials" {
+				t.Errorf("grant_type %q, want client_credentials", form.Get("grant_type"))
+			}
+			switch authz := header.Get("Authorization"); {
+			case authz == "":
+				// Form body: UAA's ClientParametersAuthenticationFilter form-decodes it.
+				if form.Get("client_id") != c.id || form.Get("client_secret") != c.secret {
+					t.Errorf("form client_id %q client_secret %q, want the key's id and secret exactly", form.Get("client_id"), form.Get("client_secret"))
+				}
+			case strings.HasPrefix(strings.ToLower(authz), "basic "):
+				// Raw Basic: compared as sent unless X-CF-ENCODED-CREDENTIALS: true.
+				raw, err := base64.StdEncoding.DecodeString(authz[len("basic "):])
+				if err != nil {
+					t.Fatalf("Basic credentials are not base64: %v", err)
+				}
+				if strings.EqualFold(header.Get("X-CF-ENCODED-CREDENTIALS"), "true") {
+					t.Fatalf("URL-encoded Basic with X-CF-ENCODED-CREDENTIALS: send the form body or raw Basic")
+				}
+				if string(raw) != c.id+":"+c.secret {
+					t.Errorf("Basic credentials %q, want the id and secret as they are (XSUAA does not URL-decode them)", raw)
+				}
+				if form.Has("client_secret") {
+					t.Errorf("the secret is sent twice, in the header and the form")
+				}
+			default:
+				t.Errorf("Authorization %q, want none (form body) or Basic", authz)
+			}
+		})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {
