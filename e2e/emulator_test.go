@@ -156,7 +156,7 @@ func (a *rawAPI) postToken(form url.Values, id, secret string) reply {
 	req, _ := http.NewRequest(http.MethodPost, a.e.URL+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if id != "" {
-		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+		req.SetBasicAuth(id, secret)
 	}
 	return a.send(req)
 }

@@ -55,8 +55,9 @@ func loadOrCreateSecrets(dir string) (*secrets, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate token key: %w", err)
 	}
-	// Client ids shaped like XSUAA's, "!" and "|" included: a client that forgets to
-	// URL-encode them in the Basic header or the form fails here as it would in BTP.
+	// Client ids shaped like XSUAA's, "!" and "|" included: a client that sends them
+	// URL-encoded in a Basic header without X-CF-ENCODED-CREDENTIALS fails here as it
+	// would against XSUAA.
 	s := &secrets{
 		CISClientID:        fmt.Sprintf("sb-ut-%s!b%d|%s", newUUID(), 10000+randomInt(89999), cisXSAppName),
 		CISClientSecret:    randomSecret(),
@@ -71,14 +72,18 @@ func loadOrCreateSecrets(dir string) (*secrets, error) {
 	return s, writeFileAtomic(path, raw, 0o600)
 }
 
-// randomSecret returns a secret in XSUAA's style: base64 with its + / = characters, which
-// clients must form-encode.
+// randomSecret returns a secret in XSUAA's style: a UUID, "$", then base64 text, ending
+// in "=". It always holds "$", "+", "/" and "=", the characters that a client must not
+// send URL-encoded in a Basic header without X-CF-ENCODED-CREDENTIALS, and that a
+// client sending them raw in a form body would garble ("+" reads as a space).
 func randomSecret() string {
-	b := make([]byte, 33)
+	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
-	return base64.StdEncoding.EncodeToString(b) + "="
+	text := []byte(base64.StdEncoding.EncodeToString(b))
+	text[7], text[19] = '+', '/'
+	return newUUID() + "$" + string(text) + "="
 }
 
 func randomInt(n int) int {

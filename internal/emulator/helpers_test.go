@@ -253,13 +253,14 @@ func readJSONFile(t *testing.T, path string, v any) {
 	}
 }
 
-// token gets an access token with the client-credentials grant (Basic auth).
+// token gets an access token with the client-credentials grant (raw Basic auth, as
+// curl -u sends it).
 func (tt *tester) token(id, secret string) string {
 	tt.t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}}
 	req, _ := http.NewRequest(http.MethodPost, tt.e.URL+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	req.SetBasicAuth(id, secret)
 	resp, err := tt.client.Do(req)
 	if err != nil {
 		tt.t.Fatal(err)

@@ -55,25 +55,27 @@ func (s *server) clients() []oauthClient {
 	}
 }
 
-// handleToken serves POST /oauth/token, the client-credentials grant, as UAA answers it:
-// the client is authenticated first (401), then the grant type is checked (400).
+// handleToken serves POST /oauth/token, the client-credentials grant, as XSUAA answers
+// it: the client is authenticated first (401), then the grant type is checked (400).
 func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "cannot read the form: " + err.Error()})
 		return
 	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	id, secret, refusal := clientCredentials(r)
+	if refusal != "" {
+		s.log.Info("token request refused: " + refusal)
+		uaaBadCredentials(w, refusal)
+		return
 	}
 	if id == "" {
-		uaaUnauthorized(w, "unauthorized", "Full authentication is required to access this resource")
+		uaaUnauthorized(w, "Full authentication is required to access this resource")
 		return
 	}
 	client := s.authenticateClient(id, secret)
 	if client == nil {
 		s.log.Info("token request refused: bad client credentials")
-		uaaUnauthorized(w, "invalid_client", "Bad credentials")
+		uaaBadCredentials(w, "Bad credentials")
 		return
 	}
 	switch gt := r.PostForm.Get("grant_type"); gt {
@@ -109,17 +111,55 @@ func (s *server) handleToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// authenticateClient returns the client the credentials name, or nil. The id and secret
-// are compared as sent and, failing that, URL-decoded: RFC 6749 §2.3.1 has clients
-// form-encode them inside the Basic header, and some do while others do not.
+// clientCredentials reads the client of a token request as XSUAA does: UAA's
+// ClientBasicAuthenticationFilter with authentication.enableUriEncodingCompatibilityMode
+// on, and its ClientParametersAuthenticationFilter (cloudfoundry/uaa, see docs/wire.md).
+//
+//   - An Authorization header starting "Basic " (any case): the base64 text is split at
+//     the first ":"; the id and secret are compared as sent, and URL-decoded (like
+//     Java's URLDecoder, "+" is a space) only when X-CF-ENCODED-CREDENTIALS is "true"
+//     (any case). So a client that URL-encodes "sb-x!b1|cis-local!b4" without that
+//     header sends the id "sb-x%21b1%7Ccis-local%21b4", which no client has: 401.
+//   - No Authorization header and a form body: client_id and client_secret, which the
+//     form encoding already carried safely.
+//
+// refusal is the reason for a malformed Basic header (401 invalid_client).
+func clientCredentials(r *http.Request) (id, secret, refusal string) {
+	authz := r.Header.Get("Authorization")
+	if len(authz) >= 6 && strings.EqualFold(authz[:6], "basic ") {
+		raw, err := base64.StdEncoding.DecodeString(authz[6:])
+		if err != nil {
+			return "", "", "Failed to decode basic authentication token"
+		}
+		id, secret, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return "", "", "Invalid basic authentication token"
+		}
+		if id == "" {
+			return "", "", "Bad credentials"
+		}
+		if strings.EqualFold(r.Header.Get("X-CF-ENCODED-CREDENTIALS"), "true") {
+			uid, err1 := url.QueryUnescape(id)
+			usecret, err2 := url.QueryUnescape(secret)
+			if err1 != nil || err2 != nil {
+				return "", "", "Failed to URL Decode credentials"
+			}
+			id, secret = uid, usecret
+		}
+		return id, secret, ""
+	}
+	if authz == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), ""
+	}
+	return "", "", ""
+}
+
+// authenticateClient returns the client the credentials name, or nil. They are
+// compared exactly: decoding, when the request asked for it, was done by
+// clientCredentials.
 func (s *server) authenticateClient(id, secret string) *oauthClient {
 	for _, c := range s.clients() {
 		if equalSecret(id, c.id) && equalSecret(secret, c.secret) {
-			return &c
-		}
-		uid, err1 := url.QueryUnescape(id)
-		usecret, err2 := url.QueryUnescape(secret)
-		if err1 == nil && err2 == nil && equalSecret(uid, c.id) && equalSecret(usecret, c.secret) {
 			return &c
 		}
 	}
@@ -128,10 +168,22 @@ func (s *server) authenticateClient(id, secret string) *oauthClient {
 
 func equalSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// uaaUnauthorized writes UAA's 401 for a client it does not accept.
-func uaaUnauthorized(w http.ResponseWriter, code, description string) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="UAA/client", error=%q, error_description=%q`, code, description))
-	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": code, "error_description": description})
+// uaaBadCredentials writes UAA's 401 for a client it does not accept: UaaExceptionTranslator
+// turns the BadCredentialsException into invalid_client with the exception's message,
+// and sets a fixed challenge, to which the entry point adds realm "UAA/client".
+func uaaBadCredentials(w http.ResponseWriter, description string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="UAA/client", error="unauthorized", error_description="Bad credentials"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": description})
+}
+
+// uaaUnauthorized writes UAA's 401 for a request that names no client.
+func uaaUnauthorized(w http.ResponseWriter, description string) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="UAA/client", error="unauthorized", error_description=%q`, description))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "error_description": description})
 }
 
 // signToken makes a JWT (HS256) of the claims with the state folder's key.
