@@ -179,7 +179,8 @@ type BindingConfig struct {
 	// PlanID is sent when PlanIDFor is nil. It defaults to AWSPlanID: KEB checks
 	// only that a plan id is there, and aws is the plan KEB binds by default.
 	PlanID string
-	// PlanIDFor, when set, looks up an instance's plan id, e.g. Client.PlanIDOf.
+	// PlanIDFor, when set, looks up an instance's plan id. (KEB's GET /info/runtimes,
+	// which once listed them, was removed in February 2026.)
 	PlanIDFor func(ctx context.Context, instanceID string) (string, error)
 }
 

@@ -1,6 +1,6 @@
 // Package broker is a typed client of the Kyma Environment Broker (KEB): its Open
 // Service Broker API 2.14 (https://github.com/openservicebrokerapi/servicebroker/blob/v2.14/spec.md)
-// for bindings and for provisioning, and its /info/runtimes listing. It is for
+// for bindings and for provisioning. It is for
 // operators who talk to KEB directly; users of SAP BTP go through package
 // provisioning instead.
 //
@@ -92,24 +92,6 @@ func New(baseURL string, httpClient *http.Client) *Client {
 
 // BaseURL is the OSB prefix, without a trailing slash.
 func (c *Client) BaseURL() string { return c.baseURL }
-
-// RootURL is the KEB host without the /oauth[/region] prefix: KEB serves
-// /info/runtimes there, outside the OSB router.
-func (c *Client) RootURL() string {
-	u, err := url.Parse(c.baseURL)
-	if err != nil {
-		return c.baseURL
-	}
-	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
-	for i := len(segs) - 1; i >= 0; i-- {
-		if segs[i] == "oauth" {
-			u.Path = "/" + strings.Join(segs[:i], "/")
-			u.RawPath = ""
-			return strings.TrimRight(u.String(), "/")
-		}
-	}
-	return c.baseURL
-}
 
 func (c *Client) now() time.Time {
 	if c.Clock == nil {

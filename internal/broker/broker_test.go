@@ -410,37 +410,16 @@ func TestOperationAnswers(t *testing.T) {
 	}
 }
 
-// runtimesJSON is shaped like KEB's appinfo golden file.
-const runtimesJSON = `[{"globalAccountId":"ga","runtimeId":"r1","serviceClassId":"47c9dcbf-ff30-448e-ab36-d3bad66ba281",
-"serviceClassName":"kymaruntime","serviceInstanceId":"I1","servicePlanId":"4deee563-e5ec-4731-b9b1-53b42d855f0c",
-"servicePlanName":"azure","status":{"createdAt":"2026-11-23T09:00:00.000000042Z","provisioning":{"description":"done","state":"succeeded"}},
-"subaccountId":"sa","subaccountRegion":"cf-eu10"}]`
-
-func TestRuntimes(t *testing.T) {
+func TestPlanIDFor(t *testing.T) {
 	keb := newFakeKEB()
-	keb.runtimes = runtimesJSON
 	c := keb.start(t)
-	list, err := c.Runtimes(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw []json.RawMessage
-	json.Unmarshal([]byte(runtimesJSON), &raw)
-	want := []Runtime{{
-		RuntimeID: "r1", GlobalAccountID: "ga", SubaccountID: "sa", SubaccountRegion: "cf-eu10", ServiceInstanceID: "I1",
-		ServiceClassID: KymaServiceID, ServiceClassName: "kymaruntime", ServicePlanID: AzurePlanID, ServicePlanName: "azure",
-		Status: RuntimeStatus{CreatedAt: t0.Add(42), Provisioning: &OperationStatus{State: "succeeded", Description: "done"}},
-		Raw:    raw[0],
-	}}
-	if diff := cmp.Diff(want, list); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	if got := keb.seen()[0]; got.Path != "/info/runtimes" || got.Version != "2.14" {
-		t.Errorf("request %+v, want GET /info/runtimes outside /oauth", got)
-	}
-
-	// PlanIDFor from the runtimes: the bind sends the instance's real plan.
-	svc := c.Bindings(BindingConfig{PlanIDFor: c.PlanIDOf})
+	plans := map[string]string{"I1": AzurePlanID}
+	svc := c.Bindings(BindingConfig{PlanIDFor: func(_ context.Context, id string) (string, error) {
+		if p, ok := plans[id]; ok {
+			return p, nil
+		}
+		return "", fmt.Errorf("no plan known for %s: %w", id, binding.ErrNotFound)
+	}})
 	if _, err := svc.Create(ctx, "I1", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -449,35 +428,8 @@ func TestRuntimes(t *testing.T) {
 		t.Errorf("bind body %s, want the azure plan id", last.Body)
 	}
 	if _, err := svc.Create(ctx, "unknown", 0); !errors.Is(err, binding.ErrNotFound) ||
-		errString(err) != `look up the plan of instance "unknown": the Kyma Environment Broker lists no runtime for instance "unknown": not found` {
-		t.Errorf("Create for an instance KEB does not list: %v", err)
-	}
-
-	// {"data":[...]} is accepted; a KEB without the endpoint says so.
-	keb.runtimes = `{"data":` + runtimesJSON + `,"count":1,"totalCount":1}`
-	if list, err := c.Runtimes(ctx); err != nil || len(list) != 1 || list[0].ServiceInstanceID != "I1" {
-		t.Errorf("data-wrapped runtimes: %v, %v", list, err)
-	}
-	keb.runtimes = ""
-	_, err = c.Runtimes(ctx)
-	if errors.Is(err, binding.ErrNotFound) || !strings.HasPrefix(errString(err), "this Kyma Environment Broker has no /info/runtimes endpoint: ") {
-		t.Errorf("missing endpoint: %v", err)
-	}
-}
-
-func TestRootURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://keb.example/oauth":                   "https://keb.example",
-		"https://keb.example/oauth/":                  "https://keb.example",
-		"https://keb.example/oauth/cf-eu10":           "https://keb.example",
-		"https://keb.example/prefix/oauth/cf-eu10/":   "https://keb.example/prefix",
-		"https://keb.example":                         "https://keb.example",
-		"http://127.0.0.1:8080/oauth/cf-us10":         "http://127.0.0.1:8080",
-		"https://keb.example/oauthish/not-the-prefix": "https://keb.example/oauthish/not-the-prefix",
-	} {
-		if got := New(in, nil).RootURL(); got != want {
-			t.Errorf("RootURL(%q) = %q, want %q", in, got, want)
-		}
+		errString(err) != `look up the plan of instance "unknown": no plan known for unknown: not found` {
+		t.Errorf("Create for an instance without a plan: %v", err)
 	}
 }
 

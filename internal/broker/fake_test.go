@@ -48,7 +48,6 @@ type fakeKEB struct {
 	now       time.Time
 	instances map[string]string // id -> "succeeded", "in progress", "failed"
 	bindings  map[string]*fakeBinding
-	runtimes  string // the /info/runtimes body; "" answers 404 like a 2026 KEB
 	requests  []seen
 }
 
@@ -69,10 +68,6 @@ func (f *fakeKEB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	describe := func(status int, d string) { reply(status, fmt.Sprintf(`{"description":%q}`, d)) }
 
-	if r.URL.Path == "/info/runtimes" && f.runtimes != "" {
-		reply(200, f.runtimes)
-		return
-	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/oauth/cf-eu10/v2/service_instances/")
 	if !ok {
 		http.NotFound(w, r) // plain text, like KEB's router

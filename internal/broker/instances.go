@@ -3,13 +3,8 @@ package broker
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
-	"time"
-
-	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 )
 
 // ProvisionRequest is the body of an OSB provision. KEB reads the subaccount, global
@@ -74,8 +69,10 @@ func (c *Client) Provision(ctx context.Context, instanceID string, req Provision
 }
 
 // Deprovision asks KEB to delete an instance (DELETE ?accepts_incomplete=true with
-// service_id and plan_id). An instance that is already gone is an *APIError
-// wrapping binding.ErrNotFound (410).
+// service_id and plan_id): 202 with the operation to poll. An instance KEB does not
+// have (never made, or already deleted) is not an error: KEB answers 200 {}
+// (internal/broker/instance_deprovision.go returns IsAsync false, which brokerapi
+// writes as 200 with an empty object), and the Operation's Async is false.
 func (c *Client) Deprovision(ctx context.Context, instanceID, serviceID, planID string) (*Operation, error) {
 	if err := requireID("instance", instanceID); err != nil {
 		return nil, err
@@ -140,7 +137,10 @@ func operation(r *response) (*Operation, error) {
 
 // LastOperation polls an instance's operation (GET .../last_operation). operation,
 // serviceID and planID are optional and sent when not empty. After a finished
-// deprovision KEB answers 410: an *APIError wrapping binding.ErrNotFound.
+// deprovision KEB answers 200 "succeeded" ("Operation succeeded. The instance was
+// deprovisioned.", from its archive); an instance it never had is a 404 "Operation
+// not found", an *APIError wrapping binding.ErrNotFound
+// (internal/broker/instance_last_operation.go).
 func (c *Client) LastOperation(ctx context.Context, instanceID, operation, serviceID, planID string) (*LastOperation, error) {
 	if err := requireID("instance", instanceID); err != nil {
 		return nil, err
@@ -164,117 +164,4 @@ func (c *Client) LastOperation(ctx context.Context, instanceID, operation, servi
 		return nil, err
 	}
 	return &lo, nil
-}
-
-// Runtime is one entry of KEB's GET /info/runtimes (the appinfo RuntimeDTO, JSON
-// names as KEB writes them). Raw keeps KEB's JSON and MarshalJSON writes it back.
-type Runtime struct {
-	RuntimeID         string        `json:"runtimeId"`
-	GlobalAccountID   string        `json:"globalAccountId"`
-	SubaccountID      string        `json:"subaccountId"`
-	SubaccountRegion  string        `json:"subaccountRegion"`
-	ServiceInstanceID string        `json:"serviceInstanceId"`
-	ServiceClassID    string        `json:"serviceClassId"`
-	ServiceClassName  string        `json:"serviceClassName"`
-	ServicePlanID     string        `json:"servicePlanId"`
-	ServicePlanName   string        `json:"servicePlanName"`
-	Status            RuntimeStatus `json:"status"`
-
-	// Raw is KEB's JSON for this runtime.
-	Raw json.RawMessage `json:"-"`
-}
-
-// RuntimeStatus is a runtime's dates and the state of its provisioning and
-// deprovisioning operations.
-type RuntimeStatus struct {
-	CreatedAt      time.Time        `json:"createdAt,omitzero"`
-	UpdatedAt      time.Time        `json:"updatedAt,omitzero"`
-	DeletedAt      time.Time        `json:"deletedAt,omitzero"`
-	Provisioning   *OperationStatus `json:"provisioning,omitempty"`
-	Deprovisioning *OperationStatus `json:"deprovisioning,omitempty"`
-}
-
-// OperationStatus is the state of one operation ("succeeded", "failed", "in
-// progress") and KEB's description of it.
-type OperationStatus struct {
-	State       string `json:"state"`
-	Description string `json:"description"`
-}
-
-type runtimeFields Runtime
-
-// UnmarshalJSON decodes the known fields and keeps the whole text in Raw.
-func (r *Runtime) UnmarshalJSON(b []byte) error {
-	var f runtimeFields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*r = Runtime(f)
-	r.Raw = append(json.RawMessage(nil), b...)
-	return nil
-}
-
-// MarshalJSON writes Raw when set, the known fields otherwise.
-func (r Runtime) MarshalJSON() ([]byte, error) {
-	if len(r.Raw) > 0 {
-		return r.Raw, nil
-	}
-	return json.Marshal(runtimeFields(r))
-}
-
-// Runtimes lists every runtime KEB knows, succeeded and failed: GET /info/runtimes
-// on RootURL (outside /oauth), with the same bearer token. KEB answers a bare JSON
-// array; {"data":[...]}, the shape of KEB's admin /runtimes, is accepted too. KEB
-// removed /info/runtimes in February 2026 (kyma-environment-broker#2797): a KEB
-// without it answers 404, which is reported as such (not as binding.ErrNotFound).
-func (c *Client) Runtimes(ctx context.Context) ([]Runtime, error) {
-	r, err := c.do(ctx, http.MethodGet, c.RootURL()+"/info/runtimes", nil, http.StatusOK)
-	if err != nil {
-		if ae, ok := err.(*APIError); ok && ae.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("this Kyma Environment Broker has no /info/runtimes endpoint: %w", withoutKinds(ae))
-		}
-		return nil, err
-	}
-	body := bytes.TrimSpace(r.body)
-	var list []Runtime
-	if len(body) > 0 && body[0] == '{' {
-		var page struct {
-			Data []Runtime `json:"data"`
-		}
-		err = decode(r, &page)
-		list = page.Data
-	} else {
-		err = decode(r, &list)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if list == nil {
-		list = []Runtime{}
-	}
-	return list, nil
-}
-
-// withoutKinds drops the binding errors from e: a missing endpoint is not a missing
-// binding or instance.
-func withoutKinds(e *APIError) *APIError {
-	cp := *e
-	cp.kinds = nil
-	return &cp
-}
-
-// PlanIDOf looks up an instance's plan id in Runtimes, for
-// BindingConfig.PlanIDFor. Each call lists every runtime: cache the answer when
-// binding often.
-func (c *Client) PlanIDOf(ctx context.Context, instanceID string) (string, error) {
-	list, err := c.Runtimes(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, rt := range list {
-		if rt.ServiceInstanceID == instanceID {
-			return rt.ServicePlanID, nil
-		}
-	}
-	return "", fmt.Errorf("the Kyma Environment Broker lists no runtime for instance %q: %w", instanceID, binding.ErrNotFound)
 }

@@ -131,15 +131,15 @@ func (s *server) checkBind(in bindInput, now time.Time) (*environment, int, stri
 		}
 		expiration = params.ExpirationSeconds
 	}
+	// KEB refuses only while the provisioning is in progress or after it failed
+	// (bind_create.go looks at the last operation's type and state, nothing else): an
+	// instance being deprovisioned is bound like a ready one. Such bindings die with
+	// the environment (see dropBindingsOfGoneEnvironments).
 	switch env.stateAt(now) {
 	case stateCreating:
 		return nil, 0, "", newBrokerError(http.StatusBadRequest, "instance %s creation is in progress", in.instanceID)
 	case stateCreationFailed:
 		return nil, 0, "", newBrokerError(http.StatusBadRequest, "instance %s creation failed", in.instanceID)
-	case stateDeleting:
-		// KEB would go on and bind a cluster that is being deleted; the emulator deletes
-		// an environment's bindings with it, so it refuses instead (its own message).
-		return nil, 0, "", newBrokerError(http.StatusBadRequest, "instance %s deprovisioning is in progress", in.instanceID)
 	}
 	return env, expiration, createdBy, nil
 }
@@ -245,7 +245,9 @@ func (s *server) getBinding(instanceID, bindingID string) (string, *brokerError)
 		// KEB finds no last operation for an instance it never had.
 		return "", newBrokerError(http.StatusInternalServerError, "failed to get last operation for instance %s", instanceID)
 	}
-	if st := env.stateAt(now); st == stateDeleting || st == stateGone {
+	// KEB answers 404 whenever the last operation is a deprovisioning, finished, failed
+	// or in progress.
+	if st := env.stateAt(now); st == stateDeleting || st == stateDeletionFailed || st == stateGone {
 		return "", newBrokerError(http.StatusNotFound, "Binding not found")
 	}
 	b := s.store.binding(instanceID, bindingID)
@@ -271,10 +273,10 @@ func (s *server) unbind(ctx context.Context, instanceID, bindingID string) *brok
 	if s.store.binding(instanceID, bindingID) == nil {
 		return &brokerError{status: http.StatusGone, description: "binding does not exist", empty: true}
 	}
-	if env.stateAt(s.opts.now()) != stateDeleting {
-		if err := s.backend.DeleteBinding(ctx, bindingID); err != nil {
-			return newBrokerError(http.StatusInternalServerError, "failed to delete resources for binding %s and instance %s: %v", bindingID, instanceID, err)
-		}
+	// KEB skips this while the instance is being deprovisioned, since the cluster goes
+	// with it; the emulator's cluster stays, so it always deletes the objects.
+	if err := s.backend.DeleteBinding(ctx, bindingID); err != nil {
+		return newBrokerError(http.StatusInternalServerError, "failed to delete resources for binding %s and instance %s: %v", bindingID, instanceID, err)
 	}
 	err := s.store.mutate(func(d *persisted) (bool, error) { return d.removeBinding(instanceID, bindingID), nil })
 	if err != nil {

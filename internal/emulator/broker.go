@@ -9,7 +9,8 @@ import (
 // This file serves the binding endpoints of KEB's Open Service Broker API 2.14 as KEB
 // answers them: the request checks of github.com/pivotal-cf/brokerapi/v12 (handlers/*.go,
 // middlewares), then KEB's own (kyma-project/kyma-environment-broker internal/broker).
-// broker_instances.go has the instance endpoints, runtimes.go /info/runtimes.
+// broker_instances.go has the instance endpoints. KEB's GET /info/runtimes is not served:
+// KEB removed it in February 2026 (kyma-environment-broker#2797, commit eded8934).
 
 // checkAPIVersion is brokerapi's APIVersionMiddleware: 412 with a capital-D Description.
 func checkAPIVersion(next http.Handler) http.Handler {

@@ -12,7 +12,8 @@
 //     /oauth/{region}/v2 (https://github.com/openservicebrokerapi/servicebroker/blob/v2.14/spec.md),
 //     with the status codes and bodies of KEB's own code
 //     (https://github.com/kyma-project/kyma-environment-broker, internal/broker/bind_*.go
-//     behind github.com/pivotal-cf/brokerapi/v12), and KEB's GET /info/runtimes.
+//     behind github.com/pivotal-cf/brokerapi/v12). KEB's GET /info/runtimes is not served:
+//     KEB removed it in February 2026, and no client may rely on it.
 //
 // Both APIs share one store: an environment made through either is the same service
 // instance (the CIS environment id is the KEB instance id), and so are its bindings.

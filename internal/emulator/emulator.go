@@ -223,7 +223,6 @@ func (s *server) routes() http.Handler {
 		mux.Handle("DELETE "+prefix+sb, osb(http.HandlerFunc(s.handleUnbind)))
 		mux.Handle("GET "+prefix+sb+"/last_operation", osb(http.HandlerFunc(s.handleBindingLastOperation)))
 	}
-	mux.Handle("GET /info/runtimes", s.requireToken(brokerXSAppName, http.HandlerFunc(s.handleRuntimes)))
 	mux.HandleFunc("GET /kubeconfig/{instance_id}", s.handleRuntimeKubeconfig)
 	mux.HandleFunc("GET /emulator/v1/stats", s.handleStats)
 	for _, m := range []string{"GET", "POST", "DELETE"} {

@@ -28,6 +28,7 @@ func (s *server) janitor(ctx context.Context) {
 
 // sweep does one round of the janitor's work.
 func (s *server) sweep(ctx context.Context) {
+	s.dropBindingsOfGoneEnvironments(ctx)
 	now := s.opts.now()
 	for _, b := range s.store.bindings("") {
 		if b.Revoked || b.Kubeconfig == "" || !b.ExpiresAt.Before(b.TokenExpiresAt) || !b.expiredAt(now) {
@@ -50,5 +51,26 @@ func (s *server) sweep(ctx context.Context) {
 			continue
 		}
 		s.log.Info("binding expired: token revoked", "instance", b.InstanceID, "binding", b.ID)
+	}
+}
+
+// dropBindingsOfGoneEnvironments deletes the bindings made while their environment was
+// being deprovisioned (KEB binds then too), once it is gone: in KEB their tokens die
+// with the cluster; here the cluster stays, so their objects are deleted.
+func (s *server) dropBindingsOfGoneEnvironments(ctx context.Context) {
+	now := s.opts.now()
+	for _, b := range s.store.bindings("") {
+		if e := s.store.environment(b.InstanceID); e != nil && e.stateAt(now) != stateGone {
+			continue
+		}
+		if err := s.backend.DeleteBinding(ctx, b.ID); err != nil {
+			s.log.Error("delete a binding of a deleted environment; retrying", "instance", b.InstanceID, "binding", b.ID, "error", err)
+			continue
+		}
+		if err := s.store.mutate(func(d *persisted) (bool, error) { return d.removeBinding(b.InstanceID, b.ID), nil }); err != nil {
+			s.log.Error("drop a binding of a deleted environment", "binding", b.ID, "error", err)
+			continue
+		}
+		s.log.Info("environment gone: binding deleted", "instance", b.InstanceID, "binding", b.ID)
 	}
 }

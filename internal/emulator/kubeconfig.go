@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
 )
 
 // bindingKubeconfig renders a binding's kubeconfig exactly as KEB's
@@ -50,4 +51,17 @@ contexts:
   context:
     cluster: %[1]s
 `, name, base64.StdEncoding.EncodeToString(caPEM), server)
+}
+
+// handleRuntimeKubeconfig serves GET /kubeconfig/{instance_id}, the target of the
+// KubeconfigURL label: like KEB's endpoint, a kubeconfig without credentials.
+func (s *server) handleRuntimeKubeconfig(w http.ResponseWriter, r *http.Request) {
+	e := s.store.environment(r.PathValue("instance_id"))
+	if e == nil || e.stateAt(s.opts.now()) != stateOK {
+		http.Error(w, "runtime not found or not ready", http.StatusNotFound)
+		return
+	}
+	server, ca := s.backend.Cluster()
+	w.Header().Set("Content-Type", "application/x-yaml")
+	_, _ = w.Write([]byte(runtimeKubeconfig(e.Name, server, ca)))
 }

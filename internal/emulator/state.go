@@ -51,8 +51,7 @@ type environment struct {
 	UpdateParameters  json.RawMessage `json:"updateParameters,omitempty"`
 	UpdatePlanName    string          `json:"updatePlanName,omitempty"`
 	// DeleteRequestedAt is set by a delete; the environment is DELETING until DeletedAt,
-	// then gone (or DELETION_FAILED), but kept so /info/runtimes and last_operation can
-	// still report it.
+	// then gone (or DELETION_FAILED), but kept so last_operation can still report it.
 	DeleteRequestedAt time.Time `json:"deleteRequestedAt,omitzero"`
 	DeletedAt         time.Time `json:"deletedAt,omitzero"`
 }
