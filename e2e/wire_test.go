@@ -89,3 +89,44 @@ func TestLoginWithXSUAACredentials(t *testing.T) {
 		t.Errorf("tokens issued %d (%v), want at least 5", stats.TokensIssued, err)
 	}
 }
+
+// TestBindWithoutKubeconfigInTheAnswer: when the Provisioning Service's 202 carries no
+// credentials.kubeconfig (the emulator's omit fault), bind reads the kubeconfig with a
+// GET by the Location id, and the kubeconfig works on the real cluster. When the GET
+// has none either, the binding the service made is deleted and the error says so.
+func TestBindWithoutKubeconfigInTheAnswer(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	u.provision("e2e-omit")
+
+	emu.fault(t, `{"route":"`+bindRoute+`","omit":"credentials"}`)
+	out, errOut, err := u.kyma("bind", "e2e-omit")
+	if err != nil {
+		t.Fatalf("bind under the omit fault: %v\n%s", err, errOut)
+	}
+	kc := filepath.Join(u.home, "omit.kubeconfig")
+	if err := os.WriteFile(kc, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if who, err := u.kubectl("--kubeconfig", kc, "auth", "whoami"); err != nil || !strings.Contains(who, "kyma-binding-") {
+		t.Fatalf("kubectl with the kubeconfig fetched by GET: %v\n%s", err, who)
+	}
+
+	// Neither the 202 nor the GET has a kubeconfig: the binding is deleted.
+	emu.fault(t, `{"route":"`+bindRoute+`","omit":"credentials"}`)
+	emu.fault(t, `{"route":"GET /provisioning/v1/environments/{id}/bindings/{bindingId}","omit":"credentials"}`)
+	_, errOut, err = u.kyma("bind", "e2e-omit")
+	if err == nil || !strings.Contains(errOut, "sent no kubeconfig, neither in its answer nor on a GET of the binding; the binding was deleted") {
+		t.Fatalf("bind with no kubeconfig anywhere: %v\n%s", err, errOut)
+	}
+	var list struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(u.mustKyma("bindings", "e2e-omit", "-o", "json")), &list); err != nil || len(list.Items) != 1 {
+		t.Errorf("bindings after the failed bind: %v %+v, want only the first binding", err, list)
+	}
+}

@@ -27,9 +27,9 @@ import (
 //
 // What a rule does, in this order: wait Delay; Drop the connection without an answer;
 // answer Status with an error body in the shape of the API the route belongs to (and,
-// for 429, Retry-After and X-Ratelimit-Reset), or else let the emulator answer; replace
-// the body with an HTML page (NotJSON), as a proxy in front of the service would; send
-// half of the body and cut the connection (Truncate). A rule with only a Delay slows
+// for 429, Retry-After and X-Ratelimit-Reset), or else let the emulator answer, leaving
+// out the field Omit names; replace the body with an HTML page (NotJSON), as a proxy in
+// front of the service would; send half of the body and cut the connection (Truncate). A rule with only a Delay slows
 // requests down and changes nothing else. A request is changed by the oldest rule
 // that matches it; requests under /emulator/ never are. GET /emulator/v1/stats counts
 // the requests that rules changed (faultedRequests).
@@ -62,6 +62,11 @@ type Fault struct {
 	Truncate bool `json:"truncate,omitempty"`
 	// NotJSON replaces the body with an HTML error page of a proxy.
 	NotJSON bool `json:"notJSON,omitempty"`
+	// Omit names a top-level field that the emulator's own JSON answer leaves out, as
+	// a service that sends less than expected would: {"omit": "credentials"} on the
+	// bind route answers 202 with the Location but no kubeconfig, as SAP's procedure
+	// (which fetches it with a GET) allows. The binding is made all the same.
+	Omit string `json:"omit,omitempty"`
 
 	match *http.ServeMux
 	delay time.Duration
@@ -84,8 +89,11 @@ func (f *Fault) validate() error {
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 		return fmt.Errorf("status %d is not an error status (400 to 599)", f.Status)
 	}
-	if f.Drop && (f.Status != 0 || f.Truncate || f.NotJSON) {
+	if f.Drop && (f.Status != 0 || f.Truncate || f.NotJSON || f.Omit != "") {
 		return errors.New("drop sends no answer: it goes with nothing but delay")
+	}
+	if f.Omit != "" && f.Status != 0 {
+		return errors.New("omit changes the emulator's own answer: it does not go with status")
 	}
 	if f.Delay != "" {
 		d, err := time.ParseDuration(f.Delay)
@@ -94,8 +102,8 @@ func (f *Fault) validate() error {
 		}
 		f.delay = d
 	}
-	if f.Status == 0 && !f.Drop && !f.Truncate && !f.NotJSON && f.delay == 0 {
-		return errors.New("the rule changes nothing: give status, delay, drop, truncate or notJSON")
+	if f.Status == 0 && !f.Drop && !f.Truncate && !f.NotJSON && f.Omit == "" && f.delay == 0 {
+		return errors.New("the rule changes nothing: give status, delay, drop, truncate, notJSON or omit")
 	}
 	m, err := routeMatcher(f.Route)
 	if err != nil {
@@ -154,7 +162,7 @@ func (s *server) injectFaults(next http.Handler) http.Handler {
 		}
 		s.stats.faultedRequests.Add(1)
 		s.log.Info("fault injected", "method", r.Method, "path", r.URL.Path, "route", f.Route,
-			"status", f.Status, "delay", f.delay, "drop", f.Drop, "truncate", f.Truncate, "notJSON", f.NotJSON)
+			"status", f.Status, "delay", f.delay, "drop", f.Drop, "truncate", f.Truncate, "notJSON", f.NotJSON, "omit", f.Omit)
 		if f.delay > 0 {
 			t := time.NewTimer(f.delay)
 			select {
@@ -168,7 +176,7 @@ func (s *server) injectFaults(next http.Handler) http.Handler {
 		case f.Drop:
 			cut(w)
 			return
-		case f.Status == 0 && !f.Truncate && !f.NotJSON:
+		case f.Status == 0 && !f.Truncate && !f.NotJSON && f.Omit == "":
 			next.ServeHTTP(w, r) // a delay only
 			return
 		}
@@ -177,6 +185,9 @@ func (s *server) injectFaults(next http.Handler) http.Handler {
 			s.writeFault(ans, r, f)
 		} else {
 			next.ServeHTTP(ans, r)
+		}
+		if f.Omit != "" {
+			omitField(&ans.body, f.Omit)
 		}
 		if f.NotJSON {
 			ans.header.Set("Content-Type", "text/html; charset=utf-8")
@@ -233,6 +244,23 @@ func (s *server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	default:
 		http.Error(w, msg, f.Status)
 	}
+}
+
+// omitField drops a top-level field from a JSON object body; any other body is left
+// as it is.
+func omitField(body *bytes.Buffer, field string) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body.Bytes(), &obj) != nil || obj == nil {
+		return
+	}
+	delete(obj, field)
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return
+	}
+	body.Reset()
+	body.Write(raw)
+	body.WriteByte('\n')
 }
 
 // cut ends the exchange without (the rest of) an answer: over HTTP/1.1 it closes the

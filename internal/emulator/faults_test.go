@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -178,6 +179,40 @@ func TestFaultTruncateAndNotJSON(t *testing.T) {
 	}
 }
 
+// TestFaultOmit: {"omit": "credentials"} on the bind route answers 202 with the
+// Location and a body without credentials; the binding exists and a GET returns its
+// kubeconfig.
+func TestFaultOmit(t *testing.T) {
+	tt := newTester(t, nil)
+	id := tt.createEnvironment("aws", "omit")
+	bindings := "/provisioning/v1/environments/" + id + "/bindings"
+	tt.addFault(`{"route":"PUT /provisioning/v1/environments/{id}/bindings","omit":"credentials"}`)
+	r := tt.cis(http.MethodPut, bindings, map[string]any{"parameters": map[string]int{"expiration_seconds": 600}})
+	var body map[string]json.RawMessage
+	r.json(t, &body)
+	bid := r.header.Get("Location")
+	if r.status != http.StatusAccepted || bid == "" || body["credentials"] != nil || body["metadata"] == nil {
+		t.Fatalf("bind with omit: %d Location %q body %s, want 202 with a Location and metadata but no credentials", r.status, bid, r.body)
+	}
+	var got struct {
+		Credentials struct{ Kubeconfig string }
+	}
+	g := tt.cis(http.MethodGet, bindings+"/"+bid, nil)
+	g.json(t, &got)
+	if g.status != http.StatusOK || !strings.Contains(got.Credentials.Kubeconfig, "token-"+bid) || !tt.backend.isLive(bid) {
+		t.Errorf("GET of the binding made under omit: %d %s", g.status, g.body)
+	}
+	// Only the next request is changed; a body that is not an object is left alone.
+	if r := tt.cis(http.MethodPut, bindings, nil); !strings.Contains(string(r.body), "kubeconfig") {
+		t.Errorf("second bind: %d %s, want the credentials back", r.status, r.body)
+	}
+	body2 := bytes.NewBufferString(`[1,2]`)
+	omitField(body2, "credentials")
+	if body2.String() != `[1,2]` {
+		t.Errorf("omitField changed a non-object body: %s", body2)
+	}
+}
+
 func TestFaultDelay(t *testing.T) {
 	tt := newTester(t, nil)
 	tt.addFault(`{"route":"GET /provisioning/v1/availableEnvironments","delay":"300ms"}`)
@@ -196,6 +231,7 @@ func TestFaultAdmin(t *testing.T) {
 		{`{"route":"GET provisioning","status":503}`, "is not a net/http.ServeMux pattern"},
 		{`{"route":"/x","status":200}`, "status 200 is not an error status"},
 		{`{"route":"/x","drop":true,"status":503}`, "drop sends no answer"},
+		{`{"route":"/x","omit":"credentials","status":503}`, "omit changes the emulator's own answer"},
 		{`{"route":"/x"}`, "the rule changes nothing"},
 		{`{"route":"/x","delay":"soon"}`, `delay "soon" is not a duration`},
 		{`{"route":"/x","count":-1,"status":503}`, "count must not be negative"},

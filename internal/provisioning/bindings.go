@@ -81,7 +81,9 @@ func expirationSeconds(d time.Duration) (int64, error) {
 //
 // The id comes from the Location header (a bare id; for a URL or path, its last
 // segment), else from the body's bindingId or id; it is empty when the service gave
-// none, in which case the binding works but cannot be deleted by id. ExpiresAt comes
+// none, in which case the binding works but cannot be deleted by id. The kubeconfig
+// comes from the answer's credentials.kubeconfig or, when the answer has none, from a
+// GET of the binding by that id (see fetchKubeconfig). ExpiresAt comes
 // from metadata.expires_at, else expiresAt, else the token's exp claim, else (an
 // estimate that errs early) the time the request was sent plus the lifetime asked
 // for. The environment must be ready; otherwise the error wraps binding.ErrNotReady.
@@ -126,10 +128,12 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 		b.ID = located
 	}
 	if b.Kubeconfig == "" {
-		if b.ID != "" {
-			return nil, fmt.Errorf("the Provisioning Service created binding %q but sent no kubeconfig", b.ID)
+		if b.ID == "" {
+			return nil, errors.New("the Provisioning Service created a binding but sent no kubeconfig and no binding id; it cannot be fetched or deleted, and counts against the limit of 10 live bindings until it expires")
 		}
-		return nil, errors.New("the Provisioning Service created a binding but sent no kubeconfig")
+		if err := c.fetchKubeconfig(ctx, &b); err != nil {
+			return nil, err
+		}
 	}
 	b.ExpiresAt = binding.ToLocalClock(b.ExpiresAt, r.header.Get("Date"), c.now())
 	if b.ExpiresAt.IsZero() {
@@ -140,6 +144,33 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 		b.ExpiresAt = sent.Add(lifetime)
 	}
 	return &b, nil
+}
+
+// fetchKubeconfig completes a binding whose create answer had no kubeconfig. SAP's
+// procedure takes the binding id from Location and reads the kubeconfig with a GET;
+// KEB's own tests find it in the 202 body: both are taken. When the GET yields none
+// either, the binding is deleted, since it counts against the limit of 10 live
+// bindings, and the error says so.
+func (c *Client) fetchKubeconfig(ctx context.Context, b *binding.Binding) error {
+	got, err := c.GetBinding(ctx, b.EnvironmentID, b.ID)
+	if err == nil && got.Kubeconfig != "" {
+		b.Kubeconfig = got.Kubeconfig
+		if b.ExpiresAt.IsZero() {
+			b.ExpiresAt = got.ExpiresAt
+		}
+		return nil
+	}
+	why := "neither in its answer nor on a GET of the binding"
+	if err != nil {
+		why = fmt.Sprintf("in its answer, and a GET of the binding failed: %v", err)
+	}
+	// Delete even when the caller gave up waiting: the binding must not be left behind.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if derr := c.DeleteBinding(dctx, b.EnvironmentID, b.ID); derr != nil && !errors.Is(derr, binding.ErrNotFound) {
+		return fmt.Errorf("the Provisioning Service created binding %s but sent no kubeconfig, %s; deleting the binding failed too (%v): delete it with `kubectl kyma unbind %s %s`, it counts against the limit of 10 live bindings", b.ID, why, derr, b.EnvironmentID, b.ID)
+	}
+	return fmt.Errorf("the Provisioning Service created binding %s but sent no kubeconfig, %s; the binding was deleted so that it does not count against the limit of 10 live bindings", b.ID, why)
 }
 
 // GetBinding returns one binding with its kubeconfig. A deleted binding is an

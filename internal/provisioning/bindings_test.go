@@ -3,7 +3,9 @@ package provisioning
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -80,8 +82,8 @@ func TestCreateBinding(t *testing.T) {
 			want:       binding.Binding{ID: "B7", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(55 * time.Minute)},
 		},
 		{
-			name: "no kubeconfig", status: 202, location: "B6", body: `{}`,
-			wantErr: `the Provisioning Service created binding "B6" but sent no kubeconfig`,
+			name: "no kubeconfig and no id", status: 202, body: `{}`,
+			wantErr: "the Provisioning Service created a binding but sent no kubeconfig and no binding id; it cannot be fetched or deleted, and counts against the limit of 10 live bindings until it expires",
 		},
 		{
 			name: "limit reached", status: 400,
@@ -108,6 +110,85 @@ func TestCreateBinding(t *testing.T) {
 			}
 			if diff := cmp.Diff(&tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCreateBindingWithoutKubeconfig: a 202 without credentials.kubeconfig (SAP's
+// procedure reads it with a GET by the Location id) is completed by that GET; when the
+// GET has none either, the binding is deleted, and the error says so.
+func TestCreateBindingWithoutKubeconfig(t *testing.T) {
+	kc := kubeconfig(fakeJWT(t0.Add(time.Hour)))
+	getBody, _ := json.Marshal(map[string]any{"credentials": map[string]string{"kubeconfig": kc}})
+	tests := []struct {
+		name         string
+		put          string
+		getStatus    int
+		getBody      string
+		deleteStatus int
+		want         *binding.Binding
+		wantErr      string
+		wantRequests []string
+	}{
+		{
+			name: "kubeconfig from the GET, expiry from the 202", put: `{"metadata":{"expires_at":"2026-11-23T09:30:00.0Z"}}`,
+			getStatus: 200, getBody: string(getBody),
+			want:         &binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(30 * time.Minute)},
+			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1"},
+		},
+		{
+			name: "empty 202, expiry from the token", put: "",
+			getStatus: 200, getBody: string(getBody),
+			want:         &binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(time.Hour)},
+			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1"},
+		},
+		{
+			name: "the GET has none either: deleted", put: `{}`, getStatus: 200, getBody: `{"credentials":{}}`, deleteStatus: 200,
+			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, neither in its answer nor on a GET of the binding; the binding was deleted so that it does not count against the limit of 10 live bindings",
+			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1", "DELETE /provisioning/v1/environments/E1/bindings/B1"},
+		},
+		{
+			name: "the GET fails: deleted", put: `{}`, getStatus: 404, deleteStatus: 200,
+			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, in its answer, and a GET of the binding failed: the Provisioning Service answered 404 Not Found; the binding was deleted so that it does not count against the limit of 10 live bindings",
+			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1", "DELETE /provisioning/v1/environments/E1/bindings/B1"},
+		},
+		{
+			name: "the delete fails too", put: `{}`, getStatus: 200, getBody: `{}`, deleteStatus: 500,
+			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, neither in its answer nor on a GET of the binding; deleting the binding failed too (the Provisioning Service answered 500 Internal Server Error): delete it with `kubectl kyma unbind E1 B1`, it counts against the limit of 10 live bindings",
+			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1", "DELETE /provisioning/v1/environments/E1/bindings/B1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seen = append(seen, r.Method+" "+r.URL.Path)
+				w.Header().Set("Date", t0.Format(http.TimeFormat))
+				switch r.Method {
+				case http.MethodPut:
+					w.Header().Set("Location", "B1")
+					w.WriteHeader(http.StatusAccepted)
+					io.WriteString(w, tt.put)
+				case http.MethodGet:
+					w.WriteHeader(tt.getStatus)
+					io.WriteString(w, tt.getBody)
+				case http.MethodDelete:
+					w.WriteHeader(tt.deleteStatus)
+				}
+			}))
+			defer srv.Close()
+			c := New(srv.URL, srv.Client())
+			c.Clock = fixedClock{t0}
+			got, err := c.Bindings().Create(ctx, "E1", time.Hour)
+			if diff := cmp.Diff(tt.wantErr, errString(err)); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("binding (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantRequests, seen); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
 			}
 		})
 	}
