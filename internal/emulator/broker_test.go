@@ -458,6 +458,8 @@ func TestBindWhileDeprovisioning(t *testing.T) {
 		t.Fatalf("CIS bind while DELETING: %d %s, want 202", r.status, r.body)
 	}
 	cisID := r.header.Get("Location")
+	// KEB's GetBinding answers 404 once the last operation is a deprovisioning.
+	wantBody(t, tt.osb(http.MethodGet, bindingPath(iid, bid), nil), 404, `{"description":"Binding not found"}`)
 	if !tt.backend.isLive(bid) || !tt.backend.isLive(cisID) {
 		t.Fatal("the bindings made while DELETING have no Kubernetes objects")
 	}
