@@ -50,14 +50,25 @@ id=$(kubectl kyma bind demo --expiration 600 2>&1 >"$demo/static.kubeconfig" | s
 echo "binding $id"
 run kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces -o name
 run kubectl kyma unbind demo "$id"
-printf 'waiting for the API server to refuse the revoked token (it caches tokens ~10 s)'
+# Poll for the refusal: the API server caches a token check for about 10 s. The output
+# is captured, not piped into grep: with pipefail a refused kubectl (non-zero) would
+# make the pipeline fail even when grep matched.
+printf 'waiting for the API server to refuse the revoked token (it caches token checks ~10 s)'
+refused=''
 for _ in $(seq 1 60); do
-  if kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces 2>&1 | grep -q Unauthorized; then
-    echo; run kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces || true
+  if ! out=$(kubectl --kubeconfig "$demo/static.kubeconfig" get namespaces 2>&1) &&
+     [[ $out == *Unauthorized* || $out == *"must be logged in"* ]]; then
+    refused=$out
     break
   fi
   printf .; sleep 1
 done
+echo
+if [[ -z $refused ]]; then
+  echo "demo: the API server still accepted the revoked token after 60 s" >&2
+  exit 1
+fi
+printf '%s$ kubectl --kubeconfig static.kubeconfig get namespaces%s\n%s\n' "$bold" "$plain" "$refused"
 
 step "Deprovision"
 run kubectl kyma deprovision demo --yes --wait
