@@ -57,7 +57,9 @@ contexts:
 // KubeconfigURL label: like KEB's endpoint, a kubeconfig without credentials.
 func (s *server) handleRuntimeKubeconfig(w http.ResponseWriter, r *http.Request) {
 	e := s.store.environment(r.PathValue("instance_id"))
-	if e == nil || e.stateAt(s.opts.now()) != stateOK {
+	// The cluster is there while the labels name it: also while UPDATING and after a
+	// failed update or deletion.
+	if e == nil || !e.usableAt(s.opts.now()) {
 		http.Error(w, "runtime not found or not ready", http.StatusNotFound)
 		return
 	}

@@ -100,6 +100,13 @@ func TestFailedStatesByName(t *testing.T) {
 	if r := tt.cis(http.MethodPut, envs+"/"+id+"/bindings", nil); r.status != http.StatusAccepted {
 		t.Errorf("bind after UPDATE_FAILED: %d %s", r.status, r.body)
 	}
+	// The cluster is still there: the labels name it and its KubeconfigURL answers.
+	if in := tt.getInstance(id); !strings.Contains(in.Labels, "KubeconfigURL") {
+		t.Errorf("labels after UPDATE_FAILED: %s", in.Labels)
+	}
+	if r := tt.do(http.MethodGet, "/kubeconfig/"+id, nil, nil); r.status != http.StatusOK {
+		t.Errorf("KubeconfigURL after UPDATE_FAILED: %d %s", r.status, r.body)
+	}
 
 	// The failed states survive a restart: they are derived from what is stored.
 	tt.restart(nil)
