@@ -46,8 +46,9 @@ func (c Cache) lastFailure(k Key) *failure {
 
 // refreshAhead starts one detached refresh of an entry that is still valid but due:
 // it takes the entry's lock without waiting (held: a refresh is already in flight) and
-// hands the locked file to the new process, so the lock lives exactly as long as the
-// refresh, and the kernel drops it if that process dies.
+// starts the new process under it, which inherits the locked file (Unix) or takes the
+// lock as this process lets it go (Windows), so the lock lives as long as the refresh,
+// and the kernel drops it if that process dies.
 func (c Cache) refreshAhead(in Input, e *Entry) {
 	last := c.lastFailure(in.Key)
 	now := in.now()
@@ -58,7 +59,7 @@ func (c Cache) refreshAhead(in Input, e *Entry) {
 	if !ok {
 		return
 	}
-	defer lock.Close() // the child keeps its own copy of the descriptor
+	defer lock.Close() // the child keeps its own copy of the descriptor, or waits for this
 	if last != nil {
 		in.note("the background refresh failed %s ago (%s); trying again, and the cached token is valid until %s",
 			now.Sub(last.Time).Round(time.Second), last.Error, e.ExpiresAt.Local().Format(time.TimeOnly))

@@ -106,7 +106,7 @@ func safeName(s string) string {
 // never a reason to fail a kubectl call. So is one that others could read or change
 // (not 0600): its token may be known, or not ours; the refresh replaces it.
 func (c Cache) Load(k Key) *Entry {
-	f, err := os.Open(c.path(k))
+	f, err := privfile.Open(c.path(k))
 	if err != nil {
 		return nil
 	}

@@ -32,8 +32,9 @@ type Input struct {
 	Caller string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Spawn starts a detached background refresh that inherits lock, the entry's
-	// lock file, already locked; nil turns background refresh off.
+	// Spawn starts a detached background refresh while lock, the entry's lock file,
+	// is held: the new process inherits it (Unix) or waits for it (Windows; see
+	// BackgroundLock). Nil turns background refresh off.
 	Spawn func(lock *os.File) error
 	// Stderr gets notes for the user; kubectl shows them. Nil discards them.
 	Stderr io.Writer
@@ -79,13 +80,9 @@ func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 }
 
 // WaitLock waits for the entry's lock, which a process making a binding holds, and
-// returns the lock file, locked; nil when it cannot be had (on Windows, or after
-// DefaultLockTimeout). The caller reads the cache again under it: when many kubectl
+// returns the lock file, locked; nil when it cannot be had within DefaultLockTimeout. The caller reads the cache again under it: when many kubectl
 // processes miss at once, one makes the binding and the others are answered then.
 func (c Cache) WaitLock(ctx context.Context, k Key) *os.File {
-	if !lockHandover {
-		return nil
-	}
 	if err := privfile.MkdirAll(filepath.Dir(c.path(k))); err != nil {
 		return nil
 	}
@@ -144,9 +141,12 @@ func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 
 // DoHolding is Do for a process that was handed the entry's lock, already taken (the
 // front takes it on a miss, so that one full CLI starts however many kubectl processes
-// miss at once). Closing lock releases it.
+// miss at once). Closing lock releases it; nil means the parent process holds it for
+// this one until it ends (on Windows, where a lock cannot be handed over).
 func (r *Refresher) DoHolding(ctx context.Context, in Input, w io.Writer, lock *os.File) error {
-	defer lock.Close()
+	if lock != nil {
+		defer lock.Close()
+	}
 	return r.locked(ctx, in, w)
 }
 

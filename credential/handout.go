@@ -64,34 +64,20 @@ func pruneMarkers(entryPath, keep string) {
 }
 
 // Caller identifies the process that ran the plugin (kubectl, through client-go): its
-// PID and, where /proc tells it, its start time, so a recycled PID is a new caller.
+// PID and its start time where the system tells it (/proc, or GetProcessTimes on
+// Windows), so a recycled PID is a new caller. Empty turns the refusal detection off.
 func Caller() string {
 	ppid := os.Getppid()
 	if ppid <= 1 {
 		return "" // orphaned or run by init: no caller to tell apart
 	}
 	id := strconv.Itoa(ppid)
-	if start := startTime(ppid); start != "" {
+	start := startTime(ppid)
+	if start == "" && !pidAlone {
+		return ""
+	}
+	if start != "" {
 		id += "-" + start
 	}
 	return id
-}
-
-// startTime is field 22 of /proc/PID/stat (clock ticks since boot), or "" without procfs.
-func startTime(pid int) string {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	// The command name in parentheses may hold spaces: count fields after the last ')'.
-	i := strings.LastIndexByte(string(stat), ')')
-	if i < 0 {
-		return ""
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	// fields[0] is field 3 (state), so field 22 is fields[19].
-	if len(fields) < 20 {
-		return ""
-	}
-	return fields[19]
 }

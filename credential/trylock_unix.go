@@ -8,9 +8,9 @@ import (
 	"syscall"
 )
 
-// lockHandover: a flock belongs to the open file, so a child process (or the program
-// exec replaces this one with) can inherit a lock that is already held.
-const lockHandover = true
+// A flock belongs to the open file, so a child process (or the program exec replaces
+// this one with) inherits a lock that is already held: the hit hands the locked file
+// to the background refresh, and the launcher hands it to the full CLI on a miss.
 
 // tryLock opens path and takes an exclusive flock without waiting: the same lock that
 // gofrs/flock takes for the foreground refresh. It returns the open, locked file.
@@ -51,4 +51,10 @@ func waitLock(ctx context.Context, path string) *os.File {
 		}()
 		return nil
 	}
+}
+
+// BackgroundLock is the entry's lock for the background refresh a hit started: the hit
+// passed it, held, as file descriptor 3.
+func (c Cache) BackgroundLock(ctx context.Context, k Key) *os.File {
+	return os.NewFile(3, "lock")
 }

@@ -26,11 +26,14 @@ type CredentialOptions struct {
 	Margin      time.Duration
 	Ahead       float64
 	Expiration  expirationFlag
-	// Background is the detached refresh that a cache hit started, holding the
-	// entry's lock as file descriptor 3.
+	// Background is the detached refresh that a cache hit started, under the
+	// entry's lock (see credential.Cache.BackgroundLock).
 	Background bool
 	// LockFD is the entry's lock, already held, that the front hands over on a miss.
 	LockFD int
+	// LockHeld says the front, this process's parent, holds the entry's lock for it
+	// until it ends (on Windows, where a lock cannot be handed over).
+	LockHeld bool
 
 	args []string
 }
@@ -56,7 +59,7 @@ refresh margin of its expiry, or when the cluster refused it.`,
 				return errors.New("--refresh-ahead is a share of the lifetime: from 0 to 1")
 			}
 			cmd.Flags().Visit(func(fl *pflag.Flag) {
-				if fl.Name != "background-refresh" && fl.Name != "lock-fd" {
+				if fl.Name != "background-refresh" && fl.Name != "lock-fd" && fl.Name != "lock-held" {
 					o.args = append(o.args, "--"+fl.Name+"="+fl.Value.String())
 				}
 			})
@@ -70,6 +73,8 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	_ = cmd.Flags().MarkHidden("background-refresh")
 	cmd.Flags().IntVar(&o.LockFD, "lock-fd", 0, "the file descriptor of the entry's lock, held (set by kubectl-kyma itself)")
 	_ = cmd.Flags().MarkHidden("lock-fd")
+	cmd.Flags().BoolVar(&o.LockHeld, "lock-held", false, "the parent process holds the entry's lock for this one (set by kubectl-kyma itself on Windows)")
+	_ = cmd.Flags().MarkHidden("lock-held")
 	cmd.Flags().Var(&o.Expiration, "expiration", "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	return cmd
 }
@@ -103,10 +108,17 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 		Spawn:    func(lock *os.File) error { return front.SpawnRefresh(o.args, lock) },
 	}
 	if o.Background {
-		return r.Background(ctx, in, os.NewFile(3, "lock"))
+		lock := r.Cache.BackgroundLock(ctx, in.Key)
+		if lock == nil {
+			return nil // another process is refreshing the entry
+		}
+		return r.Background(ctx, in, lock)
 	}
 	if o.LockFD > 0 {
 		return r.DoHolding(ctx, in, o.f.IOStreams.Out, os.NewFile(uintptr(o.LockFD), "lock"))
+	}
+	if o.LockHeld {
+		return r.DoHolding(ctx, in, o.f.IOStreams.Out, nil)
 	}
 	return r.Do(ctx, in, o.f.IOStreams.Out)
 }

@@ -5,6 +5,7 @@ package front
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 )
 
@@ -32,10 +33,10 @@ func SpawnRefresh(args []string, lock *os.File) error {
 	return cmd.Process.Release()
 }
 
-// inherit makes the lock file's descriptor survive exec (Go opens files close-on-exec)
-// and returns its number for the full CLI's --lock-fd.
-func inherit(lock *os.File) int {
+// lockFlag hands the held lock to the full CLI: its descriptor survives exec (Go opens
+// files close-on-exec, so that is turned off), and --lock-fd names it.
+func lockFlag(lock *os.File) string {
 	fd := int(lock.Fd())
 	_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0)
-	return fd
+	return "--lock-fd=" + strconv.Itoa(fd)
 }

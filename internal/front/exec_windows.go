@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"syscall"
 )
 
 // execve runs the full CLI as a child (Windows has no exec) and exits with its code.
@@ -18,11 +19,40 @@ func execve(path string, args []string) error {
 	return err
 }
 
-// SpawnRefresh is never called on Windows: the credential package does not hand a lock
-// to a child there.
+// Process creation flags (winbase.h) for a refresh that outlives kubectl: no console,
+// and no Ctrl+C from the console kubectl runs in.
+const (
+	createNewProcessGroup = 0x00000200
+	detachedProcess       = 0x00000008
+)
+
+// SpawnRefresh starts `kyma-cli credential --background-refresh ARGS` detached, with no
+// standard streams (client-go waits for the plugin's stdout to close, so the child must
+// not hold it; Go lets a child inherit only the handles it is given). The lock, held by
+// the caller, is not passed: the child waits for it and gets it when the caller exits
+// (see credential.Cache.BackgroundLock).
 func SpawnRefresh(args []string, lock *os.File) error {
-	return errors.New("background refresh is not supported on Windows")
+	path, err := fullCLI()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path, append([]string{"credential", "--background-refresh"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: createNewProcessGroup | detachedProcess}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
 }
 
-// inherit is never called on Windows: credential.WaitLock returns no lock there.
-func inherit(lock *os.File) int { return -1 }
+// heldForChild keeps the lock a miss took reachable while the full CLI runs: the
+// garbage collector would otherwise close the file, and with it release the lock.
+var heldForChild *os.File
+
+// lockFlag tells the full CLI that this process holds the entry's lock for it: a
+// Windows lock belongs to the process that took it and cannot be handed over, but
+// this process waits for the child (execve) and so holds the lock exactly as long as
+// the child runs, and Windows releases it should either die.
+func lockFlag(lock *os.File) string {
+	heldForChild = lock
+	return "--lock-held"
+}

@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
@@ -35,7 +34,7 @@ func Main(args []string) int {
 		}
 		if lock != nil {
 			// The full CLI makes the binding under the lock this process holds.
-			args = append([]string{args[0], "credential", "--lock-fd=" + strconv.Itoa(inherit(lock))}, args[2:]...)
+			args = append([]string{args[0], "credential", lockFlag(lock)}, args[2:]...)
 		}
 	}
 	return handOver(args)
