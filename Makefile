@@ -28,7 +28,7 @@ test: build tools ## every test: unit and end to end (the README's test command)
 	$(GO) test -count=1 -timeout 45m ./...
 	@scripts/test-windows.sh --where-possible
 
-test-windows: ## the Windows build's tests under Wine; installs wine64 and mingw-w64 when missing (Linux amd64)
+test-windows: tools ## the Windows build's tests under Wine; installs wine64 and mingw-w64 when missing (Linux amd64)
 	@scripts/test-windows.sh
 
 unit: ## unit tests only: no cluster needed

@@ -97,3 +97,7 @@ say "running the Windows build's unit tests under Wine ($("$wine" --version))...
 GOOS=windows GOARCH=amd64 go test -count=1 -overlay "$dir/overlay.json" -exec "$exec_wrapper" \
   ./credential/... ./internal/privfile/... ./internal/front/...
 
+
+say "running the Windows end-to-end test (Windows programs under Wine; emulator and kube-apiserver on Linux; about 4 minutes)..."
+KUBECTL_KYMA_WINE=$exec_wrapper KUBECTL_KYMA_WINE_OVERLAY=$dir/overlay.json \
+  go test -count=1 -timeout 20m -run '^TestWindows' ./e2e
