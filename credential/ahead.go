@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // failureBackoff is how long after a failed background refresh no other is started:
@@ -24,9 +22,13 @@ func failurePath(entryPath string) string {
 	return strings.TrimSuffix(entryPath, ".json") + ".refresh-error"
 }
 
-func (c Cache) recordFailure(k Key, now time.Time, err error) {
+// recordFailure keeps err for the next call, and reports when it cannot (a full disk).
+func (c Cache) recordFailure(k Key, now time.Time, err error) error {
 	data, _ := json.Marshal(failure{Time: now, Error: err.Error()})
-	_ = privfile.WriteAtomic(failurePath(c.path(k)), data)
+	if werr := c.writeFile(failurePath(c.path(k)), data); werr != nil {
+		return diskFull(c.Dir, werr)
+	}
+	return nil
 }
 
 func (c Cache) clearFailure(k Key) { _ = os.Remove(failurePath(c.path(k))) }

@@ -56,7 +56,7 @@ func TestRefreshAheadNeverBlocksAndKeepsTwoLive(t *testing.T) {
 		t.Errorf("revoked (-want +got):\n%s", diff)
 	}
 	e := h.r.Cache.Load(h.key)
-	want := []Superseded{{BindingID: "b2", After: t0.Add(8*time.Minute + 9*time.Minute)}}
+	want := []Superseded{{BindingID: "b2", After: t0.Add(8*time.Minute + 9*time.Minute), Expires: t0.Add(18 * time.Minute)}}
 	if diff := cmp.Diff(want, e.Superseded); diff != "" {
 		t.Errorf("superseded (-want +got):\n%s", diff)
 	}

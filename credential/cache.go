@@ -29,6 +29,9 @@ type Entry struct {
 	// Server and CAData are the cluster the binding's kubeconfig points at.
 	Server string `json:"server,omitempty"`
 	CAData []byte `json:"certificateAuthorityData,omitempty"`
+	// ClockNote says why ExpiresAt is not what the service said: a skewed Date header
+	// ignored, or a lifetime out of bounds replaced by the one asked for.
+	ClockNote string `json:"clockNote,omitempty"`
 	// ReplacedRefused says the binding was made because the cluster refused the one
 	// before it; if the cluster refuses this one too, at once, making more will not help.
 	ReplacedRefused bool `json:"replacedRefused,omitempty"`
@@ -41,6 +44,8 @@ type Entry struct {
 type Superseded struct {
 	BindingID string    `json:"bindingId"`
 	After     time.Time `json:"after"`
+	// Expires is when the binding expires by itself; zero in entries of older versions.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Key names a cache entry: a profile and an environment.
@@ -53,6 +58,17 @@ type Key struct {
 // hand-out markers beside it.
 type Cache struct {
 	Dir string
+
+	// write replaces a file atomically; nil means privfile.WriteAtomic. Tests set it
+	// to play a full disk.
+	write func(path string, data []byte) error
+}
+
+func (c Cache) writeFile(path string, data []byte) error {
+	if c.write != nil {
+		return c.write(path, data)
+	}
+	return privfile.WriteAtomic(path, data)
 }
 
 // DefaultDir is $XDG_CACHE_HOME/kubectl-kyma with the defaults of github.com/adrg/xdg,
@@ -132,21 +148,10 @@ func (c Cache) Store(k Key, e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("encode cache entry: %w", err)
 	}
-	if err := privfile.WriteAtomic(c.path(k), data); err != nil {
-		return fmt.Errorf("store credential: %w", err)
+	if err := c.writeFile(c.path(k), data); err != nil {
+		return fmt.Errorf("store credential: %w", diskFull(c.Dir, err))
 	}
 	return nil
-}
-
-// Replace stores e in place of the entry for k, if any: the binding it replaces, and
-// those that one still listed, are kept in e.Superseded until nobody can hold them, so
-// the next refresh deletes them. margin is the refresh margin override, as in Input.
-func (c Cache) Replace(k Key, e *Entry, margin time.Duration) error {
-	if old := c.Load(k); old != nil && old.BindingID != e.BindingID {
-		e.Superseded = append(e.Superseded, old.Superseded...)
-		e.Superseded = append(e.Superseded, Superseded{BindingID: old.BindingID, After: handOutUntil(old, margin)})
-	}
-	return c.Store(k, e)
 }
 
 // Entries returns the profile's cached entries, by environment.

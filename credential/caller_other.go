@@ -8,8 +8,10 @@ import (
 	"strings"
 )
 
-// pidAlone: without a start time (no procfs) the PID alone names the caller.
-const pidAlone = true
+// pidAlone: without a start time (no procfs: macOS) a recycled PID would look like
+// the same caller asking again, so the PID alone names no caller and the refusal
+// detection is off.
+const pidAlone = false
 
 // startTime is field 22 of /proc/PID/stat (clock ticks since boot), or "" without procfs.
 func startTime(pid int) string {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
@@ -55,40 +58,83 @@ func (in Input) note(format string, args ...any) {
 
 // Hit is the cache-hit path, the one every kubectl call pays for: it prints the cached
 // token and reports true when the entry is fresh, meant for the same cluster, and not
-// already handed to this caller (who would be asking again because the server refused
-// it). Otherwise it prints nothing and reports false, and the caller goes on to a
-// Refresher. Past the Ahead share of the lifetime it also starts one background
-// refresh.
+// handed to this caller with an expiry that has not passed (the caller would be asking
+// again because the server refused it). Otherwise it prints nothing and reports false,
+// and the caller goes on to Miss or a Refresher. Past the refresh-ahead point it also
+// starts one background refresh.
 func (c Cache) Hit(in Input, w io.Writer) (bool, error) {
 	e := c.Load(in.Key)
 	now := in.now()
 	if !fresh(e, now, in.Margin) || !sameCluster(e, in.ExecInfo) {
 		return false, nil
 	}
-	path := c.path(in.Key)
-	if handedBefore(path, e.BindingID, in.Caller) {
+	if handedBefore(c.path(in.Key), e.BindingID, in.Caller, now) {
 		return false, nil
 	}
-	recordHandout(path, e.BindingID, in.Caller)
-	if err := writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, handOutUntil(e, in.Margin)); err != nil {
+	if err := c.handOut(in, e, now, w); err != nil {
 		return true, err
 	}
-	if in.Spawn != nil && dueAhead(e, now, in.Ahead) {
+	if in.Spawn != nil && dueAhead(e, now, in.Margin, in.Ahead) {
 		c.refreshAhead(in, e)
 	}
 	return true, nil
 }
 
-// WaitLock waits for the entry's lock, which a process making a binding holds, and
-// returns the lock file, locked; nil when it cannot be had within DefaultLockTimeout. The caller reads the cache again under it: when many kubectl
-// processes miss at once, one makes the binding and the others are answered then.
-func (c Cache) WaitLock(ctx context.Context, k Key) *os.File {
-	if err := privfile.MkdirAll(filepath.Dir(c.path(k))); err != nil {
-		return nil
+// handOut prints e's token with its expirationTimestamp and notes the hand-out.
+func (c Cache) handOut(in Input, e *Entry, now time.Time, w io.Writer) error {
+	return c.handOutUntil(in, e, handOutExpiry(e, now, in), w)
+}
+
+func (c Cache) handOutUntil(in Input, e *Entry, until time.Time, w io.Writer) error {
+	recordHandout(c.path(in.Key), e.BindingID, in.Caller, until)
+	return writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, until)
+}
+
+// Miss is the front's answer when Hit had none: it waits for the entry's lock, which a
+// process making a binding holds, and reads the cache again under it, so that when many
+// kubectl processes miss at once one makes the binding and the others are answered
+// here. It returns the lock, held, when the miss is this process's to resolve; nil
+// when it was not had in time. A cached token
+// that is still valid waits for the lock only BusyDeadline: then it is handed out for
+// at most busyHandout, and the client comes back for the new one.
+func (c Cache) Miss(ctx context.Context, in Input, w io.Writer) (served bool, lock *os.File, err error) {
+	if err := privfile.MkdirAll(filepath.Dir(c.path(in.Key))); err != nil {
+		return false, nil, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
+	old, now := c.Load(in.Key), in.now()
+	good := c.stillGood(in, old, now)
+	timeout := DefaultLockTimeout
+	if good {
+		timeout = BusyDeadline
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return waitLock(ctx, c.path(k)+".lock")
+	if lock = waitLock(wctx, c.path(in.Key)+".lock"); lock == nil {
+		if good {
+			return true, nil, c.handOutBusy(in, old, w)
+		}
+		return false, nil, nil
+	}
+	if ok, err := c.Hit(in, w); ok {
+		lock.Close()
+		return true, nil, err
+	}
+	return false, lock, nil
+}
+
+// stillGood reports whether e's token may be handed out while a refresh is in flight:
+// it has not expired, it is for the cluster kubectl calls, and this caller is not
+// asking again before the expiry it was given (a suspected refusal, which the slow path
+// checks with the cluster).
+func (c Cache) stillGood(in Input, e *Entry, now time.Time) bool {
+	return e != nil && now.Before(e.ExpiresAt) && sameCluster(e, in.ExecInfo) &&
+		!handedBefore(c.path(in.Key), e.BindingID, in.Caller, now)
+}
+
+// handOutBusy hands out a still-valid token while another process refreshes it.
+func (c Cache) handOutBusy(in Input, e *Entry, w io.Writer) error {
+	now := in.now()
+	return c.handOutUntil(in, e, bounded(e, now, now.Add(busyHandout)), w)
 }
 
 // sameCluster reports whether e was made for the cluster kubectl is calling, when
@@ -104,17 +150,32 @@ func sameCluster(e *Entry, info ExecInfo) bool {
 // Minter makes bindings for one environment; the full CLI implements it over the
 // Provisioning Service or KEB.
 type Minter interface {
-	// Mint makes a new binding and returns it as an entry.
+	// Mint makes a new binding and returns it as an entry. An error that wraps ErrLost
+	// says a binding was made but could not be used (and was deleted, or recorded for
+	// `kubectl kyma gc`): it counts against the back-off like a binding made.
 	Mint(ctx context.Context) (*Entry, error)
-	// Revoke deletes a binding that was refused or superseded.
+	// Revoke deletes a binding that was refused or superseded. A binding that is
+	// already gone is no error.
 	Revoke(ctx context.Context, bindingID string) error
 }
+
+// ErrLost is wrapped by a Minter's error when the service made a binding that cannot
+// be handed out (its answer was unreadable, say).
+var ErrLost = errors.New("binding made but not usable")
+
+// Prober asks the cluster at server (trusting caData, or the system roots when empty)
+// whether it accepts token: true when it does, false when it answers 401 Unauthorized,
+// an error when it cannot tell.
+type Prober func(ctx context.Context, server string, caData []byte, token string) (bool, error)
 
 // Refresher is the slow path: it runs when Hit did not, takes the entry's lock and
 // makes at most one binding however many kubectl processes ask at once.
 type Refresher struct {
 	Cache  Cache
 	Minter Minter
+	// Probe confirms a suspected refusal with the cluster before the binding is
+	// replaced; nil never confirms one, so the token is handed out again.
+	Probe Prober
 	// LockTimeout bounds the wait for another process's refresh; zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
@@ -125,18 +186,63 @@ type Refresher struct {
 // pointing at the wrong server, say), and a binding per kubectl call would not help.
 const refusalCooldown = 30 * time.Second
 
+// probeTimeout bounds the question to the cluster whether it still accepts a token.
+const probeTimeout = 5 * time.Second
+
+// backgroundDeadline bounds a whole background refresh: the deletions, the bind, and
+// storing the entry.
+const backgroundDeadline = 90 * time.Second
+
 // Do prints a valid token for in.Key, making a new binding when the cached one is
 // missing, due or refused.
 func (r *Refresher) Do(ctx context.Context, in Input, w io.Writer) error {
 	if ok, err := r.Cache.Hit(in, w); ok || err != nil {
 		return err
 	}
-	unlock, err := r.Cache.lock(ctx, in.Key, r.LockTimeout)
+	old := r.Cache.Load(in.Key)
+	good := r.Cache.stillGood(in, old, in.now())
+	timeout := r.LockTimeout
+	if good {
+		timeout = BusyDeadline
+	}
+	unlock, err := r.Cache.lock(ctx, in.Key, timeout)
 	if err != nil {
+		if good && errors.Is(err, errBusy) {
+			return r.Cache.handOutBusy(in, old, w)
+		}
 		return err
 	}
 	defer unlock()
 	return r.locked(ctx, in, w)
+}
+
+// Ensure returns a fresh entry for in.Key, making a binding under the entry's lock only
+// when the cache has none: what `kubectl kyma kubeconfig` needs to learn the cluster.
+// Many runs at once make at most one binding.
+func (r *Refresher) Ensure(ctx context.Context, in Input) (*Entry, error) {
+	if e := r.Cache.Load(in.Key); fresh(e, in.now(), in.Margin) && sameCluster(e, in.ExecInfo) {
+		return e, nil
+	}
+	unlock, err := r.Cache.lock(ctx, in.Key, r.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	old := r.Cache.Load(in.Key)
+	now := in.now()
+	if fresh(old, now, in.Margin) && sameCluster(old, in.ExecInfo) {
+		return old, nil
+	}
+	if err := r.Cache.recentLoss(in.Key, old, now); err != nil {
+		return nil, err
+	}
+	e, gone, err := r.replace(ctx, in, old, false)
+	if err != nil {
+		_ = r.Cache.recordFailure(in.Key, now, err)
+		return nil, err
+	}
+	r.revokeGone(ctx, in.Key, e, gone)
+	return e, nil
 }
 
 // DoHolding is Do for a process that was handed the entry's lock, already taken (the
@@ -156,17 +262,17 @@ func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
 	path := r.Cache.path(in.Key)
 	old := r.Cache.Load(in.Key)
 	now := in.now()
-	refused := old != nil && handedBefore(path, old.BindingID, in.Caller)
 	if old != nil && !sameCluster(old, in.ExecInfo) {
 		return wrongCluster(in, old)
 	}
+	refused := fresh(old, now, in.Margin) && handedBefore(path, old.BindingID, in.Caller, now) &&
+		r.confirmRefused(ctx, in, old)
 	looping := refused && old.ReplacedRefused && now.Sub(old.IssuedAt) < refusalCooldown
 	if fresh(old, now, in.Margin) && (!refused || looping) {
 		if refused {
 			in.note("the cluster refused binding %s too, made %s ago to replace a refused one; check the kubeconfig's server", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
 		}
-		recordHandout(path, old.BindingID, in.Caller)
-		return writeExecCredential(w, in.ExecInfo.APIVersion, old.Token, handOutUntil(old, in.Margin))
+		return r.Cache.handOut(in, old, now, w)
 	}
 
 	// The service failed a moment ago: while the cached token still works, hand it out
@@ -181,23 +287,51 @@ func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
 			return errors.New(last.Error)
 		}
 	}
-	e, gone, err := r.replace(ctx, in, old, refused)
-	if err != nil {
-		r.Cache.recordFailure(in.Key, now, err)
+	// A binding made a moment ago was lost (deleted again): wait before the next, even
+	// when the failure could not be written down (a full disk).
+	if err := r.Cache.recentLoss(in.Key, old, now); err != nil {
 		if stillValid(old, now, refused) {
 			return r.handOutStale(in, old, w, err)
 		}
 		return err
 	}
-	if !sameCluster(e, in.ExecInfo) {
-		return wrongCluster(in, e)
-	}
-	recordHandout(path, e.BindingID, in.Caller)
-	if err := writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, handOutUntil(e, in.Margin)); err != nil {
+	e, gone, err := r.replace(ctx, in, old, refused)
+	if err != nil {
+		if rerr := r.Cache.recordFailure(in.Key, now, err); rerr != nil && !errors.Is(err, syscall.ENOSPC) {
+			err = fmt.Errorf("%w (and the failure cannot be recorded: %v)", err, rerr)
+		}
+		if stillValid(old, now, refused) {
+			return r.handOutStale(in, old, w, err)
+		}
 		return err
 	}
-	r.revoke(ctx, gone)
+	if err := r.Cache.handOut(in, e, now, w); err != nil {
+		return err
+	}
+	r.revokeGone(ctx, in.Key, e, gone)
 	return nil
+}
+
+// confirmRefused asks the cluster whether it refuses old's token, which this caller
+// asks for again before the expiry it was given. client-go does that after any 401
+// (not only after a revocation), and a shell loop calling the plugin has one parent
+// process, so only the cluster's own 401 counts: a token it accepts is handed out
+// again. The cluster is the one kubectl named, else the binding's own.
+func (r *Refresher) confirmRefused(ctx context.Context, in Input, old *Entry) bool {
+	if r.Probe == nil {
+		return false
+	}
+	server, ca := in.ExecInfo.Server, in.ExecInfo.CAData
+	if server == "" {
+		server, ca = old.Server, old.CAData
+	}
+	if server == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	ok, err := r.Probe(ctx, server, ca, old.Token)
+	return err == nil && !ok
 }
 
 // failFast is how long a failure with no valid token left is repeated without asking
@@ -213,68 +347,81 @@ func stillValid(e *Entry, now time.Time, refused bool) bool {
 // handOutStale gives kubectl a token whose refresh failed, says so, and asks kubectl
 // to come back soon (or at the token's expiry, if sooner) for another attempt.
 func (r *Refresher) handOutStale(in Input, e *Entry, w io.Writer, cause error) error {
-	until := in.now().Add(failureBackoff)
-	if e.ExpiresAt.Before(until) {
-		until = e.ExpiresAt
-	}
+	now := in.now()
 	in.note("cannot make a new binding (%v); using the cached one, valid until %s", cause, e.ExpiresAt.Local().Format(time.TimeOnly))
-	recordHandout(r.Cache.path(in.Key), e.BindingID, in.Caller)
-	return writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, until)
+	return r.Cache.handOutUntil(in, e, bounded(e, now, now.Add(failureBackoff)), w)
 }
 
 // Background is the detached refresh a Hit started: it holds the entry's lock through
 // lock, and replaces the entry unless another process already did. Its error is kept
-// beside the entry for the next kubectl call to report; the cached entry stays.
+// beside the entry for the next kubectl call to report; the cached entry stays. It
+// gives up after backgroundDeadline.
 func (r *Refresher) Background(ctx context.Context, in Input, lock *os.File) error {
 	defer lock.Close() // releases the lock
 	writePID(lock)
+	ctx, cancel := context.WithTimeout(ctx, backgroundDeadline)
+	defer cancel()
 	old := r.Cache.Load(in.Key)
-	if old == nil || !dueAhead(old, in.now(), in.Ahead) {
+	now := in.now()
+	if old == nil || !dueAhead(old, now, in.Margin, in.Ahead) {
 		return nil // refreshed in the meantime, or removed
 	}
-	_, gone, err := r.replace(ctx, in, old, false)
-	if err != nil {
-		r.Cache.recordFailure(in.Key, in.now(), err)
+	if err := r.Cache.recentLoss(in.Key, old, now); err != nil {
 		return err
 	}
-	r.revoke(ctx, gone)
+	e, gone, err := r.replace(ctx, in, old, false)
+	if err != nil {
+		_ = r.Cache.recordFailure(in.Key, in.now(), err)
+		return err
+	}
+	r.revokeGone(ctx, in.Key, e, gone)
 	return nil
 }
 
-// replace makes a new binding for in.Key and stores it. Superseded bindings that
-// nobody can hold any more are deleted first, so this machine keeps at most two live
-// bindings per environment; the ones to delete once the caller has its token are
-// returned.
+// replace makes a new binding for in.Key and stores it, keeping the invariant of the
+// package doc: before the bind, superseded bindings that nobody holds are deleted, and
+// if two live bindings would still be left beside the new one, none is made. A binding
+// made and not stored (a full disk, the wrong cluster) is deleted before replace
+// returns. The bindings to delete once the caller has its token are returned.
 func (r *Refresher) replace(ctx context.Context, in Input, old *Entry, refused bool) (*Entry, []string, error) {
 	now := in.now()
-	var keep []Superseded
-	if old != nil {
-		var due []string
-		for _, s := range old.Superseded {
-			if now.Before(s.After) {
-				keep = append(keep, s)
-			} else {
-				due = append(due, s.BindingID)
-			}
-		}
-		r.revoke(ctx, due)
+	keep, err := r.makeRoom(ctx, in, old, refused, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	restore, err := r.Cache.stampMint(in.Key, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make no binding for environment %s: cannot note it first: %w", in.Key.Environment, err)
 	}
 	e, err := r.Minter.Mint(ctx)
 	if err != nil {
+		if !errors.Is(err, ErrLost) {
+			restore() // no binding was made: no reason to wait before the next try
+		}
 		return nil, nil, fmt.Errorf("make a binding for environment %s: %w", in.Key.Environment, err)
+	}
+	if !sameCluster(e, in.ExecInfo) {
+		r.discard(ctx, e.BindingID)
+		return nil, nil, fmt.Errorf("%w (binding %s, made for it, was deleted)", wrongCluster(in, e), e.BindingID)
 	}
 	var gone []string
 	if old != nil {
-		// A token handed out for old is used until the expirationTimestamp given with
-		// it; a refused one by nobody.
-		if until := handOutUntil(old, in.Margin); refused || !now.Before(until) {
+		// A token handed out for old is used until the latest expirationTimestamp given
+		// with it; a refused one by nobody.
+		until := handOutUntil(old, in.Margin)
+		if last := lastHandout(r.Cache.path(in.Key), old.BindingID); last.After(until) {
+			until = last
+		}
+		if refused || !now.Before(until) {
 			gone = append(gone, old.BindingID)
+			keep = append(keep, Superseded{BindingID: old.BindingID, After: now, Expires: old.ExpiresAt})
 		} else {
-			keep = append(keep, Superseded{BindingID: old.BindingID, After: until})
+			keep = append(keep, Superseded{BindingID: old.BindingID, After: until, Expires: old.ExpiresAt})
 		}
 	}
 	e.Environment, e.ReplacedRefused, e.Superseded = in.Key.Environment, refused, keep
 	if err := r.Cache.Store(in.Key, e); err != nil {
+		r.discard(ctx, e.BindingID)
 		return nil, nil, err
 	}
 	r.Cache.clearFailure(in.Key)
@@ -282,17 +429,98 @@ func (r *Refresher) replace(ctx context.Context, in Input, old *Entry, refused b
 	return e, gone, nil
 }
 
-// revoke deletes bindings nobody holds. A failure costs nothing but a binding that
-// expires by itself, so errors are dropped.
-func (r *Refresher) revoke(ctx context.Context, ids []string) {
+// makeRoom deletes the superseded bindings of old that nobody holds any more and
+// returns those to keep listed. When old's binding and the kept ones would still be two
+// live bindings beside the new one, the kept ones are deleted early (a client that still
+// holds one gets a 401 and runs the plugin again, which hands it the new token); if
+// that fails, no binding is made.
+func (r *Refresher) makeRoom(ctx context.Context, in Input, old *Entry, refused bool, now time.Time) ([]Superseded, error) {
+	if old == nil {
+		return nil, nil
+	}
+	var keep, due []Superseded
+	for _, s := range old.Superseded {
+		if now.Before(s.After) && (s.Expires.IsZero() || now.Before(s.Expires)) {
+			keep = append(keep, s)
+		} else {
+			due = append(due, s) // an expired one no longer counts, but is deleted all the same
+		}
+	}
+	keep = append(keep, r.revokeEach(ctx, now, due)...)
+	live := len(keep)
+	if !refused && now.Before(old.ExpiresAt) {
+		live++
+	}
+	if live < 2 {
+		return keep, nil
+	}
+	keep = r.revokeEach(ctx, now, keep)
+	if live = len(keep); !refused && now.Before(old.ExpiresAt) {
+		live++
+	}
+	if live >= 2 {
+		ids := make([]string, len(keep))
+		for i, s := range keep {
+			ids[i] = s.BindingID
+		}
+		return nil, fmt.Errorf("this machine holds %d live bindings of environment %s and cannot delete %s: no more are made until they expire (%w)", live, in.Key.Environment, strings.Join(ids, ", "), ErrBudget)
+	}
+	return keep, nil
+}
+
+// ErrBudget is wrapped by the error of a refresh that made no binding because this
+// machine already holds two live ones of the environment.
+var ErrBudget = errors.New("binding budget")
+
+// revokeEach deletes bindings and returns those it could not delete (when they have
+// not expired: an expired one no longer counts).
+func (r *Refresher) revokeEach(ctx context.Context, now time.Time, list []Superseded) []Superseded {
+	if len(list) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeBudget)
+	defer cancel()
+	var failed []Superseded
+	for _, s := range list {
+		if err := r.Minter.Revoke(ctx, s.BindingID); err != nil && (s.Expires.IsZero() || now.Before(s.Expires)) {
+			failed = append(failed, s)
+		}
+	}
+	return failed
+}
+
+// revokeBudget bounds the deletion of bindings in one run, so a slow service never
+// holds a kubectl call for long.
+const revokeBudget = 10 * time.Second
+
+// discard deletes a binding made in this run that cannot be handed out. If that fails
+// too, the record the Minter wrote when the service answered (the ledger `kubectl kyma
+// gc` reads) still names it.
+func (r *Refresher) discard(ctx context.Context, id string) {
+	r.revokeEach(ctx, time.Time{}, []Superseded{{BindingID: id}})
+}
+
+// revokeGone deletes bindings nobody holds, after the caller got its token, and drops
+// them from the stored entry once they are gone; those that fail stay listed there for
+// the next refresh.
+func (r *Refresher) revokeGone(ctx context.Context, k Key, e *Entry, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for _, id := range ids {
-		_ = r.Minter.Revoke(ctx, id)
+	var list []Superseded
+	for _, s := range e.Superseded {
+		if slices.Contains(ids, s.BindingID) {
+			list = append(list, s)
+		}
 	}
+	failed := r.revokeEach(ctx, time.Time{}, list)
+	if len(failed) == len(list) {
+		return
+	}
+	e.Superseded = slices.DeleteFunc(e.Superseded, func(s Superseded) bool {
+		return slices.Contains(ids, s.BindingID) && !slices.ContainsFunc(failed, func(f Superseded) bool { return f.BindingID == s.BindingID })
+	})
+	_ = r.Cache.Store(k, e)
 }
 
 func wrongCluster(in Input, e *Entry) error {

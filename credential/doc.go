@@ -21,10 +21,51 @@
 // init, and makes no network call on a hit. Making a binding is the caller's Minter,
 // which lives in the full CLI.
 //
-// A token the server refused: client-go runs the plugin a second time in the same
-// process only after a 401 (or once the handed-out expiry has passed). Each hand-out is
-// recorded as a marker file named after the binding and the calling process, so a
-// second request from the same kubectl process for a binding that is not yet due means
-// the server refused it: the plugin then makes a new binding instead of handing out the
-// refused token again. The kubectl call that got the 401 fails; the next one works.
+// # The binding budget
+//
+// KEB allows 10 live bindings per environment, shared by everyone who uses it, and this
+// plugin makes bindings on its own. So, for one environment, one machine keeps at most
+// two live bindings it made through the plugin (the one in use and the one replacing
+// it), and makes at most one new binding per refresh interval (from a binding's issue to
+// its refresh-ahead point, at least half the time until it is due), whatever the clock,
+// the flags, the disk or the service's answers say. The one exception is a binding the
+// cluster itself refuses (see below): it is deleted and replaced at once, but not again
+// within refusalCooldown. What enforces it:
+//
+//   - Before a bind, superseded bindings nobody holds are deleted; if two live ones
+//     would still be left beside the new one, none is made (ErrBudget).
+//   - A binding made and then not handed out (the entry could not be stored, it is for
+//     another cluster, the answer was unreadable) is deleted before the call returns,
+//     within 10 s; if even that fails, the made-bindings ledger that `kubectl kyma gc`
+//     reads names it.
+//   - Every bind is stamped first (the modification time of <entry>.minted, which a
+//     full disk still allows); a binding made and lost less than 30 s ago makes the next
+//     call fail fast, or hand out the still-valid token, without a bind.
+//   - Trust bounds: the refresh-ahead share is 0.5 to 1, the margin at most half the
+//     lifetime, and the lifetime itself is checked where the service's answer is read
+//     (package binding): a Date header skewed by more than a few minutes is ignored,
+//     and a lifetime outside what KEB grants falls back to the one asked for. The
+//     expirationTimestamp handed out is never in the past nor after the expiry.
+//
+// # Refused tokens
+//
+// client-go runs the plugin a second time in the same process only after a 401, or once
+// the handed-out expiry has passed. Each hand-out is recorded as a marker file named
+// after the binding and the calling process, whose modification time is the expiry
+// handed out; a caller that asks again before that time is suspected of holding a
+// refused token. client-go also re-runs the plugin after a 401 that has other causes,
+// and a shell loop calling the plugin has one parent process, so a suspicion is only
+// acted on when the cluster confirms it: the slow path sends a SelfSubjectReview with
+// the token to the server kubectl named, and hands the token out again if it is
+// accepted. Only a 401 makes a new binding. Where the calling process cannot be told
+// apart from a later one with the same PID (no start time: macOS, Windows) there is no
+// detection at all.
+//
+// # No wait on a good token
+//
+// The first expiry handed out for a binding is its refresh-ahead point, so a long-lived
+// client (k9s, a controller, `logs -f`) comes back while the token is good, is answered
+// at once and starts the background refresh; at the due point the next binding is
+// ready. A still-valid token is handed out for at most 30 s when another process has
+// held the lock for BusyDeadline; a background refresh gives up after 90 s.
 package credential

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
@@ -19,19 +20,22 @@ func marker(entryPath, bindingID, caller string) string {
 	return filepath.Join(markerDir(entryPath), safeName(bindingID)+"_"+caller)
 }
 
-// handedBefore reports whether caller already got this binding's token: client-go asks
-// a second time in one process only after the server refused the token.
-func handedBefore(entryPath, bindingID, caller string) bool {
+// handedBefore reports whether caller was handed this binding's token with an
+// expirationTimestamp that has not passed yet. client-go runs the plugin again in one
+// process only after that time, or after the server answered 401: asking before it is
+// a suspected refusal, which the slow path checks with the cluster before acting on it.
+// The marker's modification time is the expiry handed out.
+func handedBefore(entryPath, bindingID, caller string, now time.Time) bool {
 	if caller == "" {
 		return false
 	}
-	_, err := os.Lstat(marker(entryPath, bindingID, caller))
-	return err == nil
+	fi, err := os.Lstat(marker(entryPath, bindingID, caller))
+	return err == nil && now.Before(fi.ModTime())
 }
 
-// recordHandout notes that caller got the token. Failing to note it only loses the
-// refusal detection for this caller, so errors are ignored.
-func recordHandout(entryPath, bindingID, caller string) {
+// recordHandout notes that caller got the token, valid for it until until. Failing to
+// note it only loses the refusal detection for this caller, so errors are ignored.
+func recordHandout(entryPath, bindingID, caller string, until time.Time) {
 	if caller == "" {
 		return
 	}
@@ -46,6 +50,27 @@ func recordHandout(entryPath, bindingID, caller string) {
 		}
 	}
 	f.Close()
+	_ = os.Chtimes(m, until, until)
+}
+
+// lastHandout is the latest expirationTimestamp handed out for a binding, by the
+// markers' modification times; zero when none is recorded.
+func lastHandout(entryPath, bindingID string) time.Time {
+	var last time.Time
+	ents, err := os.ReadDir(markerDir(entryPath))
+	if err != nil {
+		return last
+	}
+	prefix := safeName(bindingID) + "_"
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().After(last) {
+			last = fi.ModTime()
+		}
+	}
+	return last
 }
 
 // pruneMarkers drops the markers of every binding but keep: they can never match again.

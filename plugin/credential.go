@@ -55,8 +55,11 @@ refresh margin of its expiry, or when the cluster refused it.`,
 			if o.Environment == "" {
 				return errors.New("--environment is required")
 			}
-			if o.Ahead < 0 {
-				return errors.New("--refresh-ahead is a share of the lifetime: from 0 to 1")
+			if err := credential.ValidAhead(o.Ahead); err != nil {
+				return err
+			}
+			if o.Margin < 0 {
+				return errors.New("--refresh-margin must not be negative")
 			}
 			cmd.Flags().Visit(func(fl *pflag.Flag) {
 				if fl.Name != "background-refresh" && fl.Name != "lock-fd" && fl.Name != "lock-held" {
@@ -95,7 +98,8 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	}
 	r := &credential.Refresher{
 		Cache:  credential.Cache{Dir: dir},
-		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration.d},
+		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration.d, kind: madeByCredential},
+		Probe:  probeCluster,
 	}
 	in := credential.Input{
 		Key:      credential.Key{Profile: p.Name, Environment: o.Environment},
@@ -123,11 +127,15 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	return r.Do(ctx, in, o.f.IOStreams.Out)
 }
 
-// minter makes bindings for the credential helper through the profile's service.
+// minter makes bindings for the credential helper (and `kubeconfig`) through the
+// profile's service. Each binding is written to the made-bindings ledger as soon as the
+// service names it, before it is stored or handed out, so `kubectl kyma gc` and the
+// limit error know it even if this process dies next.
 type minter struct {
 	f          *Factory
 	env        string
 	expiration time.Duration
+	kind       string
 }
 
 func (m *minter) Mint(ctx context.Context) (*credential.Entry, error) {
@@ -137,18 +145,56 @@ func (m *minter) Mint(ctx context.Context) (*credential.Entry, error) {
 	}
 	b, err := svc.Create(ctx, m.env, m.expiration)
 	if err != nil {
+		var made *binding.MadeError
+		if errors.As(err, &made) {
+			recordMade(m.f, m.env, made.ID, m.kind)
+			return nil, m.discard(ctx, svc, made.ID, err)
+		}
 		return nil, explainLimit(ctx, m.f, svc, target{ID: m.env, Name: m.env}, err)
 	}
-	recordMade(m.f, m.env, b.ID, madeByCredential)
-	return entryOf(b, m.f.Now(), m.expiration)
+	recordMade(m.f, m.env, b.ID, m.kind)
+	if b.ClockNote != "" && m.f.verbosity > 0 {
+		fmt.Fprintf(m.f.IOStreams.ErrOut, "kubectl-kyma: binding %s: %s\n", b.ID, b.ClockNote)
+	}
+	e, err := entryOf(b, m.f.Now(), m.expiration)
+	if err != nil {
+		return nil, m.discard(ctx, svc, b.ID, err)
+	}
+	return e, nil
 }
 
+// discard deletes a binding that was made but cannot be used, within revokeBudget; the
+// ledger already names it, so `kubectl kyma gc` finds it if the deletion fails too.
+func (m *minter) discard(ctx context.Context, svc binding.Service, id string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeBudget)
+	defer cancel()
+	if err := svc.Delete(ctx, m.env, id); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
+		return lostError{fmt.Errorf("%w; deleting binding %s failed too (%v): 'kubectl kyma gc' deletes it later", cause, id, err)}
+	}
+	return lostError{fmt.Errorf("%w; binding %s was deleted again", cause, id)}
+}
+
+// revokeBudget bounds the deletion of a binding made and not used.
+const revokeBudget = 10 * time.Second
+
+// lostError marks an error after which a binding was made and not used
+// (credential.ErrLost): the helper waits before the next bind.
+type lostError struct{ error }
+
+func (e lostError) Unwrap() error { return e.error }
+
+func (e lostError) Is(target error) bool { return target == credential.ErrLost }
+
+// Revoke deletes a binding; one already gone is no error.
 func (m *minter) Revoke(ctx context.Context, bindingID string) error {
 	svc, err := m.f.Bindings()
 	if err != nil {
 		return err
 	}
-	return svc.Delete(ctx, m.env, bindingID)
+	if err := svc.Delete(ctx, m.env, bindingID); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
+		return err
+	}
+	return nil
 }
 
 // entryOf turns a binding into a cache entry: the token, server and CA of its
@@ -159,9 +205,11 @@ func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*cred
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", b.ID, err)
 	}
-	exp := b.ExpiresAt
+	exp, note := b.ExpiresAt, b.ClockNote
 	if exp.IsZero() {
-		exp, _ = auth.JWTExpiry(kc.Token)
+		// The token's own exp claim, on the cluster's clock: bounded like the service's.
+		jwtExp, _ := auth.JWTExpiry(kc.Token)
+		exp, note = binding.LocalExpiry(jwtExp, "", now, expiration)
 	}
 	if exp.IsZero() {
 		if expiration == 0 {
@@ -170,6 +218,7 @@ func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*cred
 		exp = now.Add(expiration)
 	}
 	return &credential.Entry{
+		ClockNote:   note,
 		Environment: b.EnvironmentID,
 		BindingID:   b.ID,
 		Token:       kc.Token,

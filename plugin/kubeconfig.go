@@ -86,8 +86,8 @@ func (o *KubeconfigOptions) Validate() error {
 	if o.Margin < 0 {
 		return errors.New("--refresh-margin must not be negative")
 	}
-	if o.Ahead < 0 || o.Ahead > 1 {
-		return errors.New("--refresh-ahead is a share of the lifetime: from 0 to 1")
+	if err := credential.ValidAhead(o.Ahead); err != nil {
+		return err
 	}
 	if o.Static && o.Margin != 0 {
 		return errors.New("--refresh-margin goes with the exec credential, not --static")
@@ -95,8 +95,10 @@ func (o *KubeconfigOptions) Validate() error {
 	return nil
 }
 
-// Run makes one binding (to learn the server and CA, and kept as the first cached
-// credential), then writes the kubeconfig.
+// Run learns the cluster's server and CA from the environment's cached credential
+// when it is fresh, or else from a new binding, made under the cache entry's lock and
+// kept as the cached credential (so parallel runs make one), then writes the
+// kubeconfig. --static and --dry-run make their own binding when they need one.
 func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	p, err := o.f.Profile()
 	if err != nil {
@@ -106,27 +108,14 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := o.f.Bindings()
+	var e *credential.Entry
+	if o.Static || o.DryRun {
+		e, err = o.ownBinding(ctx, p.Name, env)
+	} else {
+		e, err = o.cachedBinding(ctx, p.Name, env)
+	}
 	if err != nil {
 		return err
-	}
-	e, err := o.dryRunEntry(p.Name, env.ID)
-	if err != nil {
-		return err
-	}
-	if e == nil {
-		b, err := svc.Create(ctx, env.ID, o.Expiration.d)
-		if err != nil {
-			return explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
-		}
-		if o.DryRun {
-			defer func() { _ = o.deleteDryRunBinding(ctx, svc, env.ID, b.ID) }()
-		} else {
-			recordMade(o.f, env.ID, b.ID, madeByKubeconfig)
-		}
-		if e, err = entryOf(b, o.f.Now(), o.Expiration.d); err != nil {
-			return err
-		}
 	}
 	e.Environment = env.ID
 
@@ -139,15 +128,6 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		user.Token = "REDACTED" // the binding of a dry run is deleted: never print its token
 	}
 	if !o.Static {
-		dir, err := o.f.CacheDir()
-		if err != nil {
-			return err
-		}
-		if !o.DryRun {
-			if err := (credential.Cache{Dir: dir}).Replace(credential.Key{Profile: p.Name, Environment: env.ID}, e, o.Margin); err != nil {
-				return err
-			}
-		}
 		user = &clientcmdapi.AuthInfo{Exec: o.execConfig(p.Name, env.ID)}
 	}
 	cfg := clientcmdapi.NewConfig()
@@ -344,6 +324,58 @@ func replaceFile(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// cachedBinding is the environment's cached credential, fresh, made under the entry's
+// lock when there is none, exactly as the credential helper would: the binding is in
+// the ledger before it is stored, and the helper's budget holds.
+func (o *KubeconfigOptions) cachedBinding(ctx context.Context, profile string, env target) (*credential.Entry, error) {
+	dir, err := o.f.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	r := &credential.Refresher{
+		Cache:  credential.Cache{Dir: dir},
+		Minter: &minter{f: o.f, env: env.ID, expiration: o.Expiration.d, kind: madeByKubeconfig},
+	}
+	e, err := r.Ensure(ctx, credential.Input{
+		Key:    credential.Key{Profile: profile, Environment: env.ID},
+		Margin: o.Margin, Ahead: o.Ahead, Now: o.f.Now, Stderr: o.f.IOStreams.ErrOut,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bind %q: %w", env.Name, err)
+	}
+	return e, nil
+}
+
+// ownBinding is the binding of --static (a plain token for the kubeconfig) or
+// --dry-run (to learn the cluster when nothing is cached; deleted again).
+func (o *KubeconfigOptions) ownBinding(ctx context.Context, profile string, env target) (*credential.Entry, error) {
+	e, err := o.dryRunEntry(profile, env.ID)
+	if err != nil || e != nil {
+		return e, err
+	}
+	svc, err := o.f.Bindings()
+	if err != nil {
+		return nil, err
+	}
+	b, err := svc.Create(ctx, env.ID, o.Expiration.d)
+	if err != nil {
+		var made *binding.MadeError
+		if errors.As(err, &made) {
+			recordMade(o.f, env.ID, made.ID, madeByKubeconfig)
+			_ = o.deleteDryRunBinding(ctx, svc, env.ID, made.ID)
+		}
+		return nil, explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+	}
+	if !o.DryRun {
+		recordMade(o.f, env.ID, b.ID, madeByKubeconfig)
+	}
+	e, err = entryOf(b, o.f.Now(), o.Expiration.d)
+	if o.DryRun || err != nil {
+		_ = o.deleteDryRunBinding(ctx, svc, env.ID, b.ID)
+	}
+	return e, err
+}
+
 // dryRunEntry is, for --dry-run, the cached credential of the environment: its server
 // and CA are all the kubeconfig needs, so a dry run makes no binding when there is one.
 func (o *KubeconfigOptions) dryRunEntry(profile, envID string) (*credential.Entry, error) {
@@ -357,7 +389,8 @@ func (o *KubeconfigOptions) dryRunEntry(profile, envID string) (*credential.Entr
 	return (credential.Cache{Dir: dir}).Load(credential.Key{Profile: profile, Environment: envID}), nil
 }
 
-// deleteDryRunBinding deletes the binding a dry run made to learn the cluster.
+// deleteDryRunBinding deletes the binding a dry run made to learn the cluster, or one
+// made and not used.
 func (o *KubeconfigOptions) deleteDryRunBinding(ctx context.Context, svc binding.Service, envID, bindingID string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

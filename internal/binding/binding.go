@@ -12,6 +12,7 @@ package binding
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -27,11 +28,25 @@ type Binding struct {
 	// CreatedAt is when the service made the binding; zero when it did not say.
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 	// ExpiresAt is when the binding's token stops working, on this machine's clock
-	// (see ToLocalClock); zero when unknown.
+	// (see LocalExpiry); zero when unknown.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// CreatedBy is who made the binding, when the service says.
 	CreatedBy string `json:"createdBy,omitempty"`
+	// ClockNote says why ExpiresAt is not what the service's answer said (see
+	// LocalExpiry); empty when it is.
+	ClockNote string `json:"clockNote,omitempty"`
 }
+
+// MadeError is the error of a Create whose service made a binding (and named it) that
+// cannot be used: its answer was unreadable, say. The binding counts towards the limit
+// until it is deleted.
+type MadeError struct {
+	ID  string
+	Err error
+}
+
+func (e *MadeError) Error() string { return e.Err.Error() }
+func (e *MadeError) Unwrap() error { return e.Err }
 
 // Service creates, reads, lists and deletes the bindings of an environment.
 type Service interface {
@@ -70,25 +85,82 @@ const (
 	MaxLive = 10
 )
 
-// minSkew is the clock difference worth correcting: an HTTP Date has whole seconds.
-const minSkew = 2 * time.Second
+// The trust bounds on what a service says about a binding's lifetime. KEB grants 600 to
+// 7200 s; a lifetime outside that, give or take lifetimeSlack, is taken as a clock
+// error. A Date header further than maxSkew from this machine's clock (or further than
+// the lifetime itself) is not used to correct the expiry: one clock or the other is
+// wrong by more than a correction can be trusted with, and the answers of a service
+// whose Date is off by an hour would otherwise make every binding expire at once, or
+// live far too long.
+const (
+	maxSkew       = 5 * time.Minute
+	lifetimeSlack = time.Minute
+	// minShortLifetime is the shortest lifetime believed at all (see LocalExpiry).
+	minShortLifetime = 10 * time.Second
+)
 
-// ToLocalClock moves t, a time on the service's clock, onto this machine's clock, using
-// the answer's Date header and when the answer arrived: a token's expiry is compared
-// with the local clock (by client-go too), so a machine whose clock is off must not
-// think a token valid after the service stopped honouring it. Without a usable Date,
-// or with a skew under two seconds, t is returned as it is.
-func ToLocalClock(t time.Time, date string, received time.Time) time.Time {
-	if t.IsZero() || date == "" {
-		return t
+// plausible reports whether life is one KEB could have granted.
+func plausible(life time.Duration) bool {
+	return life >= MinExpiration-lifetimeSlack && life <= MaxExpiration+lifetimeSlack
+}
+
+// LocalExpiry moves expiresAt, a time on the service's clock, onto this machine's clock
+// and checks it against the trust bounds. date is the answer's Date header, received
+// when the answer arrived, requested the lifetime asked for (zero: the default). A
+// token's expiry is compared with the local clock (by client-go too), so a machine or a
+// service whose clock is off must neither hand out a token after the service stopped
+// honouring it nor make a binding per kubectl call.
+//
+//   - A Date within maxSkew of the local clock corrects the expiry: the lifetime is
+//     expiresAt - Date, counted from received.
+//   - A Date further off is ignored (the returned note says so, for -v logs and
+//     `kubectl kyma status`). Either clock may be the wrong one, so of the two
+//     lifetimes (counted from the Date, and from the local clock) the shorter one KEB
+//     could have granted is taken.
+//   - A lifetime longer than KEB grants, not positive, or shorter than KEB grants when
+//     the clocks do not agree, is replaced by the requested one. A short lifetime is
+//     believed (down to minShortLifetime) when the service's Date agrees with the
+//     local clock: both clocks then say the token dies that soon, and handing it out
+//     for less never fails a request; the emulator's --binding-ttl relies on it.
+//
+// A zero expiresAt is returned as it is.
+func LocalExpiry(expiresAt time.Time, date string, received time.Time, requested time.Duration) (time.Time, string) {
+	if expiresAt.IsZero() {
+		return expiresAt, ""
 	}
-	server, err := http.ParseTime(date)
-	if err != nil {
-		return t
+	if requested <= 0 {
+		requested = DefaultExpiration
 	}
-	skew := server.Sub(received)
-	if skew > -minSkew && skew < minSkew {
-		return t
+	localLife := expiresAt.Sub(received)
+	life, agree, note := localLife, false, ""
+	if server, err := http.ParseTime(date); date != "" && err == nil {
+		skew := server.Sub(received)
+		serverLife := expiresAt.Sub(server)
+		if skew.Abs() <= maxSkew && skew.Abs() < serverLife {
+			life, agree = serverLife, true
+		} else {
+			way := "ahead of"
+			if skew < 0 {
+				way = "behind"
+			}
+			note = fmt.Sprintf("the service's clock (its Date header) is %s %s this machine's: ignored", skew.Abs().Round(time.Second), way)
+			life = 0
+			for _, l := range []time.Duration{serverLife, localLife} {
+				if plausible(l) && (life == 0 || l < life) {
+					life = l
+				}
+			}
+		}
 	}
-	return t.Add(-skew)
+	switch {
+	case plausible(life):
+	case agree && life >= minShortLifetime && life < MinExpiration:
+	default:
+		if note != "" {
+			note += "; "
+		}
+		note += fmt.Sprintf("the binding's lifetime (%s) is not one the service grants: taking the %s asked for", life.Round(time.Second), requested)
+		life = requested
+	}
+	return received.Add(life), note
 }

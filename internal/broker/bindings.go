@@ -103,13 +103,14 @@ func (c *Client) Bind(ctx context.Context, instanceID, bindingID string, req Bin
 	}
 	var bj bindingJSON
 	if err := decode(r, &bj); err != nil {
-		return nil, err
+		// The broker answered 200 or 201: the binding exists and counts.
+		return nil, &binding.MadeError{ID: bindingID, Err: err}
 	}
 	if bj.Credentials.Kubeconfig == "" {
-		return nil, fmt.Errorf("the Kyma Environment Broker created binding %q but sent no kubeconfig", bindingID)
+		return nil, &binding.MadeError{ID: bindingID, Err: fmt.Errorf("the Kyma Environment Broker created binding %q but sent no kubeconfig", bindingID)}
 	}
-	b := &binding.Binding{ID: bindingID, EnvironmentID: instanceID, Kubeconfig: bj.Credentials.Kubeconfig,
-		ExpiresAt: binding.ToLocalClock(bj.expiry(), r.header.Get("Date"), c.now())}
+	b := &binding.Binding{ID: bindingID, EnvironmentID: instanceID, Kubeconfig: bj.Credentials.Kubeconfig}
+	b.ExpiresAt, b.ClockNote = binding.LocalExpiry(bj.expiry(), r.header.Get("Date"), c.now(), time.Duration(secs)*time.Second)
 	if b.ExpiresAt.IsZero() {
 		lifetime := time.Duration(secs) * time.Second
 		if lifetime == 0 {

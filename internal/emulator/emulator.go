@@ -109,7 +109,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		URL: s.baseURL, CACert: ca.certPEM, StateDir: opts.StateDir, s: s,
 		served: make(chan error, 1),
 		srv: &http.Server{
-			Handler:           s.injectFaults(s.logRequests(s.routes())),
+			Handler:           s.skewDate(s.injectFaults(s.logRequests(s.routes()))),
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
@@ -250,4 +250,16 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// skewDate sets every answer's Date header, offset by --date-skew. net/http writes Date
+// only when the handler did not set it, so setting it first is enough.
+func (s *server) skewDate(next http.Handler) http.Handler {
+	if s.opts.DateSkew == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(s.opts.DateSkew).UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }

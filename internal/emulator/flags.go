@@ -34,6 +34,7 @@ Flags:
 	fs.DurationVar(&o.ProvisioningDelay, "provisioning-delay", DefaultProvisioningDelay, "how long an environment stays CREATING, and DELETING")
 	fs.DurationVar(&o.BindingTTL, "binding-ttl", 0, "report this lifetime for new bindings and revoke their tokens when it ends (0: the requested expiration)")
 	fs.DurationVar(&o.BindDelay, "bind-delay", 0, "sleep this long before making a binding's Kubernetes objects (slow-bind tests)")
+	fs.DurationVar(&o.DateSkew, "date-skew", 0, "offset the Date header of every answer by this much (e.g. 1h or -1h), as a service with a skewed clock")
 	fs.DurationVar(&o.BindTimeout, "bind-timeout", DefaultBindTimeout, "bound on a create-binding request, as KEB's CreateBindingTimeout")
 	fs.StringVar(&bindable, "bindable-plans", strings.Join(DefaultBindablePlans(), ","), "comma-separated `plans` that allow bindings")
 	fs.StringVar(&o.Region, "region", DefaultRegion, "platform `region` of the emulated subaccount (KEB's default request region)")

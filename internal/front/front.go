@@ -55,8 +55,8 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 	fs.Float64Var(&in.Ahead, "refresh-ahead", 0, "")
 	// Flags the slow path reads; declared so that parsing does not stop at them.
 	fs.String("expiration", "", "")
-	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" {
-		return false, nil
+	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" || credential.ValidAhead(in.Ahead) != nil {
+		return false, nil // the full CLI says what is wrong
 	}
 	if in.Key.Profile == "" {
 		in.Key.Profile = os.Getenv("KUBECTL_KYMA_PROFILE")
@@ -78,12 +78,8 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 	if ok, err := cache.Hit(in, stdout); ok {
 		return err == nil, nil
 	}
-	lock := cache.WaitLock(context.Background(), in.Key)
-	if lock == nil {
-		return false, nil
-	}
-	if ok, err := cache.Hit(in, stdout); ok {
-		lock.Close()
+	served, lock, err := cache.Miss(context.Background(), in, stdout)
+	if served {
 		return err == nil, nil
 	}
 	return false, lock

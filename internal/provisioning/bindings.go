@@ -118,7 +118,7 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 			if located != "" {
 				// The binding exists and counts towards the limit: name it, so it
 				// can be deleted.
-				return nil, fmt.Errorf("the Provisioning Service made binding %s, but its answer is unreadable: %w", located, err)
+				return nil, &binding.MadeError{ID: located, Err: fmt.Errorf("the Provisioning Service made binding %s, but its answer is unreadable: %w", located, err)}
 			}
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 			return nil, err
 		}
 	}
-	b.ExpiresAt = binding.ToLocalClock(b.ExpiresAt, r.header.Get("Date"), c.now())
+	b.ExpiresAt, b.ClockNote = binding.LocalExpiry(b.ExpiresAt, r.header.Get("Date"), c.now(), time.Duration(secs)*time.Second)
 	if b.ExpiresAt.IsZero() {
 		lifetime := time.Duration(secs) * time.Second
 		if lifetime == 0 {
@@ -168,9 +168,10 @@ func (c *Client) fetchKubeconfig(ctx context.Context, b *binding.Binding) error 
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if derr := c.DeleteBinding(dctx, b.EnvironmentID, b.ID); derr != nil && !errors.Is(derr, binding.ErrNotFound) {
-		return fmt.Errorf("the Provisioning Service created binding %s but sent no kubeconfig, %s; deleting the binding failed too (%v): delete it with `kubectl kyma unbind %s %s`, it counts against the limit of 10 live bindings", b.ID, why, derr, b.EnvironmentID, b.ID)
+		return &binding.MadeError{ID: b.ID, Err: fmt.Errorf("the Provisioning Service created binding %s but sent no kubeconfig, %s; deleting the binding failed too (%v): delete it with `kubectl kyma unbind %s %s`, it counts against the limit of 10 live bindings", b.ID, why, derr, b.EnvironmentID, b.ID)}
 	}
-	return fmt.Errorf("the Provisioning Service created binding %s but sent no kubeconfig, %s; the binding was deleted so that it does not count against the limit of 10 live bindings", b.ID, why)
+	// A MadeError all the same: the credential helper waits before the next bind.
+	return &binding.MadeError{ID: b.ID, Err: fmt.Errorf("the Provisioning Service created binding %s but sent no kubeconfig, %s; the binding was deleted so that it does not count against the limit of 10 live bindings", b.ID, why)}
 }
 
 // GetBinding returns one binding with its kubeconfig. A deleted binding is an

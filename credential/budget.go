@@ -1,0 +1,106 @@
+package credential
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// lostBackoff is how long after a binding was made and lost (deleted again because it
+// could not be stored or handed out) no other is made.
+const lostBackoff = 30 * time.Second
+
+// The mint stamp is the modification time of an empty file beside the entry,
+// <entry>.minted, set to the time of each bind before the bind is sent. It is how the
+// back-off survives a full disk: the failure record (a new file's content) cannot be
+// written there, but an empty file can still be created and its times changed, as
+// neither needs a free data block. Other places were weighed: the made-bindings ledger
+// is on the same disk and needs room for a line; a note in the environment reaches only
+// the processes this one starts, not the next kubectl call; a file in another folder
+// (a runtime or temp folder) may not exist, may be wiped, and splits the state of one
+// entry over two places.
+func stampPath(entryPath string) string {
+	return strings.TrimSuffix(entryPath, ".json") + ".minted"
+}
+
+// lastMint is when a binding was last made for k (or a bind was sent); zero when none
+// is recorded.
+func (c Cache) lastMint(k Key) time.Time {
+	fi, err := os.Stat(stampPath(c.path(k)))
+	if err != nil || fi.ModTime().Unix() <= 0 {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
+// stampMint records that a bind is about to be sent; restore undoes it for a bind that
+// made no binding. Without the record no bind is sent: the back-off would be blind.
+func (c Cache) stampMint(k Key, now time.Time) (restore func(), err error) {
+	path := stampPath(c.path(k))
+	prev := c.lastMint(k)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, diskFull(c.Dir, err)
+	}
+	f.Close()
+	if err := os.Chtimes(path, now, now); err != nil {
+		return nil, diskFull(c.Dir, err)
+	}
+	return func() {
+		if prev.IsZero() {
+			prev = time.Unix(0, 0)
+		}
+		_ = os.Chtimes(path, prev, prev)
+	}, nil
+}
+
+// recentLoss reports, as an error for the user, a binding made less than lostBackoff
+// ago that did not become the cached entry (it was deleted again). The cause is the
+// recorded failure, or, when none could be recorded, why recording fails now: on a
+// full disk the error says so.
+func (c Cache) recentLoss(k Key, cached *Entry, now time.Time) error {
+	stamp := c.lastMint(k)
+	if cached == nil {
+		cached = c.loadAny(k) // stored, but refused by Load (others may read it, say)
+	}
+	if stamp.IsZero() || (cached != nil && !stamp.After(cached.IssuedAt)) {
+		return nil
+	}
+	age := now.Sub(stamp)
+	if age >= lostBackoff || age < -time.Minute { // a clock set back does not block for long
+		return nil
+	}
+	cause := "it could not be kept"
+	if last := c.lastFailure(k); last != nil && !last.Time.Before(stamp.Truncate(time.Second)) {
+		cause = last.Error
+	} else if err := c.recordFailure(k, stamp, errors.New(cause)); err != nil {
+		cause = err.Error()
+	}
+	return fmt.Errorf("a binding of environment %s was made %s ago and deleted again (%s); the next is made no sooner than in %s",
+		k.Environment, age.Round(time.Second), cause, (lostBackoff - age).Round(time.Second))
+}
+
+// diskFull turns "no space left on device" into a sentence that names the folder.
+func diskFull(dir string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("the disk holding %s is full: %w", dir, err)
+	}
+	return err
+}
+
+// loadAny reads the entry's file without Load's checks, for when it was last written.
+func (c Cache) loadAny(k Key) *Entry {
+	data, err := os.ReadFile(c.path(k))
+	if err != nil {
+		return nil
+	}
+	var e Entry
+	if json.Unmarshal(data, &e) != nil || e.IssuedAt.IsZero() {
+		return nil
+	}
+	return &e
+}
