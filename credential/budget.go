@@ -58,11 +58,35 @@ func (c Cache) stampMint(k Key, now time.Time) (restore func(), err error) {
 	}, nil
 }
 
+// undeletedPath is an empty file whose modification time is when the last binding made
+// here and neither used nor deleted stops counting towards the limit: like the stamp,
+// it can be written on a full disk.
+func undeletedPath(entryPath string) string {
+	return strings.TrimSuffix(entryPath, ".json") + ".undeleted"
+}
+
+// noteUndeleted records a binding that could be neither used nor deleted.
+func (c Cache) noteUndeleted(k Key, until time.Time) {
+	path := undeletedPath(c.path(k))
+	if fi, err := os.Stat(path); err == nil && fi.ModTime().After(until) {
+		return
+	}
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
+	_ = os.Chtimes(path, until, until)
+}
+
 // recentLoss reports, as an error for the user, a binding made less than lostBackoff
 // ago that did not become the cached entry (it was deleted again). The cause is the
 // recorded failure, or, when none could be recorded, why recording fails now: on a
 // full disk the error says so.
 func (c Cache) recentLoss(k Key, cached *Entry, now time.Time) error {
+	if fi, err := os.Stat(undeletedPath(c.path(k))); err == nil && now.Before(fi.ModTime()) {
+		// Conservative: it is counted as this machine's whole share of the limit.
+		return fmt.Errorf("a binding of environment %s made here could be neither used nor deleted, and may live until %s: no other is made until then ('kubectl kyma gc' deletes it)",
+			k.Environment, fi.ModTime().Local().Format(time.TimeOnly))
+	}
 	stamp := c.lastMint(k)
 	if cached == nil {
 		cached = c.loadAny(k) // stored, but refused by Load (others may read it, say)

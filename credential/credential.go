@@ -395,13 +395,17 @@ func (r *Refresher) replace(ctx context.Context, in Input, old *Entry, refused b
 	}
 	e, err := r.Minter.Mint(ctx)
 	if err != nil {
+		var lost *LostBinding
+		if errors.As(err, &lost) && !lost.Undeleted.IsZero() {
+			r.Cache.noteUndeleted(in.Key, lost.Undeleted)
+		}
 		if !errors.Is(err, ErrLost) {
 			restore() // no binding was made: no reason to wait before the next try
 		}
 		return nil, nil, fmt.Errorf("make a binding for environment %s: %w", in.Key.Environment, err)
 	}
 	if !sameCluster(e, in.ExecInfo) {
-		r.discard(ctx, e.BindingID)
+		r.discard(ctx, in.Key, e)
 		return nil, nil, fmt.Errorf("%w (binding %s, made for it, was deleted)", wrongCluster(in, e), e.BindingID)
 	}
 	var gone []string
@@ -421,7 +425,7 @@ func (r *Refresher) replace(ctx context.Context, in Input, old *Entry, refused b
 	}
 	e.Environment, e.ReplacedRefused, e.Superseded = in.Key.Environment, refused, keep
 	if err := r.Cache.Store(in.Key, e); err != nil {
-		r.discard(ctx, e.BindingID)
+		r.discard(ctx, in.Key, e)
 		return nil, nil, err
 	}
 	r.Cache.clearFailure(in.Key)
@@ -440,7 +444,7 @@ func (r *Refresher) makeRoom(ctx context.Context, in Input, old *Entry, refused 
 	}
 	var keep, due []Superseded
 	for _, s := range old.Superseded {
-		if now.Before(s.After) && (s.Expires.IsZero() || now.Before(s.Expires)) {
+		if now.Before(s.After) && s.live(now) {
 			keep = append(keep, s)
 		} else {
 			due = append(due, s) // an expired one no longer counts, but is deleted all the same
@@ -448,14 +452,14 @@ func (r *Refresher) makeRoom(ctx context.Context, in Input, old *Entry, refused 
 	}
 	keep = append(keep, r.revokeEach(ctx, now, due)...)
 	live := len(keep)
-	if !refused && now.Before(old.ExpiresAt) {
+	if !refused && now.Before(old.ExpiresAt.Add(expirySlack)) {
 		live++
 	}
 	if live < 2 {
 		return keep, nil
 	}
 	keep = r.revokeEach(ctx, now, keep)
-	if live = len(keep); !refused && now.Before(old.ExpiresAt) {
+	if live = len(keep); !refused && now.Before(old.ExpiresAt.Add(expirySlack)) {
 		live++
 	}
 	if live >= 2 {
@@ -482,7 +486,7 @@ func (r *Refresher) revokeEach(ctx context.Context, now time.Time, list []Supers
 	defer cancel()
 	var failed []Superseded
 	for _, s := range list {
-		if err := r.Minter.Revoke(ctx, s.BindingID); err != nil && (s.Expires.IsZero() || now.Before(s.Expires)) {
+		if err := r.Minter.Revoke(ctx, s.BindingID); err != nil && s.live(now) {
 			failed = append(failed, s)
 		}
 	}
@@ -495,10 +499,38 @@ const revokeBudget = 10 * time.Second
 
 // discard deletes a binding made in this run that cannot be handed out. If that fails
 // too, the record the Minter wrote when the service answered (the ledger `kubectl kyma
-// gc` reads) still names it.
-func (r *Refresher) discard(ctx context.Context, id string) {
-	r.revokeEach(ctx, time.Time{}, []Superseded{{BindingID: id}})
+// gc` reads) still names it, and no other binding is made while it may live.
+func (r *Refresher) discard(ctx context.Context, k Key, e *Entry) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeBudget)
+	defer cancel()
+	if r.Minter.Revoke(ctx, e.BindingID) != nil {
+		r.Cache.noteUndeleted(k, e.ExpiresAt.Add(expirySlack))
+	}
 }
+
+// expirySlack is how much later than the expiry this machine believes a binding may
+// still live at the service: the Date skew package binding still trusts.
+const expirySlack = 5 * time.Minute
+
+// live reports whether a superseded binding that could not be deleted may still count
+// towards the service's limit.
+func (s Superseded) live(now time.Time) bool {
+	if s.Expires.IsZero() {
+		return now.Before(s.After)
+	}
+	return now.Before(s.Expires.Add(expirySlack))
+}
+
+// LostBinding is a Minter's error for a binding made and not usable (ErrLost).
+// Undeleted is, when its deletion failed too, how long it may live.
+type LostBinding struct {
+	Err       error
+	Undeleted time.Time
+}
+
+func (e *LostBinding) Error() string        { return e.Err.Error() }
+func (e *LostBinding) Unwrap() error        { return e.Err }
+func (e *LostBinding) Is(target error) bool { return target == ErrLost }
 
 // revokeGone deletes bindings nobody holds, after the caller got its token, and drops
 // them from the stored entry once they are gone; those that fail stay listed there for

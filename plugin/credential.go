@@ -70,8 +70,8 @@ refresh margin of its expiry, or when the cluster refused it.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.Environment, "environment", "", "the environment (instance) id")
-	cmd.Flags().DurationVar(&o.Margin, "refresh-margin", 0, "stop handing out a token this long before it expires (default: the larger of 1m and a tenth of its lifetime)")
-	cmd.Flags().Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which a call starts a background refresh (default 0.8; 1 turns it off)")
+	cmd.Flags().DurationVar(&o.Margin, "refresh-margin", 0, "stop handing out a token this long before it expires, at most half its lifetime (default: the larger of 1m and a tenth of its lifetime)")
+	cmd.Flags().Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a token's time until due after which a call starts a background refresh: 0.5 to 1 (default 0.8; 1 turns it off)")
 	cmd.Flags().BoolVar(&o.Background, "background-refresh", false, "run as the detached background refresh (set by the plugin itself)")
 	_ = cmd.Flags().MarkHidden("background-refresh")
 	cmd.Flags().IntVar(&o.LockFD, "lock-fd", 0, "the file descriptor of the entry's lock, held (set by kubectl-kyma itself)")
@@ -169,21 +169,20 @@ func (m *minter) discard(ctx context.Context, svc binding.Service, id string, ca
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeBudget)
 	defer cancel()
 	if err := svc.Delete(ctx, m.env, id); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
-		return lostError{fmt.Errorf("%w; deleting binding %s failed too (%v): 'kubectl kyma gc' deletes it later", cause, id, err)}
+		life := m.expiration
+		if life == 0 {
+			life = binding.DefaultExpiration
+		}
+		return &credential.LostBinding{
+			Err:       fmt.Errorf("%w; deleting binding %s failed too (%v): 'kubectl kyma gc' deletes it later", cause, id, err),
+			Undeleted: m.f.Now().Add(life + time.Minute),
+		}
 	}
-	return lostError{fmt.Errorf("%w; binding %s was deleted again", cause, id)}
+	return &credential.LostBinding{Err: fmt.Errorf("%w; binding %s was deleted again", cause, id)}
 }
 
 // revokeBudget bounds the deletion of a binding made and not used.
 const revokeBudget = 10 * time.Second
-
-// lostError marks an error after which a binding was made and not used
-// (credential.ErrLost): the helper waits before the next bind.
-type lostError struct{ error }
-
-func (e lostError) Unwrap() error { return e.error }
-
-func (e lostError) Is(target error) bool { return target == credential.ErrLost }
 
 // Revoke deletes a binding; one already gone is no error.
 func (m *minter) Revoke(ctx context.Context, bindingID string) error {

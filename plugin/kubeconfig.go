@@ -74,8 +74,8 @@ written to the file, and kubectl always gets a token that is valid.`,
 	fl.BoolVar(&o.NoSwitch, "no-switch", false, "merge, but leave the current context as it is")
 	fl.BoolVar(&o.Static, "static", false, "write the binding's own token instead of the exec credential (it stops working when the binding expires)")
 	fl.Var(&o.Expiration, "expiration", "lifetime of the bindings: seconds (600 to 7200) or a duration (10m to 2h)")
-	fl.Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a binding's lifetime after which kubectl-kyma makes the next one in the background (default 0.8; 1 turns it off)")
-	fl.DurationVar(&o.Margin, "refresh-margin", 0, "make a new binding this long before the cached one expires (default: the larger of 1m and a tenth of its lifetime)")
+	fl.Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a token's time until due after which kubectl-kyma makes the next binding in the background: 0.5 to 1 (default 0.8; 1 turns it off)")
+	fl.DurationVar(&o.Margin, "refresh-margin", 0, "make a new binding this long before the cached one expires, at most half its lifetime (default: the larger of 1m and a tenth of its lifetime)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the change to the kubeconfig as a unified diff and change nothing")
 	cmd.MarkFlagsMutuallyExclusive("kubeconfig", "output-file")
 	return cmd

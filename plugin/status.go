@@ -39,6 +39,10 @@ type credentialStatus struct {
 	TimeLeft   int64 `json:"timeLeftSeconds"`
 	Superseded int   `json:"supersededBindings"`
 
+	// ClockNote says why the expiry is not what the service said (a skewed Date
+	// header ignored, a lifetime out of bounds).
+	ClockNote string `json:"clockNote,omitempty"`
+
 	RefreshInFlight bool          `json:"refreshInFlight"`
 	RefreshPID      int           `json:"refreshPid,omitempty"`
 	LastError       *refreshError `json:"lastRefreshError,omitempty"`
@@ -107,6 +111,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			ExpiresAt:   e.ExpiresAt,
 			TimeLeft:    int64(e.ExpiresAt.Sub(now) / time.Second),
 			Superseded:  len(e.Superseded),
+			ClockNote:   e.ClockNote,
 		}
 		r := cache.RefreshState(credential.Key{Profile: p.Name, Environment: e.Environment})
 		s.RefreshInFlight, s.RefreshPID = r.InFlight, r.PID
@@ -204,6 +209,12 @@ func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
 		lastErr := "-"
 		if r.LastError != nil {
 			lastErr = fmt.Sprintf("%s ago: %s", age(now, r.LastError.Time), r.LastError.Error)
+		}
+		if r.ClockNote != "" {
+			lastErr = "clock: " + r.ClockNote
+			if r.LastError != nil {
+				lastErr = fmt.Sprintf("%s ago: %s; clock: %s", age(now, r.LastError.Time), r.LastError.Error, r.ClockNote)
+			}
 		}
 		row := []any{r.Profile, env, r.BindingID, r.ExpiresAt.In(now.Location()).Format(time.DateTime), timeLeft(r.ExpiresAt.Sub(now)), refresh, lastErr}
 		if !o.CachedOnly {
