@@ -12,8 +12,11 @@ import (
 )
 
 // selfSubjectReview is the smallest request the cluster must authenticate: a
-// SelfSubjectReview (authentication.k8s.io/v1, GA since Kubernetes 1.28) creates
-// nothing, and every authenticated user may make one (the system:basic-user role).
+// SelfSubjectReview (authentication.k8s.io/v1, GA since Kubernetes 1.28;
+// POST /apis/authentication.k8s.io/v1/selfsubjectreviews, see
+// https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/self-subject-review-v1)
+// creates nothing, and every authenticated user may make one (the system:basic-user
+// role), so only a refused token gets 401.
 const selfSubjectReview = `{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`
 
 // probeCluster asks the cluster at server whether it accepts token, for the credential

@@ -29,6 +29,7 @@ func TestParseFlags(t *testing.T) {
 	o, err := ParseFlags([]string{
 		"--kubeconfig", "k", "--state-dir", "s", "--addr", "127.0.0.1:8443", "--provisioning-delay", "0s",
 		"--binding-ttl", "30s", "--bind-delay", "2s", "--bindable-plans", "aws, azure", "--region", "cf-us10",
+		"--date-skew", "-1h",
 	}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +37,7 @@ func TestParseFlags(t *testing.T) {
 	want := Options{
 		Addr: "127.0.0.1:8443", Kubeconfig: "k", StateDir: "s", ProvisioningDelay: 0, BindingTTL: 30 * time.Second,
 		BindDelay: 2 * time.Second, BindTimeout: DefaultBindTimeout, BindablePlans: []string{"aws", "azure"}, Region: "cf-us10",
+		DateSkew: -time.Hour,
 	}
 	if diff := cmp.Diff(want, o, cmp.AllowUnexported(Options{}), cmp.Comparer(func(a, b func() time.Time) bool { return a == nil && b == nil })); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
