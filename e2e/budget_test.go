@@ -215,6 +215,9 @@ func (u *user) longClient(kc string, d time.Duration) (summary struct {
 	if err := json.Unmarshal([]byte(out), &summary); err != nil {
 		u.t.Fatalf("longclient printed %q: %v", out, err)
 	}
+	if errOut != "" {
+		u.t.Logf("longclient's stderr (the helper's notes):\n%s", errOut)
+	}
 	return summary
 }
 
@@ -224,6 +227,9 @@ func (u *user) longClient(kc string, d time.Duration) (summary struct {
 // background refresh has the next binding ready at the due point.
 func TestLongLivedClientNeverWaits(t *testing.T) {
 	t.Parallel()
+	if err := buildLongClient(); err != nil {
+		t.Fatal(err)
+	}
 	own := ownCluster(t)
 	emu := startEmulatorOn(t, own, "--binding-ttl", "60s", "--bind-delay", "3s")
 	u := newUser(t)
@@ -251,6 +257,9 @@ func TestLongLivedClientNeverWaits(t *testing.T) {
 // not mistaken for a refused one) until the token's end.
 func TestLongLivedClientKeepsTheValidToken(t *testing.T) {
 	t.Parallel()
+	if err := buildLongClient(); err != nil {
+		t.Fatal(err)
+	}
 	emu := startEmulator(t, "--binding-ttl", "60s")
 	u := newUser(t)
 	u.login(emu)
@@ -259,7 +268,11 @@ func TestLongLivedClientKeepsTheValidToken(t *testing.T) {
 	u.mustKyma("kubeconfig", "e2e-keep", "--output-file", kc)
 	emu.fault(t, `{"route":"`+bindRoute+`","count":1000,"status":503}`)
 	// Past the refresh-ahead point (32 s) and the due point (40 s), not the expiry (60 s).
-	s := u.longClient(kc, 50*time.Second)
+	left := time.Until(u.cachedStatus().ExpiresAt) - 5*time.Second
+	if left < 45*time.Second {
+		t.Fatalf("the binding has only %s left before the client starts", left)
+	}
+	s := u.longClient(kc, left)
 	if s.Failures > 0 {
 		t.Errorf("%d of %d requests failed while the token was valid:\n%s", s.Failures, s.Requests, strings.Join(s.Errors, "\n"))
 	}
