@@ -176,6 +176,7 @@ func (c Cache) Remove(k Key) error {
 	path := c.path(k)
 	err := os.Remove(path)
 	_ = os.RemoveAll(markerDir(path))
+	_ = os.Remove(stampPath(path)) // logout or unbind: the next call starts afresh
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove cache entry: %w", err)
 	}
