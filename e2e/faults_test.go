@@ -268,21 +268,21 @@ func (u *user) lastRefreshFailure(envID string) time.Time {
 
 func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 
-// TestFaultsCredentialHelperKeepsWorking: bindings live 60 s and the helper stops handing
-// one out 45 s before its end. When the service fails to bind in those 45 s, kubectl
+// TestFaultsCredentialHelperKeepsWorking: bindings live 90 s and the helper stops handing
+// one out 45 s before its end (the largest margin allowed: half the lifetime). When the service fails to bind in those 45 s, kubectl
 // still works on the cached token, the helper says so, the entry stays as it was, and
 // the service is asked again only after 30 s; then a new binding is made.
 func TestFaultsCredentialHelperKeepsWorking(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, "--binding-ttl", "60s")
+	emu := startEmulator(t, "--binding-ttl", "90s")
 	u := newUser(t)
 	u.login(emu)
 	envID := u.provision("e2e-faulty-bind")
 	kc := filepath.Join(u.home, "faulty.kubeconfig")
 	u.mustKyma("kubeconfig", "e2e-faulty-bind", "--output-file", kc, "--refresh-margin", "45s")
 	first := u.cacheEntry(envID)
-	if life := first.ExpiresAt.Sub(first.IssuedAt); life < 55*time.Second || life > 65*time.Second {
-		t.Fatalf("the binding lives %s, want 60 s", life)
+	if life := first.ExpiresAt.Sub(first.IssuedAt); life < 85*time.Second || life > 95*time.Second {
+		t.Fatalf("the binding lives %s, want 90 s", life)
 	}
 
 	get := func() (stdout, stderr string) {
@@ -297,7 +297,7 @@ func TestFaultsCredentialHelperKeepsWorking(t *testing.T) {
 
 	emu.fault(t, `{"route":"`+bindRoute+`","count":100,"status":503,"message":"Service is down for maintenance"}`)
 	base := emu.stats(t)
-	sleepUntil(first.IssuedAt.Add(15*time.Second + 500*time.Millisecond)) // past the margin
+	sleepUntil(first.IssuedAt.Add(45*time.Second + 500*time.Millisecond)) // past the margin
 	if _, errOut := get(); !strings.Contains(errOut, note) || !strings.Contains(errOut, "Service is down for maintenance") {
 		t.Errorf("kubectl's stderr does not say the cached token is used because the bind failed:\n%s", errOut)
 	}
