@@ -18,8 +18,8 @@ import (
 // helper burn through an environment's ten live bindings. These tests count the
 // bindings' ServiceAccounts (kyma-binding-*) on a cluster of their own.
 
-// bindingAccounts lists the binding ServiceAccounts on c.
-func bindingAccounts(t testing.TB, c *testcluster.Cluster) map[string]bool {
+// bindingAccountNames lists the binding ServiceAccounts on c.
+func bindingAccountNames(t testing.TB, c *testcluster.Cluster) map[string]bool {
 	t.Helper()
 	out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig, "get", "serviceaccounts", "-n", "kyma-system", "-o", "name").CombinedOutput()
 	if err != nil && !strings.Contains(string(out), "NotFound") {
@@ -75,7 +75,7 @@ func TestDateSkew(t *testing.T) {
 			u.login(emu)
 			name := "e2e-skew" + strings.TrimPrefix(skew, "-")
 			u.provision(name)
-			before := bindingAccounts(t, own)
+			before := bindingAccountNames(t, own)
 			kc := filepath.Join(u.home, "skew.kubeconfig")
 			u.mustKyma("kubeconfig", name, "--output-file", kc)
 			for i := range 10 {
@@ -83,7 +83,7 @@ func TestDateSkew(t *testing.T) {
 					t.Fatalf("kubectl call %d with the service's Date %s off: %v\n%s", i+1, skew, err, out)
 				}
 			}
-			if n := newAccounts(before, bindingAccounts(t, own)); n > 1 {
+			if n := newAccounts(before, bindingAccountNames(t, own)); n > 1 {
 				t.Errorf("kubeconfig and ten kubectl calls made %d bindings, want at most 1", n)
 			}
 			s := u.cachedStatus()
@@ -170,14 +170,14 @@ func TestFullDisk(t *testing.T) {
 	u.mustKyma("kubeconfig", "e2e-full", "--output-file", kc)
 	fill()
 	time.Sleep(15 * time.Second) // the cached binding is due (and gone at 20 s)
-	before := bindingAccounts(t, own)
+	before := bindingAccountNames(t, own)
 	var outs []string
 	for range 10 {
 		out, _ := u.kubectl("--kubeconfig", kc, "get", "ns", "default", "-o", "name")
 		outs = append(outs, out)
 		time.Sleep(time.Second)
 	}
-	if n := newAccounts(before, bindingAccounts(t, own)); n > 1 {
+	if n := newAccounts(before, bindingAccountNames(t, own)); n > 1 {
 		t.Errorf("ten kubectl calls on a full disk left %d new bindings, want at most 1", n)
 	}
 	if s := emu.stats(t); s.BindingsCreated > 2 {
@@ -246,7 +246,7 @@ func TestLongLivedClientNeverWaits(t *testing.T) {
 	if st.BindingsCreated < 4 {
 		t.Errorf("only %d bindings made in 200 s of 60-s bindings: the test did not cross three expiries", st.BindingsCreated)
 	}
-	if n := len(bindingAccounts(t, own)); n > 2 {
+	if n := len(bindingAccountNames(t, own)); n > 2 {
 		t.Errorf("%d binding ServiceAccounts live, want at most 2", n)
 	}
 	t.Logf("%d requests, slowest after the first %d ms; %+v", s.Requests, s.SlowestMs, st)
