@@ -175,7 +175,8 @@ func decode(r *response, v any) error {
 // binding; 410 Gone: the binding or instance no longer exists); ErrExpired
 // ("Binding expired", a 404 of GET, which also wraps ErrNotFound); ErrLimitReached
 // ("maximum number of non expired bindings reached"); ErrNotReady ("instance ...
-// creation is in progress" / "creation failed").
+// creation is in progress" / "creation failed", and GET's 404 "Binding creation in
+// progress", which is not ErrNotFound).
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
@@ -257,6 +258,10 @@ func kinds(status int, description string, notJSON bool) []error {
 	switch {
 	case status == http.StatusUnauthorized:
 		ks = append(ks, binding.ErrUnauthorized)
+	case settling(description):
+		// KEB's GET of a binding without its kubeconfig yet: a 404 that says "not
+		// yet", not "no such binding" (internal/broker/bind_get.go).
+		return append(ks, binding.ErrNotReady)
 	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
 		ks = append(ks, binding.ErrNotFound)
 	}
@@ -264,12 +269,18 @@ func kinds(status int, description string, notJSON bool) []error {
 	switch {
 	case strings.Contains(d, "maximum number of non expired bindings"):
 		ks = append(ks, binding.ErrLimitReached)
-	case strings.Contains(d, "creation is in progress"), strings.Contains(d, "creation failed"):
+	case strings.Contains(d, "creation is in progress"), strings.Contains(d, "creation in progress"), strings.Contains(d, "creation failed"):
 		ks = append(ks, binding.ErrNotReady)
 	case strings.Contains(d, "binding expired"):
 		ks = append(ks, binding.ErrExpired)
 	}
 	return ks
+}
+
+// settling reports whether an error message is KEB's "Binding creation in
+// progress": the binding exists, its kubeconfig is not there yet.
+func settling(message string) bool {
+	return strings.Contains(strings.ToLower(message), "binding creation in progress")
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -201,7 +201,7 @@ func TestAPIErrors(t *testing.T) {
 		{"expired binding", 404, nil, `{"description":"Binding expired"}`,
 			"the Kyma Environment Broker answered 404 Not Found: Binding expired", []error{binding.ErrExpired, binding.ErrNotFound}, nil},
 		{"binding half-made", 404, nil, `{"description":"Binding creation in progress"}`,
-			"the Kyma Environment Broker answered 404 Not Found: Binding creation in progress", []error{binding.ErrNotFound}, []error{binding.ErrExpired}},
+			"the Kyma Environment Broker answered 404 Not Found: Binding creation in progress", []error{binding.ErrNotReady}, []error{binding.ErrNotFound, binding.ErrExpired}},
 		{"bind timeout", 503, nil, `{"description":"request timeout: time exceeded 15s"}`,
 			"the Kyma Environment Broker answered 503 Service Unavailable: request timeout: time exceeded 15s", nil, nil},
 		{"token refused", 401, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token", error_description="token is expired"`}, ``,

@@ -202,6 +202,27 @@ func TestFaultOmit(t *testing.T) {
 	if g.status != http.StatusOK || !strings.Contains(got.Credentials.Kubeconfig, "token-"+bid) || !tt.backend.isLive(bid) {
 		t.Errorf("GET of the binding made under omit: %d %s", g.status, g.body)
 	}
+	// The GET's two "not yet" shapes: KEB's 404 "Binding creation in progress"
+	// (internal/broker/bind_get.go) and a 200 without credentials (the spec's
+	// metadata-only answer); the next GET has the kubeconfig again.
+	get := "GET /provisioning/v1/environments/{id}/bindings/{bindingId}"
+	tt.addFault(`{"route":"` + get + `","status":404,"message":"Binding creation in progress"}`)
+	tt.addFault(`{"route":"` + get + `","omit":"credentials"}`)
+	var notYet struct {
+		Error struct{ Message string }
+	}
+	g404 := tt.cis(http.MethodGet, bindings+"/"+bid, nil)
+	g404.json(t, &notYet)
+	if g404.status != http.StatusNotFound || notYet.Error.Message != "Binding creation in progress" {
+		t.Errorf("GET under the 404 fault: %d %s", g404.status, g404.body)
+	}
+	if g := tt.cis(http.MethodGet, bindings+"/"+bid, nil); g.status != http.StatusOK || strings.Contains(string(g.body), "credentials") {
+		t.Errorf("GET under the omit fault: %d %s, want 200 without credentials", g.status, g.body)
+	}
+	if g := tt.cis(http.MethodGet, bindings+"/"+bid, nil); g.status != http.StatusOK || !strings.Contains(string(g.body), "token-"+bid) {
+		t.Errorf("GET after the faults: %d %s, want the kubeconfig", g.status, g.body)
+	}
+
 	// Only the next request is changed; a body that is not an object is left alone.
 	if r := tt.cis(http.MethodPut, bindings, nil); !strings.Contains(string(r.body), "kubeconfig") {
 		t.Errorf("second bind: %d %s, want the credentials back", r.status, r.body)

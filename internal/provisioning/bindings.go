@@ -111,6 +111,7 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 	if err != nil {
 		return nil, err
 	}
+	answered := c.now() // the time of the answer's Date, before any wait for the kubeconfig
 	var bj bindingJSON
 	located := idFromLocation(r.header.Get("Location"))
 	if len(bytes.TrimSpace(r.body)) > 0 {
@@ -135,7 +136,7 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 			return nil, err
 		}
 	}
-	b.ExpiresAt, b.ClockNote = binding.LocalExpiry(b.ExpiresAt, r.header.Get("Date"), c.now(), time.Duration(secs)*time.Second)
+	b.ExpiresAt, b.ClockNote = binding.LocalExpiry(b.ExpiresAt, r.header.Get("Date"), answered, time.Duration(secs)*time.Second)
 	if b.ExpiresAt.IsZero() {
 		lifetime := time.Duration(secs) * time.Second
 		if lifetime == 0 {
@@ -146,21 +147,55 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 	return &b, nil
 }
 
+// bindSettleFor bounds how long a bind waits for the kubeconfig of a binding whose
+// create answer had none. The service answers the PUT with 202 Accepted (not
+// necessarily done); KEB answers a GET of a binding that has no kubeconfig yet with
+// 404 "Binding creation in progress" (internal/broker/bind_get.go), the service's
+// spec allows a 200 with metadata only, and KEB gives up on a bind after 15 s
+// (internal/broker/server.go): 20 s covers that with a margin.
+const bindSettleFor = 20 * time.Second
+
+// bindSettleFirst is the first pause between GETs; each next one doubles.
+const bindSettleFirst = time.Second
+
 // fetchKubeconfig completes a binding whose create answer had no kubeconfig. SAP's
-// procedure takes the binding id from Location and reads the kubeconfig with a GET;
-// KEB's own tests find it in the 202 body: both are taken. When the GET yields none
-// either, the binding is deleted, since it counts against the limit of 10 live
-// bindings, and the error says so.
+// procedure (KEB docs/user/05-70-manage-kyma-environment-through-cis-provisioning-service.md)
+// takes the binding id from Location and reads the kubeconfig with a GET; KEB's own
+// tests find it in the 202 body: both are taken. While the GET says the binding is
+// not ready (binding.ErrNotReady) or has no kubeconfig yet, it is asked again, 1 s,
+// 2 s, 4 s ... apart, for bindSettleFor in all. When that yields none, the binding is
+// deleted, since it counts against the limit of 10 live bindings, and the error says
+// so.
 func (c *Client) fetchKubeconfig(ctx context.Context, b *binding.Binding) error {
-	got, err := c.GetBinding(ctx, b.EnvironmentID, b.ID)
-	if err == nil && got.Kubeconfig != "" {
-		b.Kubeconfig = got.Kubeconfig
-		if b.ExpiresAt.IsZero() {
-			b.ExpiresAt = got.ExpiresAt
+	var (
+		got    *binding.Binding
+		err    error
+		waited time.Duration
+	)
+	for pause := bindSettleFirst; ; pause *= 2 {
+		got, err = c.GetBinding(ctx, b.EnvironmentID, b.ID)
+		if err == nil && got.Kubeconfig != "" {
+			b.Kubeconfig = got.Kubeconfig
+			if b.ExpiresAt.IsZero() {
+				b.ExpiresAt = got.ExpiresAt
+			}
+			return nil
 		}
-		return nil
+		settling := err == nil || errors.Is(err, binding.ErrNotReady)
+		if !settling || waited >= bindSettleFor {
+			break
+		}
+		pause = min(pause, bindSettleFor-waited)
+		if werr := c.wait(ctx, pause); werr != nil {
+			err = werr
+			break
+		}
+		waited += pause
 	}
 	why := "neither in its answer nor on a GET of the binding"
+	if waited > 0 {
+		why += fmt.Sprintf(" within %s", waited)
+	}
 	if err != nil {
 		why = fmt.Sprintf("in its answer, and a GET of the binding failed: %v", err)
 	}

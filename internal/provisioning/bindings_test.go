@@ -1,11 +1,14 @@
 package provisioning
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,50 +121,100 @@ func TestCreateBinding(t *testing.T) {
 // TestCreateBindingWithoutKubeconfig: a 202 without credentials.kubeconfig (SAP's
 // procedure reads it with a GET by the Location id) is completed by that GET; when the
 // GET has none either, the binding is deleted, and the error says so.
+// waitingClock is a Clock whose After fires at once and moves its time on; it
+// records every wait, so the bind's polling is tested without sleeping.
+type waitingClock struct {
+	now   time.Time
+	waits []time.Duration
+}
+
+func (c *waitingClock) Now() time.Time { return c.now }
+
+func (c *waitingClock) After(d time.Duration) <-chan time.Time {
+	c.waits = append(c.waits, d)
+	c.now = c.now.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.now
+	return ch
+}
+
 func TestCreateBindingWithoutKubeconfig(t *testing.T) {
 	kc := kubeconfig(fakeJWT(t0.Add(time.Hour)))
 	getBody, _ := json.Marshal(map[string]any{"credentials": map[string]string{"kubeconfig": kc}})
+	const (
+		put = "PUT /provisioning/v1/environments/E1/bindings"
+		get = "GET /provisioning/v1/environments/E1/bindings/B1"
+		del = "DELETE /provisioning/v1/environments/E1/bindings/B1"
+	)
+	type answer struct {
+		status int
+		body   string
+	}
+	inProgress := answer{404, `{"error":{"message":"Binding creation in progress"}}`}
+	metadataOnly := answer{200, `{"metadata":{"expires_at":"2026-11-23T10:00:00.0Z"}}`}
 	tests := []struct {
 		name         string
 		put          string
-		getStatus    int
-		getBody      string
+		gets         []answer // the last one repeats
 		deleteStatus int
 		want         *binding.Binding
 		wantErr      string
 		wantRequests []string
+		wantWaits    []time.Duration
 	}{
 		{
 			name: "kubeconfig from the GET, expiry from the 202", put: `{"metadata":{"expires_at":"2026-11-23T09:30:00.0Z"}}`,
-			getStatus: 200, getBody: string(getBody),
+			gets:         []answer{{200, string(getBody)}},
 			want:         &binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(30 * time.Minute)},
-			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1"},
+			wantRequests: []string{put, get},
 		},
 		{
 			name: "empty 202, expiry from the token", put: "",
-			getStatus: 200, getBody: string(getBody),
+			gets:         []answer{{200, string(getBody)}},
 			want:         &binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(time.Hour)},
-			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1"},
+			wantRequests: []string{put, get},
 		},
 		{
-			name: "the GET has none either: deleted", put: `{}`, getStatus: 200, getBody: `{"credentials":{}}`, deleteStatus: 200,
-			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, neither in its answer nor on a GET of the binding; the binding was deleted so that it does not count against the limit of 10 live bindings",
-			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1", "DELETE /provisioning/v1/environments/E1/bindings/B1"},
+			name: "KEB's creation in progress, then the kubeconfig", put: `{}`,
+			gets:         []answer{inProgress, inProgress, {200, string(getBody)}},
+			want:         &binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(time.Hour)},
+			wantRequests: []string{put, get, get, get},
+			wantWaits:    []time.Duration{time.Second, 2 * time.Second},
 		},
 		{
-			name: "the GET fails: deleted", put: `{}`, getStatus: 404, deleteStatus: 200,
+			name: "metadata only, then the kubeconfig", put: `{}`,
+			gets:         []answer{metadataOnly, {200, string(getBody)}},
+			want:         &binding.Binding{ID: "B1", EnvironmentID: "E1", Kubeconfig: kc, ExpiresAt: t0.Add(time.Hour)},
+			wantRequests: []string{put, get, get},
+			wantWaits:    []time.Duration{time.Second},
+		},
+		{
+			name: "the GET has none for 20 s: deleted", put: `{}`, gets: []answer{{200, `{"credentials":{}}`}}, deleteStatus: 200,
+			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, neither in its answer nor on a GET of the binding within 20s; the binding was deleted so that it does not count against the limit of 10 live bindings",
+			wantRequests: []string{put, get, get, get, get, get, get, del},
+			wantWaits:    []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 5 * time.Second},
+		},
+		{
+			name: "still in progress after 20 s: deleted", put: `{}`, gets: []answer{inProgress}, deleteStatus: 200,
+			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, in its answer, and a GET of the binding failed: the Provisioning Service answered 404 Not Found: Binding creation in progress; the binding was deleted so that it does not count against the limit of 10 live bindings",
+			wantRequests: []string{put, get, get, get, get, get, get, del},
+			wantWaits:    []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 5 * time.Second},
+		},
+		{
+			name: "the GET fails: deleted at once", put: `{}`, gets: []answer{{404, ""}}, deleteStatus: 200,
 			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, in its answer, and a GET of the binding failed: the Provisioning Service answered 404 Not Found; the binding was deleted so that it does not count against the limit of 10 live bindings",
-			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1", "DELETE /provisioning/v1/environments/E1/bindings/B1"},
+			wantRequests: []string{put, get, del},
 		},
 		{
-			name: "the delete fails too", put: `{}`, getStatus: 200, getBody: `{}`, deleteStatus: 500,
-			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, neither in its answer nor on a GET of the binding; deleting the binding failed too (the Provisioning Service answered 500 Internal Server Error): delete it with `kubectl kyma unbind E1 B1`, it counts against the limit of 10 live bindings",
-			wantRequests: []string{"PUT /provisioning/v1/environments/E1/bindings", "GET /provisioning/v1/environments/E1/bindings/B1", "DELETE /provisioning/v1/environments/E1/bindings/B1"},
+			name: "the delete fails too", put: `{}`, gets: []answer{{500, `{}`}}, deleteStatus: 500,
+			wantErr:      "the Provisioning Service created binding B1 but sent no kubeconfig, in its answer, and a GET of the binding failed: the Provisioning Service answered 500 Internal Server Error; deleting the binding failed too (the Provisioning Service answered 500 Internal Server Error): delete it with `kubectl kyma unbind E1 B1`, it counts against the limit of 10 live bindings",
+			wantRequests: []string{put, get, del},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seen []string
+			gets := 0
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				seen = append(seen, r.Method+" "+r.URL.Path)
 				w.Header().Set("Date", t0.Format(http.TimeFormat))
@@ -171,15 +224,18 @@ func TestCreateBindingWithoutKubeconfig(t *testing.T) {
 					w.WriteHeader(http.StatusAccepted)
 					io.WriteString(w, tt.put)
 				case http.MethodGet:
-					w.WriteHeader(tt.getStatus)
-					io.WriteString(w, tt.getBody)
+					a := tt.gets[min(gets, len(tt.gets)-1)]
+					gets++
+					w.WriteHeader(a.status)
+					io.WriteString(w, a.body)
 				case http.MethodDelete:
 					w.WriteHeader(tt.deleteStatus)
 				}
 			}))
 			defer srv.Close()
 			c := New(srv.URL, srv.Client())
-			c.Clock = fixedClock{t0}
+			clock := &waitingClock{now: t0}
+			c.Clock = clock
 			got, err := c.Bindings().Create(ctx, "E1", time.Hour)
 			if diff := cmp.Diff(tt.wantErr, errString(err)); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
@@ -190,7 +246,38 @@ func TestCreateBindingWithoutKubeconfig(t *testing.T) {
 			if diff := cmp.Diff(tt.wantRequests, seen); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
+			if diff := cmp.Diff(tt.wantWaits, clock.waits); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
 		})
+	}
+}
+
+// TestCreateBindingWaitEndsWithTheContext: a caller that gives up ends the wait for
+// the kubeconfig at once, and the binding is deleted all the same.
+func TestCreateBindingWaitEndsWithTheContext(t *testing.T) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var deleted atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPut:
+			w.Header().Set("Location", "B1")
+			w.WriteHeader(http.StatusAccepted)
+		case http.MethodGet:
+			cancel() // the caller gives up while the binding settles
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":{"message":"Binding creation in progress"}}`)
+		case http.MethodDelete:
+			deleted.Store(true)
+		}
+	}))
+	defer srv.Close()
+	c := New(srv.URL, srv.Client())
+	c.Clock = fixedClock{t0} // no After: a real 1 s timer, which the cancel beats
+	_, err := c.Bindings().Create(cctx, "E1", time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "context canceled; the binding was deleted") || !deleted.Load() {
+		t.Fatalf("error %v (deleted %v), want the cancel and the deletion", err, deleted.Load())
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // ErrUnauthorized for 401, ErrNotFound for 404 and 410, and, from the message KEB
 // passes through, ErrLimitReached ("maximum number of non expired bindings
 // reached"), ErrNotReady ("instance ... creation is in progress" / "creation
-// failed") and ErrExpired ("Binding expired").
+// failed", and the 404 "Binding creation in progress", which is not ErrNotFound)
+// and ErrExpired ("Binding expired").
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
@@ -147,6 +148,10 @@ func kinds(status int, message string, notJSON bool) []error {
 	switch {
 	case status == http.StatusUnauthorized:
 		ks = append(ks, binding.ErrUnauthorized)
+	case settling(message):
+		// KEB's GET of a binding without its kubeconfig yet: a 404 that says "not
+		// yet", not "no such binding" (internal/broker/bind_get.go).
+		return append(ks, binding.ErrNotReady)
 	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
 		ks = append(ks, binding.ErrNotFound)
 	}
@@ -154,12 +159,18 @@ func kinds(status int, message string, notJSON bool) []error {
 	switch {
 	case strings.Contains(m, "maximum number of non expired bindings"):
 		ks = append(ks, binding.ErrLimitReached)
-	case strings.Contains(m, "creation is in progress"), strings.Contains(m, "creation failed"):
+	case strings.Contains(m, "creation is in progress"), strings.Contains(m, "creation in progress"), strings.Contains(m, "creation failed"):
 		ks = append(ks, binding.ErrNotReady)
 	case strings.Contains(m, "binding expired"):
 		ks = append(ks, binding.ErrExpired)
 	}
 	return ks
+}
+
+// settling reports whether an error message is KEB's "Binding creation in
+// progress": the binding exists, its kubeconfig is not there yet.
+func settling(message string) bool {
+	return strings.Contains(strings.ToLower(message), "binding creation in progress")
 }
 
 // retryAt reads X-Ratelimit-Reset (epoch ms, or s when small) or Retry-After

@@ -67,7 +67,8 @@ type Client struct {
 	// UserAgent, when set, is sent as User-Agent.
 	UserAgent string
 	// Clock tells the time for the expiry estimate of a new binding whose response
-	// says nothing about expiry (see CreateBinding); nil means the system clock.
+	// says nothing about expiry (see CreateBinding); nil means the system clock. When
+	// it has an After method too, the bind's wait for a kubeconfig waits on it.
 	Clock Clock
 }
 
@@ -89,6 +90,31 @@ func (c *Client) now() time.Time {
 		return time.Now()
 	}
 	return c.Clock.Now()
+}
+
+// waiter is a Clock that can also wait, as the tests' fake clocks do: they answer at
+// once and move their time on, so no test sleeps.
+type waiter interface {
+	After(d time.Duration) <-chan time.Time
+}
+
+// wait pauses for d, or until ctx ends (its error is returned then). A Clock that
+// has an After method does the waiting.
+func (c *Client) wait(ctx context.Context, d time.Duration) error {
+	var fired <-chan time.Time
+	if w, ok := c.Clock.(waiter); ok {
+		fired = w.After(d)
+	} else {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		fired = t.C
+	}
+	select {
+	case <-fired:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // maxBody bounds what is read of a response: a kubeconfig is a few KiB, a list of

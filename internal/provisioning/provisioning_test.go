@@ -427,6 +427,16 @@ func TestAPIErrors(t *testing.T) {
 			},
 		},
 		{
+			// KEB's GET of a binding whose kubeconfig is not there yet
+			// (internal/broker/bind_get.go): not yet, not gone.
+			name:   "binding creation in progress",
+			status: 404,
+			body:   `{"error":{"message":"Binding creation in progress"}}`,
+			want:   "the Provisioning Service answered 404 Not Found: Binding creation in progress",
+			is:     []error{binding.ErrNotReady},
+			isNot:  []error{binding.ErrNotFound, binding.ErrExpired},
+		},
+		{
 			name:   "binding expired",
 			status: 404,
 			body:   `{"error":{"message":"Binding expired"}}`,
