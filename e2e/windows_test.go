@@ -156,7 +156,8 @@ func bindingAccounts(t *testing.T, c *testcluster.Cluster) int {
 // client-go on Windows runs it, against the emulator and a real kube-apiserver: a miss
 // makes a binding, hits make none, a herd of cold calls makes one, a call past 80 % of
 // the lifetime is answered at once and leaves a background refresh that replaces the
-// entry, a call across an expiry gets a new binding, and an unbind is recovered from.
+// entry, a call across an expiry gets a new binding, and an unbind, here or elsewhere,
+// is recovered from.
 // make test-windows runs it; it needs Wine and the Windows build's overlay.
 func TestWindowsCredentialHelper(t *testing.T) {
 	wine, overlay := os.Getenv("KUBECTL_KYMA_WINE"), os.Getenv("KUBECTL_KYMA_WINE_OVERLAY")
@@ -268,5 +269,28 @@ func TestWindowsCredentialHelper(t *testing.T) {
 		t.Errorf("call after unbind: binding %s, %v; want a new one", next, err)
 	}
 	atMostTwo("after unbind")
+
+	// Another machine revokes the binding in use. Once the apiserver's token cache lets
+	// go of it (until then the answer is 403), the cluster answers 401, client-go runs
+	// kubectl-kyma.exe again in the same process, and the refused token is not handed out
+	// again: the caller is known by its PID and creation time, so that second request
+	// gets a new binding.
+	revoked := u.entry(envID).BindingID
+	other := newUser(t)
+	other.login(emu)
+	other.mustKyma("unbind", "e2e-win", revoked)
+	eventually(t, 90*time.Second, "a new binding replaces the one revoked elsewhere", func() bool {
+		out, errOut, err := u.run("kubeclient.exe", winPath(kc), "2")
+		switch {
+		case err != nil && strings.Contains(errOut, "attempt 2"):
+			t.Fatalf("the refused token was handed out again to the same process:\n%s", errOut)
+		case err != nil && !strings.Contains(errOut, "forbidden"):
+			t.Fatalf("kubeclient failed for another reason than the revoked binding: %v\n%s", err, errOut)
+		case err != nil:
+			return false // authenticated but no longer authorized: not yet a 401
+		}
+		return !strings.HasSuffix(strings.TrimSpace(out), revoked)
+	})
+	atMostTwo("after the revocation elsewhere")
 	t.Logf("%+v", emu.stats(t))
 }

@@ -34,6 +34,10 @@ type CredentialOptions struct {
 	// LockHeld says the front, this process's parent, holds the entry's lock for it
 	// until it ends (on Windows, where a lock cannot be handed over).
 	LockHeld bool
+	// Caller is the calling kubectl's identity as the front saw it, set on Windows,
+	// where this process is the front's child rather than the front itself; nil means
+	// this process's parent is the caller.
+	Caller *string
 
 	args []string
 }
@@ -62,7 +66,12 @@ refresh margin of its expiry, or when the cluster refused it.`,
 				return errors.New("--refresh-margin must not be negative")
 			}
 			cmd.Flags().Visit(func(fl *pflag.Flag) {
-				if fl.Name != "background-refresh" && fl.Name != "lock-fd" && fl.Name != "lock-held" {
+				switch fl.Name {
+				case "caller":
+					caller := fl.Value.String()
+					o.Caller = &caller
+				case "background-refresh", "lock-fd", "lock-held":
+				default:
 					o.args = append(o.args, "--"+fl.Name+"="+fl.Value.String())
 				}
 			})
@@ -78,6 +87,8 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	_ = cmd.Flags().MarkHidden("lock-fd")
 	cmd.Flags().BoolVar(&o.LockHeld, "lock-held", false, "the parent process holds the entry's lock for this one (set by kubectl-kyma itself on Windows)")
 	_ = cmd.Flags().MarkHidden("lock-held")
+	cmd.Flags().String("caller", "", "the calling kubectl's identity (set by kubectl-kyma itself on Windows)")
+	_ = cmd.Flags().MarkHidden("caller")
 	cmd.Flags().Var(&o.Expiration, "expiration", "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	return cmd
 }
@@ -106,7 +117,7 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 		Margin:   o.Margin,
 		Ahead:    o.Ahead,
 		ExecInfo: info,
-		Caller:   credential.Caller(),
+		Caller:   o.caller(),
 		Now:      o.f.Now,
 		Stderr:   o.f.IOStreams.ErrOut,
 		Spawn:    func(lock *os.File) error { return front.SpawnRefresh(o.args, lock) },
@@ -125,6 +136,14 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 		return r.DoHolding(ctx, in, o.f.IOStreams.Out, nil)
 	}
 	return r.Do(ctx, in, o.f.IOStreams.Out)
+}
+
+// caller is the identity of the kubectl process that ran the plugin.
+func (o *CredentialOptions) caller() string {
+	if o.Caller != nil {
+		return *o.Caller
+	}
+	return credential.Caller()
 }
 
 // minter makes bindings for the credential helper (and `kubeconfig`) through the

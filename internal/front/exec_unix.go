@@ -40,3 +40,7 @@ func lockFlag(lock *os.File) string {
 	_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0)
 	return "--lock-fd=" + strconv.Itoa(fd)
 }
+
+// passCaller leaves the arguments as they are: exec keeps this process's PID and
+// parent, so the full CLI sees the same caller.
+func passCaller(args []string) []string { return args }

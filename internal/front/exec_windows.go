@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"runtime"
 	"syscall"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
 )
 
 // execve runs the full CLI as a child (Windows has no exec) and exits with its code.
@@ -57,4 +59,10 @@ var heldForChild *os.File
 func lockFlag(lock *os.File) string {
 	heldForChild = lock
 	return "--lock-held"
+}
+
+// passCaller tells the full CLI who called: it runs as this process's child, so its
+// own parent is this process, not the kubectl whose refused token it must recognise.
+func passCaller(args []string) []string {
+	return append([]string{args[0], args[1], "--caller=" + credential.Caller()}, args[2:]...)
 }

@@ -36,6 +36,7 @@ func Main(args []string) int {
 			// The full CLI makes the binding under the lock this process holds.
 			args = append([]string{args[0], "credential", lockFlag(lock)}, args[2:]...)
 		}
+		args = passCaller(args)
 	}
 	return handOver(args)
 }
