@@ -22,12 +22,6 @@ func TestWindowsLocksExcludeEachOther(t *testing.T) {
 		f.Close()
 		t.Fatal("tryLock took the lock the foreground refresh holds")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if f := waitLock(ctx, c.path(k)+".lock"); f != nil {
-		f.Close()
-		t.Fatal("waitLock took the lock the foreground refresh holds")
-	}
 	unlock()
 	f, ok := tryLock(c.path(k) + ".lock")
 	if !ok {
@@ -36,6 +30,12 @@ func TestWindowsLocksExcludeEachOther(t *testing.T) {
 	defer f.Close()
 	if _, err := c.lock(context.Background(), k, 300*time.Millisecond); err == nil {
 		t.Fatal("the foreground refresh took the lock tryLock holds")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if w := waitLock(ctx, c.path(k)+".lock"); w != nil {
+		w.Close()
+		t.Fatal("waitLock took the lock tryLock holds")
 	}
 }
 

@@ -58,10 +58,12 @@ mkdir -p "$dir"
 # The ProcessPrng shim.
 dll=$dir/bcryptprimitives.dll
 src=$root/tools/wine/processprng.c
-if [[ ! -f $dll || $src -nt $dll ]]; then
+stamp=$(sha256sum "$src" | cut -d' ' -f1)
+if [[ ! -f $dll || $(cat "$dll.stamp" 2>/dev/null) != "$stamp" ]]; then
   say "building $(basename "$dll") from tools/wine/processprng.c (Go's runtime needs ProcessPrng, which Wine 8 lacks)..."
   x86_64-w64-mingw32-gcc -shared -O2 -s -o "$dll.tmp" "$src" -ladvapi32
   mv "$dll.tmp" "$dll"
+  echo "$stamp" >"$dll.stamp"
 fi
 
 # The prefix: Wine without a display (no X here), no prompts to install Mono or Gecko.
