@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // failureBackoff is how long after a failed background refresh no other is started:
@@ -35,7 +37,7 @@ func (c Cache) clearFailure(k Key) { _ = os.Remove(failurePath(c.path(k))) }
 
 // lastFailure is the last background refresh's error, or nil.
 func (c Cache) lastFailure(k Key) *failure {
-	data, err := os.ReadFile(failurePath(c.path(k)))
+	data, err := privfile.ReadFile(c.Dir, failurePath(c.path(k)))
 	if err != nil {
 		return nil
 	}
@@ -57,7 +59,7 @@ func (c Cache) refreshAhead(in Input, e *Entry) {
 	if last != nil && now.Sub(last.Time) < failureBackoff {
 		return
 	}
-	lock, ok := tryLock(c.path(in.Key) + ".lock")
+	lock, ok := tryLock(c.Dir, c.path(in.Key)+".lock")
 	if !ok {
 		return
 	}
@@ -71,9 +73,14 @@ func (c Cache) refreshAhead(in Input, e *Entry) {
 	}
 }
 
-// writePID notes in the lock file which process holds it, for `kubectl kyma status`.
-func writePID(lock *os.File) {
-	if lock.Truncate(0) == nil {
-		_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
+// pidPath is where the background refresh of the entry at entryPath notes its PID.
+func pidPath(entryPath string) string {
+	return strings.TrimSuffix(entryPath, ".json") + ".pid"
+}
+
+// writePID notes which process holds the entry's lock for a background refresh, for
+// `kubectl kyma status`: in a file of its own, replaced atomically (writing into the
+// lock file would write through whatever that name points at).
+func (c Cache) writePID(k Key) {
+	_ = privfile.WriteAtomic(c.Dir, pidPath(c.path(k)), []byte(strconv.Itoa(os.Getpid())+"\n"))
 }

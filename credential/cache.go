@@ -68,7 +68,7 @@ func (c Cache) writeFile(path string, data []byte) error {
 	if c.write != nil {
 		return c.write(path, data)
 	}
-	return privfile.WriteAtomic(path, data)
+	return privfile.WriteAtomic(c.Dir, path, data)
 }
 
 // DefaultDir is $XDG_CACHE_HOME/kubectl-kyma with the defaults of github.com/adrg/xdg,
@@ -99,6 +99,12 @@ func (c Cache) path(k Key) string {
 	return filepath.Join(c.Dir, "credentials", safeName(k.Profile), safeName(k.Environment)+".json")
 }
 
+// rootOf is the cache folder of an entry's path (Dir/credentials/PROFILE/ENV.json),
+// for the files named after the entry.
+func rootOf(entryPath string) string {
+	return filepath.Dir(filepath.Dir(filepath.Dir(entryPath)))
+}
+
 // safeName keeps a profile or environment name from escaping the cache folder.
 func safeName(s string) string {
 	if s == "" {
@@ -122,7 +128,7 @@ func safeName(s string) string {
 // never a reason to fail a kubectl call. So is one that others could read or change
 // (not 0600): its token may be known, or not ours; the refresh replaces it.
 func (c Cache) Load(k Key) *Entry {
-	f, err := privfile.Open(c.path(k))
+	f, err := privfile.OpenFile(c.Dir, c.path(k), os.O_RDONLY, 0)
 	if err != nil {
 		return nil
 	}
@@ -159,7 +165,7 @@ func (c Cache) Entries(profile string) []*Entry {
 	files, _ := filepath.Glob(filepath.Join(c.Dir, "credentials", safeName(profile), "*.json"))
 	var out []*Entry
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := privfile.ReadFile(c.Dir, f)
 		if err != nil {
 			continue
 		}

@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // DefaultAhead is the share of a binding's lifetime after which a cache hit also
@@ -98,9 +95,6 @@ func (c Cache) handOutUntil(in Input, e *Entry, until time.Time, w io.Writer) er
 // that is still valid waits for the lock only BusyDeadline: then it is handed out for
 // at most busyHandout, and the client comes back for the new one.
 func (c Cache) Miss(ctx context.Context, in Input, w io.Writer) (served bool, lock *os.File, err error) {
-	if err := privfile.MkdirAll(filepath.Dir(c.path(in.Key))); err != nil {
-		return false, nil, nil
-	}
 	old, now := c.Load(in.Key), in.now()
 	good := c.stillGood(in, old, now)
 	timeout := DefaultLockTimeout
@@ -109,7 +103,7 @@ func (c Cache) Miss(ctx context.Context, in Input, w io.Writer) (served bool, lo
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if lock = waitLock(wctx, c.path(in.Key)+".lock"); lock == nil {
+	if lock = waitLock(wctx, c.Dir, c.path(in.Key)+".lock"); lock == nil { // nil too when a folder is not private
 		if good {
 			return true, nil, c.handOutBusy(in, old, w)
 		}
@@ -358,7 +352,7 @@ func (r *Refresher) handOutStale(in Input, e *Entry, w io.Writer, cause error) e
 // gives up after backgroundDeadline.
 func (r *Refresher) Background(ctx context.Context, in Input, lock *os.File) error {
 	defer lock.Close() // releases the lock
-	writePID(lock)
+	r.Cache.writePID(in.Key)
 	ctx, cancel := context.WithTimeout(ctx, backgroundDeadline)
 	defer cancel()
 	old := r.Cache.Load(in.Key)

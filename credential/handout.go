@@ -40,23 +40,21 @@ func recordHandout(entryPath, bindingID, caller string, until time.Time) {
 		return
 	}
 	m := marker(entryPath, bindingID, caller)
-	f, err := os.OpenFile(m, os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := privfile.OpenFile(rootOf(entryPath), m, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
-		if privfile.MkdirAll(filepath.Dir(m)) != nil {
-			return
-		}
-		if f, err = os.OpenFile(m, os.O_CREATE|os.O_WRONLY, 0o600); err != nil {
-			return
-		}
+		return
 	}
 	f.Close()
-	_ = os.Chtimes(m, until, until)
+	_ = os.Chtimes(m, until, until) // m is a regular file of ours in a private folder (privfile)
 }
 
 // lastHandout is the latest expirationTimestamp handed out for a binding, by the
 // markers' modification times; zero when none is recorded.
 func lastHandout(entryPath, bindingID string) time.Time {
 	var last time.Time
+	if privfile.CheckDirs(rootOf(entryPath), markerDir(entryPath)) != nil {
+		return last // missing, or not ours to read (a link to another folder)
+	}
 	ents, err := os.ReadDir(markerDir(entryPath))
 	if err != nil {
 		return last
@@ -76,6 +74,9 @@ func lastHandout(entryPath, bindingID string) time.Time {
 // pruneMarkers drops the markers of every binding but keep: they can never match again.
 func pruneMarkers(entryPath, keep string) {
 	dir := markerDir(entryPath)
+	if privfile.CheckDirs(rootOf(entryPath), dir) != nil {
+		return // missing, or not ours to empty (a link to another folder)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -33,15 +33,15 @@ var errBusy = errors.New("refresh in flight")
 // its holder dies, so a crashed plugin never blocks the others.
 func (c Cache) lock(ctx context.Context, k Key, timeout time.Duration) (unlock func(), err error) {
 	path := c.path(k) + ".lock"
-	if err := privfile.MkdirAll(filepath.Dir(path)); err != nil {
+	if err := privfile.Touch(c.Dir, path); err != nil {
 		return nil, err
 	}
+	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	l := flock.New(path)
 	ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
 	if !ok {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {

@@ -3,20 +3,23 @@ package credential
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // RefreshState is what `kubectl kyma status` shows about the refresh of one entry.
 type RefreshState struct {
 	// InFlight: a process holds the entry's lock, making a binding.
 	InFlight bool
-	// PID is the process that holds the lock, when it wrote itself into the lock file
-	// (the background refresh does) and is still running; zero otherwise.
+	// PID is the process that holds the lock, when it noted itself beside it (the
+	// background refresh does) and is still running; zero otherwise.
 	PID int
 	// LastError is the last background refresh's error and when it happened; empty
 	// when the last refresh worked.
@@ -34,10 +37,10 @@ func (c Cache) RefreshState(k Key) RefreshState {
 		s.LastError, s.LastErrorTime = f.Error, f.Time
 	}
 	path := c.path(k) + ".lock"
-	if _, err := os.Stat(path); err != nil {
-		return s // never locked: no refresh has run
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || privfile.CheckDirs(c.Dir, filepath.Dir(path)) != nil {
+		return s // never locked (no refresh has run), or not ours to probe
 	}
-	l := flock.New(path, flock.SetFlag(os.O_RDONLY))
+	l := flock.New(path, flock.SetFlag(os.O_RDONLY|privfile.NoFollow))
 	ok, err := l.TryLock()
 	if err != nil {
 		return s
@@ -47,7 +50,7 @@ func (c Cache) RefreshState(k Key) RefreshState {
 		return s
 	}
 	s.InFlight = true
-	data, err := os.ReadFile(path)
+	data, err := privfile.ReadFile(c.Dir, pidPath(c.path(k)))
 	if err != nil {
 		return s
 	}
@@ -57,7 +60,7 @@ func (c Cache) RefreshState(k Key) RefreshState {
 	return s
 }
 
-// running reports whether a process with pid exists. The lock file keeps the PID of
+// running reports whether a process with pid exists. The PID file keeps the PID of
 // the last background refresh, so a foreground refresh holding the lock would otherwise
 // be attributed to a process that has ended.
 func running(pid int) bool {

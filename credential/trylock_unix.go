@@ -6,6 +6,8 @@ import (
 	"context"
 	"os"
 	"syscall"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // A flock belongs to the open file, so a child process (or the program exec replaces
@@ -14,8 +16,8 @@ import (
 
 // tryLock opens path and takes an exclusive flock without waiting: the same lock that
 // gofrs/flock takes for the foreground refresh. It returns the open, locked file.
-func tryLock(path string) (*os.File, bool) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+func tryLock(root, path string) (*os.File, bool) {
+	f, err := privfile.OpenFile(root, path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, false
 	}
@@ -28,9 +30,9 @@ func tryLock(path string) (*os.File, bool) {
 
 // waitLock takes the lock at path, waiting in the kernel (a herd of waiters polling
 // would take the CPU from the one process making the binding). It returns nil when ctx
-// ends first.
-func waitLock(ctx context.Context, path string) *os.File {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+// ends first, or when a folder on the way is not private (privfile).
+func waitLock(ctx context.Context, root, path string) *os.File {
+	f, err := privfile.OpenFile(root, path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil
 	}

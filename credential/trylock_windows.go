@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // The entry's lock on Windows is LockFileEx on the first byte of the .lock file, the
@@ -43,8 +45,8 @@ func lockRange(f *os.File, immediately bool) error {
 
 // tryLock opens path and takes the entry's lock without waiting. It returns the open,
 // locked file.
-func tryLock(path string) (*os.File, bool) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+func tryLock(root, path string) (*os.File, bool) {
+	f, err := privfile.OpenFile(root, path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, false
 	}
@@ -57,8 +59,8 @@ func tryLock(path string) (*os.File, bool) {
 
 // waitLock takes the lock at path, waiting in the kernel (LockFileEx blocks until the
 // holder releases it). It returns nil when ctx ends first.
-func waitLock(ctx context.Context, path string) *os.File {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+func waitLock(ctx context.Context, root, path string) *os.File {
+	f, err := privfile.OpenFile(root, path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil
 	}
@@ -87,5 +89,5 @@ func waitLock(ctx context.Context, path string) *os.File {
 func (c Cache) BackgroundLock(ctx context.Context, k Key) *os.File {
 	ctx, cancel := context.WithTimeout(ctx, backgroundWait)
 	defer cancel()
-	return waitLock(ctx, c.path(k)+".lock")
+	return waitLock(ctx, c.Dir, c.path(k)+".lock")
 }

@@ -18,12 +18,12 @@ func TestWindowsLocksExcludeEachOther(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f, ok := tryLock(c.path(k) + ".lock"); ok {
+	if f, ok := tryLock(c.Dir, c.path(k)+".lock"); ok {
 		f.Close()
 		t.Fatal("tryLock took the lock the foreground refresh holds")
 	}
 	unlock()
-	f, ok := tryLock(c.path(k) + ".lock")
+	f, ok := tryLock(c.Dir, c.path(k)+".lock")
 	if !ok {
 		t.Fatal("tryLock could not take the released lock")
 	}
@@ -33,7 +33,7 @@ func TestWindowsLocksExcludeEachOther(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if w := waitLock(ctx, c.path(k)+".lock"); w != nil {
+	if w := waitLock(ctx, c.Dir, c.path(k)+".lock"); w != nil {
 		w.Close()
 		t.Fatal("waitLock took the lock tryLock holds")
 	}
@@ -47,7 +47,7 @@ func TestBackgroundLockComesWhenTheHitExits(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(c.path(k)), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	hit, ok := tryLock(c.path(k) + ".lock")
+	hit, ok := tryLock(c.Dir, c.path(k)+".lock")
 	if !ok {
 		t.Fatal("tryLock on a free lock failed")
 	}

@@ -293,7 +293,7 @@ func TestIssue9Status(t *testing.T) {
 	if out, err := u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name"); err != nil {
 		t.Fatalf("kubectl: %v\n%s", err, out)
 	}
-	// The refresh writes its PID into the lock file as it starts.
+	// The refresh notes its PID beside the lock as it starts.
 	var inFlight item
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if inFlight = status("--cached-only"); inFlight.InFlight && inFlight.PID > 0 {

@@ -190,6 +190,7 @@ func (f *Factory) tokenClient(p *config.Profile) (*http.Client, error) {
 	}
 	src := auth.NewTokenSource(auth.Config{UAAURL: uaa, ClientID: p.ClientID, ClientSecret: p.ClientSecret},
 		filepath.Join(dir, "tokens", p.Name+".json"), hc)
+	src.Root = dir
 	return auth.NewHTTPClient(src, hc), nil
 }
 

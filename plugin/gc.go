@@ -268,6 +268,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // appended under a lock (<file>.lock) by every command that makes a binding, and
 // rewritten by gc, which drops the bindings that are gone.
 
+// recordRoot is the cache folder that holds a record (DIR/made/PROFILE/ENV), the root
+// of its private folders (see package privfile).
+func recordRoot(record string) string {
+	return filepath.Dir(filepath.Dir(filepath.Dir(record)))
+}
+
 // madeBinding is one line of the record.
 type madeBinding struct {
 	ID   string
@@ -294,7 +300,7 @@ func recordMade(f *Factory, envID, bindingID, kind string) {
 	}
 	path := madeRecordPath(dir, p.Name, envID)
 	_ = withRecordLock(path, func() error {
-		w, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		w, err := privfile.OpenFile(recordRoot(path), path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return err
 		}
@@ -309,7 +315,7 @@ func recordMade(f *Factory, envID, bindingID, kind string) {
 // readMade reads a record; a missing or unreadable one is empty.
 func readMade(path string) map[string]madeBinding {
 	made := map[string]madeBinding{}
-	data, err := os.Open(path)
+	data, err := privfile.OpenFile(recordRoot(path), path, os.O_RDONLY, 0)
 	if err != nil {
 		return made
 	}
@@ -345,16 +351,16 @@ func compactMade(path string, keep func(madeBinding) bool) {
 		if b.Len() == 0 {
 			return os.Remove(path)
 		}
-		return privfile.WriteAtomic(path, []byte(b.String()))
+		return privfile.WriteAtomic(recordRoot(path), path, []byte(b.String()))
 	})
 }
 
 // withRecordLock runs fn holding the record's lock.
 func withRecordLock(path string, fn func() error) error {
-	if err := privfile.MkdirAll(filepath.Dir(path)); err != nil {
+	if err := privfile.Touch(recordRoot(path), path+".lock"); err != nil {
 		return err
 	}
-	l := flock.New(path+".lock", flock.SetPermissions(0o600))
+	l := flock.New(path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
@@ -389,10 +395,10 @@ func madeEnvironments(dir, profile string) []string {
 // kernel drops the lock if the run dies, and gc then treats the binding as unused.
 func holdInUse(record, bindingID string) (release func(), err error) {
 	path := inUsePath(record, bindingID)
-	if err := privfile.MkdirAll(filepath.Dir(path)); err != nil {
+	if err := privfile.Touch(recordRoot(record), path); err != nil {
 		return nil, err
 	}
-	l := flock.New(path, flock.SetPermissions(0o600))
+	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
 	ok, err := l.TryLock()
 	if err != nil || !ok {
 		return nil, fmt.Errorf("lock %s: %v", path, err)
@@ -407,10 +413,10 @@ func holdInUse(record, bindingID string) (release func(), err error) {
 // mark of one that died.
 func inUse(record, bindingID string) bool {
 	path := inUsePath(record, bindingID)
-	if _, err := os.Stat(path); err != nil {
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || privfile.CheckDirs(recordRoot(record), filepath.Dir(path)) != nil {
 		return false
 	}
-	l := flock.New(path, flock.SetFlag(os.O_RDONLY))
+	l := flock.New(path, flock.SetFlag(os.O_RDONLY|privfile.NoFollow))
 	ok, err := l.TryLock()
 	if err != nil {
 		return true // cannot tell: keep it

@@ -149,7 +149,7 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 			o.printDiff(o.OutputFile, unifiedDiff(o.OutputFile, o.OutputFile, old, data))
 			return nil
 		}
-		if err := privfile.WriteAtomic(o.OutputFile, data); err != nil {
+		if err := privfile.ReplaceFile(o.OutputFile, data); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.f.IOStreams.Out, "Wrote context %q to %s.\n", name, o.OutputFile)
@@ -223,9 +223,6 @@ func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun
 		target = real
 	}
 	if !dryRun {
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return "", "", fmt.Errorf("create the kubeconfig's folder: %w", err)
-		}
 		unlock, err := lockKubeconfig(target)
 		if err != nil {
 			return "", "", err
@@ -281,9 +278,16 @@ func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun
 const kubeconfigLockTimeout = 30 * time.Second
 
 // lockKubeconfig takes an exclusive flock beside the kubeconfig; the kernel drops it if
-// this process dies, so a crash never blocks the next merge.
+// this process dies, so a crash never blocks the next merge. The kubeconfig's folder
+// (made 0700 when missing) must be private as package privfile means it, and the lock
+// is opened without following a link: another user must not get this process to
+// create or truncate a file of their choosing.
 func lockKubeconfig(path string) (unlock func(), err error) {
-	l := flock.New(path+".kubectl-kyma.lock", flock.SetPermissions(0o600))
+	dir, lockPath := filepath.Dir(path), path+".kubectl-kyma.lock"
+	if err := privfile.Touch(dir, lockPath); err != nil {
+		return nil, fmt.Errorf("lock the kubeconfig: %w", err)
+	}
+	l := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
 	ctx, cancel := context.WithTimeout(context.Background(), kubeconfigLockTimeout)
 	defer cancel()
 	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)

@@ -17,8 +17,8 @@ import (
 )
 
 // statusEnv has two cached credentials: env-a with a background refresh in flight
-// (this process holds its lock; the PID in it is 1, a process that always runs, so the
-// golden files know it), env-b expired, whose last background refresh failed.
+// (this process holds its lock; the PID noted beside it is 1, a process that always
+// runs, so the golden files know it), env-b expired, whose last background refresh failed.
 func statusEnv(t *testing.T, svc binding.Service) *testEnv {
 	t.Helper()
 	e := newTestEnv(t, svc)
@@ -33,7 +33,7 @@ func statusEnv(t *testing.T, svc binding.Service) *testEnv {
 		t.Fatal(ok, err)
 	}
 	t.Cleanup(func() { _ = lock.Unlock() })
-	if err := os.WriteFile(lock.Path(), []byte("1\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "env-a.pid"), []byte("1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	failure := fmt.Sprintf(`{"time":%q,"error":"make a binding for environment env-b: 503 Service Unavailable"}`, now.Add(-3*time.Minute).Format(time.RFC3339))

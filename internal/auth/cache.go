@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // DefaultMargin is how long before its expiry a cached token is no longer handed
@@ -41,6 +43,9 @@ type Cache struct {
 	Source oauth2.TokenSource
 	// Path is the cache file; empty keeps the token in memory only.
 	Path string
+	// Root is the folder the project owns that holds Path (see package privfile);
+	// empty means Path's own folder.
+	Root string
 	// Key names whose token the file holds (see ClientCredentials.CacheKey); a file
 	// written with another key is a miss.
 	Key string
@@ -151,7 +156,7 @@ func (c *Cache) read() *oauth2.Token {
 	if c.Path == "" {
 		return nil
 	}
-	b, err := os.ReadFile(c.Path)
+	b, err := privfile.ReadFile(c.root(), c.Path)
 	if err != nil {
 		return nil
 	}
@@ -172,29 +177,14 @@ func (c *Cache) write(t *oauth2.Token) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(c.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	return privfile.WriteAtomic(c.root(), c.Path, b)
+}
+
+func (c *Cache) root() string {
+	if c.Root != "" {
+		return c.Root
 	}
-	// CreateTemp makes the file 0600 before any byte of the token is in it.
-	f, err := os.CreateTemp(dir, "."+filepath.Base(c.Path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, c.Path)
+	return filepath.Dir(c.Path)
 }
 
 func copyToken(t *oauth2.Token) *oauth2.Token {
@@ -202,7 +192,8 @@ func copyToken(t *oauth2.Token) *oauth2.Token {
 }
 
 // NewTokenSource is the token source of one profile: cfg's client credentials,
-// cached at cachePath (empty: in memory only). httpClient is for the UAA.
+// cached at cachePath (empty: in memory only; set Root when its folder is not the
+// private folder's root). httpClient is for the UAA.
 func NewTokenSource(cfg Config, cachePath string, httpClient *http.Client) *Cache {
 	cc := NewClientCredentials(cfg, httpClient)
 	return &Cache{Source: cc, Path: cachePath, Key: cc.CacheKey()}

@@ -27,7 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 
@@ -119,17 +119,14 @@ type Store struct {
 // Load reads the config; a missing file is an empty config.
 func (s Store) Load() (*Config, error) {
 	c := &Config{Profiles: map[string]*Profile{}}
-	fi, err := os.Stat(s.Path)
+	data, err := privfile.ReadFile(filepath.Dir(s.Path), s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	if err := privfile.Check(s.Path, fi); err != nil {
+	var unsafe *privfile.UnsafeError
+	if errors.As(err, &unsafe) {
 		return nil, err
 	}
-	data, err := os.ReadFile(s.Path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -154,5 +151,5 @@ func (s Store) Save(c *Config) error {
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
-	return privfile.WriteAtomic(s.Path, data)
+	return privfile.WriteAtomic(filepath.Dir(s.Path), s.Path, data)
 }

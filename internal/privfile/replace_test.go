@@ -17,7 +17,7 @@ import (
 func TestReplaceWhileOthersRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret", "entry.json")
 	version := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, 4096) }
-	if err := WriteAtomic(path, version(0)); err != nil {
+	if err := WriteAtomic(filepath.Dir(filepath.Dir(path)), path, version(0)); err != nil {
 		t.Fatal(err)
 	}
 	var stop atomic.Bool
@@ -43,7 +43,7 @@ func TestReplaceWhileOthersRead(t *testing.T) {
 		})
 	}
 	for i := 1; i <= 100; i++ {
-		if err := WriteAtomic(path, version(i)); err != nil {
+		if err := WriteAtomic(filepath.Dir(filepath.Dir(path)), path, version(i)); err != nil {
 			t.Errorf("replace %d while others read: %v", i, err)
 			break
 		}

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHardenForeignCacheRoot: a cache folder that another user made, open to all (a CI
+// image's shared XDG_CACHE_HOME), is refused with a sentence naming it, kubectl shows
+// that sentence, and nothing is written into it.
+func TestHardenForeignCacheRoot(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test gives a folder to another user (uid 65534), which needs root")
+	}
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	_, kc := execKubeconfig(t, u, "e2e-foreign")
+
+	shared := filepath.Join(t.TempDir(), "shared-cache")
+	root := filepath.Join(shared, "kubectl-kyma")
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(root, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(root, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := u.run([]string{"XDG_CACHE_HOME=" + shared}, "kubectl", "--kubeconfig", kc, "get", "ns")
+	want := "refusing " + root + ": it belongs to uid 65534, not to you (uid 0)"
+	if err == nil || !strings.Contains(errOut, want) {
+		t.Errorf("kubectl with a foreign cache folder: err %v\nstdout: %s\nstderr: %s\nwant stderr to say %q", err, out, errOut, want)
+	}
+	if strings.Contains(errOut, "goroutine ") {
+		t.Errorf("a stack trace:\n%s", errOut)
+	}
+	var written []string
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if p != root {
+			written = append(written, p)
+		}
+		return nil
+	})
+	if len(written) > 0 {
+		t.Errorf("wrote into the refused folder: %v", written)
+	}
+}
+
+// TestHardenLinksInCache: links planted in place of every file kept beside a cache entry
+// (its lock, hand-out markers, the background refresh's PID and failure record, the
+// record of bindings made here and its lock) are never written through: their targets
+// stay as they were across cache hits, a background refresh and a miss, and kubectl
+// keeps working.
+func TestHardenLinksInCache(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--binding-ttl", "60s")
+	u := newUser(t)
+	u.login(emu)
+	envID := u.provision("e2e-links")
+	kc := filepath.Join(u.home, "links.kubeconfig")
+	u.mustKyma("kubeconfig", "e2e-links", "--output-file", kc, "--refresh-ahead", "0.5")
+	made := time.Now()
+	first, _ := u.entry(envID)
+
+	cache := filepath.Join(u.home, ".cache", "kubectl-kyma")
+	entryBase := filepath.Join(cache, "credentials", "default", envID)
+	record := filepath.Join(cache, "made", "default", envID)
+	victims := filepath.Join(t.TempDir(), "victims")
+	if err := os.MkdirAll(filepath.Join(victims, "folder"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(victims, "folder", "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]string{ // where the plugin keeps a file: the victim it must not touch
+		entryBase + ".json.lock":     filepath.Join(victims, "lock"),
+		entryBase + ".pid":           filepath.Join(victims, "pid"),
+		entryBase + ".refresh-error": filepath.Join(victims, "refresh-error"),
+		entryBase + ".handouts":      filepath.Join(victims, "folder"),
+		record:                       filepath.Join(victims, "made"),
+		record + ".lock":             filepath.Join(victims, "made.lock"),
+		record + ".in-use":           filepath.Join(victims, "folder"),
+	}
+	for _, victim := range links {
+		if victim != filepath.Join(victims, "folder") {
+			if err := os.WriteFile(victim, []byte("precious "+filepath.Base(victim)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	plant := func(when string) {
+		t.Helper()
+		for at, victim := range links {
+			if err := os.RemoveAll(at); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, at); err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, victim := range links {
+			if victim == filepath.Join(victims, "folder") {
+				if ents, err := os.ReadDir(victim); err != nil || len(ents) != 1 || ents[0].Name() != "keep" {
+					t.Errorf("after %s the linked folder holds %v (%v), want only its file keep", when, ents, err)
+				}
+				continue
+			}
+			got, err := os.ReadFile(victim)
+			if want := "precious " + filepath.Base(victim) + "\n"; err != nil || string(got) != want {
+				t.Errorf("after %s %s holds %q (%v), want %q", when, victim, got, err, want)
+			}
+		}
+	}
+	kubectlOK := func(when string) {
+		t.Helper()
+		if out, err := u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name"); err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", when, err, out)
+		}
+	}
+
+	plant("hits")
+	for range 3 {
+		kubectlOK("on a hit")
+	}
+	if id, _ := u.entry(envID); id != first {
+		t.Fatalf("the hits replaced binding %s with %s", first, id)
+	}
+	check("three hits")
+
+	// Past half the lifetime a hit starts the background refresh.
+	plant("the background refresh")
+	time.Sleep(time.Until(made.Add(32 * time.Second)))
+	kubectlOK("past half the lifetime")
+	eventually(t, 30*time.Second, "the background refresh replaces the binding", func() bool {
+		id, _ := u.entry(envID)
+		return id != "" && id != first
+	})
+	second, _ := u.entry(envID)
+	check("a background refresh")
+
+	plant("a miss")
+	if err := os.Remove(entryBase + ".json"); err != nil {
+		t.Fatal(err)
+	}
+	kubectlOK("on a miss")
+	if id, _ := u.entry(envID); id == "" || id == second {
+		t.Errorf("the miss left binding %q, want a new one", id)
+	}
+	check("a miss")
+}
