@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -157,4 +161,70 @@ func TestHardenLinksInCache(t *testing.T) {
 		t.Errorf("the miss left binding %q, want a new one", id)
 	}
 	check("a miss")
+}
+
+// TestHardenNoTokenOnRedirect: a Provisioning Service URL that answers with a redirect
+// to another listener (plain http, another port) gets an error naming the Location,
+// and the other listener never receives the bearer token, nor any request.
+func TestHardenNoTokenOnRedirect(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+
+	var mu sync.Mutex
+	var received []string // what the second listener was sent: method, path, Authorization
+	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		received = append(received, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"environmentInstances":[]}`))
+	}))
+	defer second.Close()
+	var redirected int
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Header.Get("Authorization") != "" {
+			redirected++
+		}
+		mu.Unlock()
+		http.Redirect(w, r, second.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer first.Close()
+
+	// The emulator's service key, with the first listener as the Provisioning Service.
+	data, err := os.ReadFile(filepath.Join(emu.StateDir, "service-key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key map[string]any
+	if err := json.Unmarshal(data, &key); err != nil {
+		t.Fatal(err)
+	}
+	key["credentials"].(map[string]any)["endpoints"].(map[string]any)["provisioning_service_url"] = first.URL
+	data, _ = json.Marshal(key)
+	keyFile := filepath.Join(u.home, "redirecting-key.json")
+	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u.mustKyma("login", "--service-key", keyFile, "--certificate-authority", filepath.Join(emu.StateDir, "ca.crt"))
+
+	for _, args := range [][]string{
+		{"environments"},
+		{"provision", "e2e-redirect", "--plan", "aws", "--region", "eu-central-1", "--user", "e2e@example.com"},
+	} {
+		out, errOut, err := u.kyma(args...)
+		want := "answered 307, a redirect to " + second.URL + "/provisioning/v1/environments, which kubectl-kyma does not follow"
+		if err == nil || !strings.Contains(errOut, want) {
+			t.Errorf("kubectl kyma %s: err %v\nstdout: %s\nstderr: %s\nwant stderr to say %q", args[0], err, out, errOut, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if redirected == 0 {
+		t.Error("the redirecting listener got no request with a token: the test proves nothing")
+	}
+	if len(received) > 0 {
+		t.Errorf("the listener behind the redirect was sent %q", received)
+	}
 }

@@ -37,6 +37,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -144,13 +145,14 @@ type ClientCredentials struct {
 func NewClientCredentials(cfg Config, httpClient *http.Client) *ClientCredentials {
 	return &ClientCredentials{
 		cfg: cfg,
+		// The token request carries the client secret: it follows no redirect.
 		conf: clientcredentials.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			TokenURL:     TokenURL(cfg.UAAURL),
 			AuthStyle:    oauth2.AuthStyleInParams,
 		},
-		hc: httpClient,
+		hc: redirect.Client(httpClient),
 	}
 }
 
@@ -188,6 +190,11 @@ func (c *ClientCredentials) translate(err error) error {
 	uaa := strings.TrimRight(strings.TrimSpace(c.cfg.UAAURL), "/")
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
+		if re.Response != nil && re.Response.Request != nil {
+			if rerr := redirect.Check(re.Response); rerr != nil {
+				return &Error{UAAURL: uaa, StatusCode: re.Response.StatusCode, msg: rerr.Error(), errs: []error{rerr}}
+			}
+		}
 		e := &Error{UAAURL: uaa, Code: re.ErrorCode, Description: re.ErrorDescription}
 		status := ""
 		if re.Response != nil {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"golang.org/x/oauth2"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 )
 
 // Transport is an http.RoundTripper that sends Source's token as
@@ -87,12 +89,10 @@ func (t *Transport) send(req *http.Request, tok *oauth2.Token, body io.ReadClose
 }
 
 // NewHTTPClient returns a copy of base (nil: a zero http.Client) whose transport
-// adds src's token through a Transport.
+// adds src's token through a Transport. It follows no redirect: the Transport would
+// add the token to a request for any Location (see package redirect).
 func NewHTTPClient(src oauth2.TokenSource, base *http.Client) *http.Client {
-	c := &http.Client{}
-	if base != nil {
-		*c = *base
-	}
+	c := redirect.Client(base)
 	c.Transport = &Transport{Source: src, Base: c.Transport}
 	return c
 }

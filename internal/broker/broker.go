@@ -46,6 +46,7 @@ import (
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/wwwauth"
 )
 
@@ -87,7 +88,8 @@ func New(baseURL string, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{baseURL: strings.TrimRight(strings.TrimSpace(baseURL), "/"), hc: httpClient}
+	// It follows no redirect: httpClient adds the bearer token on every hop.
+	return &Client{baseURL: strings.TrimRight(strings.TrimSpace(baseURL), "/"), hc: redirect.Client(httpClient)}
 }
 
 // BaseURL is the OSB prefix, without a trailing slash.
@@ -136,6 +138,9 @@ func (c *Client) do(ctx context.Context, method, u string, body any, ok ...int) 
 		return nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
+	if err := redirect.Check(resp); err != nil {
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the Kyma Environment Broker's answer: %w", err)

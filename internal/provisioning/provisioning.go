@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 )
 
 // Clock tells the time; tests pass a fake.
@@ -79,7 +80,8 @@ func New(baseURL string, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{baseURL: strings.TrimRight(strings.TrimSpace(baseURL), "/"), hc: httpClient}
+	// It follows no redirect: httpClient adds the bearer token on every hop.
+	return &Client{baseURL: strings.TrimRight(strings.TrimSpace(baseURL), "/"), hc: redirect.Client(httpClient)}
 }
 
 // BaseURL is the service's base URL, without a trailing slash.
@@ -157,6 +159,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, ok ...in
 		return nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
+	if err := redirect.Check(resp); err != nil {
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the Provisioning Service's answer: %w", err)

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 )
 
 // Options bound the retries.
@@ -45,7 +47,8 @@ var Defaults = Options{Max: 4, WaitMin: 500 * time.Millisecond, WaitMax: 10 * ti
 func New(base http.RoundTripper, o Options) http.RoundTripper {
 	client := func(policy retryablehttp.CheckRetry) *retryablehttp.RoundTripper {
 		c := retryablehttp.NewClient()
-		c.HTTPClient = &http.Client{Transport: base}
+		// A redirect goes back to the caller as it is (see package redirect).
+		c.HTTPClient = &http.Client{Transport: base, CheckRedirect: redirect.Refuse}
 		c.Logger = nil // requests are logged by package httplog, at -v
 		c.RetryMax, c.RetryWaitMin, c.RetryWaitMax = o.Max, o.WaitMin, o.WaitMax
 		c.CheckRetry = patient(policy, o.WaitMax)
