@@ -96,7 +96,35 @@ func DefaultDir() (string, error) {
 
 // path is the entry's file; the lock and the markers are named after it.
 func (c Cache) path(k Key) string {
-	return filepath.Join(c.Dir, "credentials", safeName(k.Profile), safeName(k.Environment)+".json")
+	return filepath.Join(ProfilePath(c.Dir, "credentials", k.Profile), safeName(k.Environment)+".json")
+}
+
+// ProfilePath is the one function that turns a profile name into a path: what the
+// cache folder dir keeps for profile under kind ("credentials" and "made" are folders,
+// "tokens" a file to which the caller adds ".json"). A valid name (CheckProfileName)
+// is used as it is; any other, such as one an earlier version stored, is escaped so it
+// stays one path element inside dir/kind.
+func ProfilePath(dir, kind, profile string) string {
+	return filepath.Join(dir, kind, safeName(profile))
+}
+
+// MaxProfileName is the longest profile name: a DNS label's length, so a name fits in
+// the Kubernetes names made from it.
+const MaxProfileName = 63
+
+// CheckProfileName refuses a profile name that is not letters, digits, '-', '_' and
+// '.', not starting with '.', at most MaxProfileName characters: a name becomes a path
+// element, and nothing else can climb out of its folder or hide in it.
+func CheckProfileName(name string) error {
+	ok := name != "" && len(name) <= MaxProfileName && name[0] != '.'
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("profile name %q is not valid: use letters, digits, '-', '_' and '.', not starting with '.', at most %d characters", name, MaxProfileName)
+	}
+	return nil
 }
 
 // rootOf is the cache folder of an entry's path (Dir/credentials/PROFILE/ENV.json),
@@ -162,7 +190,7 @@ func (c Cache) Store(k Key, e *Entry) error {
 
 // Entries returns the profile's cached entries, by environment.
 func (c Cache) Entries(profile string) []*Entry {
-	files, _ := filepath.Glob(filepath.Join(c.Dir, "credentials", safeName(profile), "*.json"))
+	files, _ := filepath.Glob(filepath.Join(ProfilePath(c.Dir, "credentials", profile), "*.json"))
 	var out []*Entry
 	for _, f := range files {
 		data, err := privfile.ReadFile(c.Dir, f)

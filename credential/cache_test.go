@@ -2,6 +2,7 @@ package credential
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/adrg/xdg"
@@ -19,6 +20,24 @@ func TestDefaultDirMatchesXDG(t *testing.T) {
 		}
 		if want := filepath.Join(xdg.CacheHome, "kubectl-kyma"); got != want {
 			t.Errorf("XDG_CACHE_HOME=%q: DefaultDir() = %s, xdg says %s", env, got, want)
+		}
+	}
+}
+
+func TestCheckProfileName(t *testing.T) {
+	for name, valid := range map[string]bool{
+		"default": true, "ci-team_2.prod": true, "A": true, strings.Repeat("x", 63): true,
+		"": false, ".": false, "..": false, "../../x": false, "a/b": false, `a\b`: false,
+		".hidden": false, "ci@team": false, "a b": false, "é": false, strings.Repeat("x", 64): false,
+	} {
+		if err := CheckProfileName(name); (err == nil) != valid {
+			t.Errorf("CheckProfileName(%q) = %v, want valid %v", name, err, valid)
+		}
+	}
+	// A name an earlier version stored stays one element inside its folder.
+	for _, name := range []string{"..", "../../x", "a/b", "ci@team"} {
+		if p := ProfilePath("/c", "credentials", name); filepath.Dir(p) != "/c/credentials" {
+			t.Errorf("ProfilePath(%q) = %s, outside /c/credentials", name, p)
 		}
 	}
 }

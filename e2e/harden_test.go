@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,5 +227,71 @@ func TestHardenNoTokenOnRedirect(t *testing.T) {
 	}
 	if len(received) > 0 {
 		t.Errorf("the listener behind the redirect was sent %q", received)
+	}
+}
+
+// TestHardenProfileNames: a profile name that could climb out of its folder is refused
+// at every entry point, and a profile an earlier version stored under a name that is no
+// longer valid (ci@team) can still be logged out of, which removes its cached tokens.
+func TestHardenProfileNames(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	key, ca := filepath.Join(emu.StateDir, "service-key.json"), filepath.Join(emu.StateDir, "ca.crt")
+	for _, name := range []string{"../../x", "a/b", "..", ".hidden", strings.Repeat("p", 64)} {
+		_, errOut, err := u.kyma("login", "--service-key", key, "--certificate-authority", ca, "--profile", name)
+		if want := "profile name " + strconv.Quote(name) + " is not valid"; err == nil || !strings.Contains(errOut, want) {
+			t.Errorf("login --profile %s: err %v, stderr %q; want it refused saying %q", name, err, errOut, want)
+		}
+	}
+	_, errOut, err := u.run([]string{"KUBECTL_KYMA_PROFILE=a/b"}, "kubectl", "kyma", "environments")
+	if err == nil || !strings.Contains(errOut, `KUBECTL_KYMA_PROFILE: profile name "a/b" is not valid`) {
+		t.Errorf("KUBECTL_KYMA_PROFILE=a/b: err %v, stderr %q", err, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(u.home, ".config", "kubectl-kyma", "config.yaml")); err == nil {
+		t.Error("a refused login stored a config")
+	}
+
+	// What an earlier version left for profile ci@team: the profile, its OAuth token
+	// cache under the raw name, its credentials under the escaped one.
+	u.login(emu)
+	envID, _ := execKubeconfig(t, u, "e2e-names")
+	u.mustKyma("environments")
+	cfgPath := filepath.Join(u.home, ".config", "kubectl-kyma", "config.yaml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.ReplaceAll(string(cfg), "default", "ci@team"))
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(u.home, ".cache", "kubectl-kyma")
+	tokens := filepath.Join(cache, "tokens", "ci@team.json")
+	creds := filepath.Join(cache, "credentials", "ci%40team")
+	for from, to := range map[string]string{filepath.Join(cache, "tokens", "default.json"): tokens, filepath.Join(cache, "credentials", "default"): creds} {
+		if err := os.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(creds, envID+".json")); err != nil {
+		t.Fatalf("no cached credential to log out of: %v", err)
+	}
+
+	_, errOut, err = u.kyma("environments")
+	if want := "run 'kubectl kyma logout --profile ci@team --forget'"; err == nil || !strings.Contains(errOut, want) {
+		t.Errorf("environments with current profile ci@team: err %v, stderr %q; want it to say %q", err, errOut, want)
+	}
+	if out := u.mustKyma("logout", "--profile", "ci@team"); !strings.Contains(out, `Logged out of profile "ci@team"`) {
+		t.Errorf("logout said %q", out)
+	}
+	for _, p := range []string{tokens, creds} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("logout left %s (%v)", p, err)
+		}
+	}
+	u.mustKyma("logout", "--profile", "ci@team", "--forget")
+	if out := u.mustKyma("profiles"); strings.Contains(out, "ci@team") {
+		t.Errorf("logout --forget left the profile:\n%s", out)
 	}
 }

@@ -53,6 +53,9 @@ type Factory struct {
 
 	profileFlag string
 	verbosity   int
+	// legacyNames lets a command name a stored profile whose name is not valid (logout,
+	// so that such a profile can be removed).
+	legacyNames bool
 }
 
 // NewFactory returns the factory the real binary uses.
@@ -75,16 +78,28 @@ func (f *Factory) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log level: 6 logs requests, 8 also their bodies (secrets redacted)")
 }
 
-// ProfileName is the profile a command names, before it is resolved.
-func (f *Factory) ProfileName() string {
-	if f.profileFlag != "" {
-		return f.profileFlag
+// ProfileName is the profile a command names (--profile, else KUBECTL_KYMA_PROFILE),
+// before it is resolved; empty when it names none. A name that is not valid (see
+// credential.CheckProfileName) is an error, whichever of the two gave it.
+func (f *Factory) ProfileName() (string, error) {
+	name, from := f.profileFlag, "--profile"
+	if name == "" {
+		name, from = os.Getenv("KUBECTL_KYMA_PROFILE"), "KUBECTL_KYMA_PROFILE"
 	}
-	return os.Getenv("KUBECTL_KYMA_PROFILE")
+	if name == "" || f.legacyNames {
+		return name, nil
+	}
+	if err := credential.CheckProfileName(name); err != nil {
+		return "", fmt.Errorf("%s: %w", from, err)
+	}
+	return name, nil
 }
 
 func (f *Factory) resolveProfile() (*config.Profile, error) {
-	name := f.ProfileName()
+	name, err := f.ProfileName()
+	if err != nil {
+		return nil, err
+	}
 	if name == config.EnvProfile {
 		return envProfile()
 	}
@@ -107,6 +122,10 @@ func (f *Factory) resolveProfile() (*config.Profile, error) {
 	p, ok := cfg.Profiles[name]
 	if !ok {
 		return nil, fmt.Errorf("no profile %q (have: %v): run 'kubectl kyma login --profile %s ...'", name, cfg.Names(), name)
+	}
+	if err := credential.CheckProfileName(name); err != nil && !f.legacyNames {
+		// Stored by an earlier version, which took any name.
+		return nil, fmt.Errorf("%w; an earlier version stored it: run 'kubectl kyma logout --profile %s --forget' and log in again under another name", err, name)
 	}
 	return p, p.Validate()
 }
@@ -189,7 +208,7 @@ func (f *Factory) tokenClient(p *config.Profile) (*http.Client, error) {
 		uaa = p.TokenURL
 	}
 	src := auth.NewTokenSource(auth.Config{UAAURL: uaa, ClientID: p.ClientID, ClientSecret: p.ClientSecret},
-		filepath.Join(dir, "tokens", p.Name+".json"), hc)
+		credential.ProfilePath(dir, "tokens", p.Name)+".json", hc)
 	src.Root = dir
 	return auth.NewHTTPClient(src, hc), nil
 }

@@ -283,7 +283,7 @@ type madeBinding struct {
 
 // madeRecordPath is the record of one profile and environment.
 func madeRecordPath(dir, profile, envID string) string {
-	return filepath.Join(dir, "made", fileName(profile), fileName(envID))
+	return filepath.Join(credential.ProfilePath(dir, "made", profile), fileName(envID))
 }
 
 // recordMade notes that this machine made a binding. It never fails the command that
@@ -376,7 +376,7 @@ func withRecordLock(path string, fn func() error) error {
 
 // madeEnvironments lists the environments a profile has records for.
 func madeEnvironments(dir, profile string) []string {
-	files, _ := os.ReadDir(filepath.Join(dir, "made", fileName(profile)))
+	files, _ := os.ReadDir(credential.ProfilePath(dir, "made", profile))
 	var envs []string
 	for _, f := range files {
 		name := f.Name()

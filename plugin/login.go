@@ -79,7 +79,10 @@ func NewCmdLogin(f *Factory) *cobra.Command {
 
 // Complete reads the service key or the secret file into a profile.
 func (o *LoginOptions) Complete() error {
-	name := o.f.ProfileName()
+	name, err := o.f.ProfileName()
+	if err != nil {
+		return err
+	}
 	if name == "" {
 		name = "default"
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
 
@@ -55,6 +57,7 @@ func NewCmdLogout(f *Factory) *cobra.Command {
 		Short: "Forget the profile's cached tokens (--revoke: also delete the bindings this machine made)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.legacyNames = true // a stored profile whose name is no longer valid can be removed
 			p, err := f.Profile()
 			if err != nil {
 				return err
@@ -67,12 +70,7 @@ func NewCmdLogout(f *Factory) *cobra.Command {
 			if revoke {
 				errs = append(errs, revokeCached(cmd.Context(), f, p.Name, dir))
 			}
-			if err := os.Remove(filepath.Join(dir, "tokens", p.Name+".json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			if err := os.RemoveAll(filepath.Join(dir, "credentials", p.Name)); err != nil {
-				errs = append(errs, err)
-			}
+			errs = append(errs, forgetTokens(dir, p.Name))
 			if forget {
 				store := f.ConfigStore()
 				cfg, err := store.Load()
@@ -95,4 +93,25 @@ func NewCmdLogout(f *Factory) *cobra.Command {
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "also delete the bindings this machine made for the profile's cached credentials")
 	cmd.Flags().BoolVar(&forget, "forget", false, "also delete the profile itself")
 	return cmd
+}
+
+// forgetTokens removes a profile's cached OAuth token and binding credentials. Earlier
+// versions named the token file after the raw profile name: for a name that is one
+// plain path element (such as "ci@team") that file goes too; a name that could climb
+// out of the folder ("../x") never reaches a path unescaped.
+func forgetTokens(dir, profile string) error {
+	files := []string{credential.ProfilePath(dir, "tokens", profile) + ".json"}
+	if profile != "." && profile != ".." && !strings.ContainsAny(profile, `/\`) && filepath.Base(profile) == profile {
+		files = append(files, filepath.Join(dir, "tokens", profile+".json"))
+	}
+	var errs []error
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(credential.ProfilePath(dir, "credentials", profile)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

@@ -129,7 +129,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 // profile is the profile to show. With --cached-only only its name is needed, so a
 // profile named by --profile or KUBECTL_KYMA_PROFILE is not even loaded.
 func (o *StatusOptions) profile() (*config.Profile, error) {
-	if name := o.f.ProfileName(); o.CachedOnly && name != "" {
+	name, err := o.f.ProfileName()
+	if err != nil {
+		return nil, err
+	}
+	if o.CachedOnly && name != "" {
 		return &config.Profile{Name: name}, nil
 	}
 	return o.f.Profile()

@@ -62,8 +62,8 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 	if in.Key.Profile == "" {
 		in.Key.Profile = os.Getenv("KUBECTL_KYMA_PROFILE")
 	}
-	if in.Key.Profile == "" {
-		return false, nil // the full CLI knows the current profile
+	if in.Key.Profile == "" || credential.CheckProfileName(in.Key.Profile) != nil {
+		return false, nil // the full CLI knows the current profile, and explains a bad name
 	}
 	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
