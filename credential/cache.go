@@ -26,9 +26,11 @@ type Entry struct {
 	IssuedAt time.Time `json:"issuedAt"`
 	// ExpiresAt is when the service says the token stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
-	// Server and CAData are the cluster the binding's kubeconfig points at.
-	Server string `json:"server,omitempty"`
-	CAData []byte `json:"certificateAuthorityData,omitempty"`
+	// Server and CAData are the cluster the binding's kubeconfig points at, and
+	// TLSServerName the name it checks the cluster's certificate for, if it sets one.
+	Server        string `json:"server,omitempty"`
+	CAData        []byte `json:"certificateAuthorityData,omitempty"`
+	TLSServerName string `json:"tlsServerName,omitempty"`
 	// ClockNote says why ExpiresAt is not what the service said: a skewed Date header
 	// ignored, or a lifetime out of bounds replaced by the one asked for.
 	ClockNote string `json:"clockNote,omitempty"`

@@ -131,14 +131,48 @@ func (c Cache) handOutBusy(in Input, e *Entry, w io.Writer) error {
 	return c.handOutUntil(in, e, bounded(e, now, now.Add(busyHandout)), w)
 }
 
-// sameCluster reports whether e was made for the cluster kubectl is calling, when
-// kubectl says (provideClusterInfo: true): a token is never handed to another cluster,
-// nor to one that presents another CA.
+// sameCluster reports whether e was made for the cluster kubectl is calling, as kubectl
+// checks it, when kubectl says (provideClusterInfo: true); see clusterMismatch.
 func sameCluster(e *Entry, info ExecInfo) bool {
-	if info.Server == "" || e.Server == "" {
-		return true
+	return clusterMismatch(e, info) == ""
+}
+
+// clusterMismatch says why kubectl's cluster is not e's, or is not checked as e's
+// kubeconfig checks it, and is empty when it is. A token goes only to the same server,
+// over TLS verified as strictly as the binding's kubeconfig verifies it: never with
+// insecure-skip-tls-verify, never without a CA when the binding has one (kubectl would
+// then trust any certificate the system's roots sign for that address), never with
+// another CA or tls-server-name. A proxy-url changes nothing: kubectl tunnels TLS
+// through the proxy, and the certificate is checked end to end all the same. e may be
+// nil (no binding yet): then only kubectl's own set-up is checked.
+func clusterMismatch(e *Entry, info ExecInfo) string {
+	if info.Server == "" {
+		return "" // kubectl did not say which cluster (provideClusterInfo off, or run by hand)
 	}
-	return e.Server == info.Server && (len(info.CAData) == 0 || len(e.CAData) == 0 || bytes.Equal(e.CAData, info.CAData))
+	if info.InsecureSkipTLSVerify {
+		return "its kubeconfig cluster sets insecure-skip-tls-verify, and kubectl-kyma hands a cluster token only to a connection whose certificate is checked: remove insecure-skip-tls-verify"
+	}
+	if e == nil || e.Server == "" {
+		return ""
+	}
+	switch {
+	case e.Server != info.Server:
+		return "the bindings of environment " + e.Environment + " are for the cluster at " + e.Server + ": check the kubeconfig's cluster"
+	case len(e.CAData) > 0 && len(info.CAData) == 0:
+		return "its kubeconfig cluster has no certificate-authority-data, and the binding's has: kubectl would accept any certificate the system trusts; use the CA of 'kubectl kyma kubeconfig'"
+	case len(e.CAData) > 0 && !bytes.Equal(e.CAData, info.CAData):
+		return "its kubeconfig cluster trusts another CA than the binding's kubeconfig: check the kubeconfig's certificate-authority-data"
+	case e.TLSServerName != info.TLSServerName:
+		return "its kubeconfig cluster checks the certificate for tls-server-name " + quoteOrNone(info.TLSServerName) + ", the binding's kubeconfig for " + quoteOrNone(e.TLSServerName) + ": check the kubeconfig's cluster"
+	}
+	return ""
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return `"` + s + `"`
 }
 
 // Minter makes bindings for one environment; the full CLI implements it over the
@@ -256,7 +290,7 @@ func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
 	path := r.Cache.path(in.Key)
 	old := r.Cache.Load(in.Key)
 	now := in.now()
-	if old != nil && !sameCluster(old, in.ExecInfo) {
+	if !sameCluster(old, in.ExecInfo) { // before any binding is made for a kubectl that would not get it
 		return wrongCluster(in, old)
 	}
 	refused := fresh(old, now, in.Margin) && handedBefore(path, old.BindingID, in.Caller, now) &&
@@ -549,6 +583,8 @@ func (r *Refresher) revokeGone(ctx context.Context, k Key, e *Entry, ids []strin
 	_ = r.Cache.Store(k, e)
 }
 
+// wrongCluster is the error for a kubectl whose cluster is not e's (see
+// clusterMismatch).
 func wrongCluster(in Input, e *Entry) error {
-	return fmt.Errorf("the bindings of environment %s are for the cluster at %s, but kubectl asked for a token for %s (or another CA): check the kubeconfig's cluster", in.Key.Environment, e.Server, in.ExecInfo.Server)
+	return fmt.Errorf("no token for environment %s to %s: %s", in.Key.Environment, in.ExecInfo.Server, clusterMismatch(e, in.ExecInfo))
 }

@@ -25,7 +25,10 @@ type execCredential struct {
 		// Cluster is set when the exec stanza has provideClusterInfo: true.
 		Cluster *struct {
 			Server                   string `json:"server"`
+			TLSServerName            string `json:"tls-server-name,omitempty"`
+			InsecureSkipTLSVerify    bool   `json:"insecure-skip-tls-verify,omitempty"`
 			CertificateAuthorityData []byte `json:"certificate-authority-data,omitempty"`
+			ProxyURL                 string `json:"proxy-url,omitempty"`
 		} `json:"cluster,omitempty"`
 	} `json:"spec"`
 	Status *execStatus `json:"status,omitempty"`
@@ -43,6 +46,11 @@ type ExecInfo struct {
 	// Server and CAData are the cluster's when provideClusterInfo is on; else empty.
 	Server string
 	CAData []byte
+	// TLSServerName and InsecureSkipTLSVerify are how kubectl will check the cluster's
+	// certificate; ProxyURL the proxy it goes through (see sameCluster).
+	TLSServerName         string
+	InsecureSkipTLSVerify bool
+	ProxyURL              string
 }
 
 // ParseExecInfo reads KUBERNETES_EXEC_INFO; empty means v1 and no cluster info.
@@ -63,7 +71,9 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 		return ExecInfo{}, fmt.Errorf("KUBERNETES_EXEC_INFO asks for %s; this plugin speaks %s and %s", in.APIVersion, apiV1, apiV1beta1)
 	}
 	if in.Spec.Cluster != nil {
-		info.Server, info.CAData = in.Spec.Cluster.Server, in.Spec.Cluster.CertificateAuthorityData
+		c := in.Spec.Cluster
+		info.Server, info.CAData = c.Server, c.CertificateAuthorityData
+		info.TLSServerName, info.InsecureSkipTLSVerify, info.ProxyURL = c.TLSServerName, c.InsecureSkipTLSVerify, c.ProxyURL
 	}
 	return info, nil
 }

@@ -295,3 +295,43 @@ func TestHardenProfileNames(t *testing.T) {
 		t.Errorf("logout --forget left the profile:\n%s", out)
 	}
 }
+
+// TestHardenInsecureEntryGetsNoToken: kubectl whose kubeconfig entry (or flag) skips
+// the check of the cluster's certificate gets no token from the plugin, and is told
+// why.
+func TestHardenInsecureEntryGetsNoToken(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	_, kc := execKubeconfig(t, u, "e2e-insecure")
+	if out, err := u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name"); err != nil {
+		t.Fatalf("kubectl with the kubeconfig as written: %v\n%s", err, out)
+	}
+	const why = "its kubeconfig cluster sets insecure-skip-tls-verify"
+	before := emu.stats(t).BindingsCreated
+	out, err := u.kubectl("--kubeconfig", kc, "--insecure-skip-tls-verify", "get", "ns", "-o", "name")
+	if err == nil || !strings.Contains(out, why) || strings.Contains(out, "namespace/") {
+		t.Errorf("kubectl --insecure-skip-tls-verify: err %v\n%s\nwant it refused saying %q", err, out, why)
+	}
+
+	name, err := u.kubectl("--kubeconfig", kc, "config", "view", "-o", "jsonpath={.clusters[0].name}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"config", "unset", "clusters." + name + ".certificate-authority-data"},
+		{"config", "set", "clusters." + name + ".insecure-skip-tls-verify", "true"},
+	} {
+		if out, err := u.kubectl(append([]string{"--kubeconfig", kc}, args...)...); err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	out, err = u.kubectl("--kubeconfig", kc, "get", "ns", "-o", "name")
+	if err == nil || !strings.Contains(out, why) || strings.Contains(out, "namespace/") {
+		t.Errorf("kubectl with insecure-skip-tls-verify in the kubeconfig: err %v\n%s\nwant it refused saying %q", err, out, why)
+	}
+	if made := emu.stats(t).BindingsCreated - before; made != 0 {
+		t.Errorf("the refused call made %d bindings", made)
+	}
+}

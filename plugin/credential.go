@@ -236,22 +236,24 @@ func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*cred
 		exp = now.Add(expiration)
 	}
 	return &credential.Entry{
-		ClockNote:   note,
-		Environment: b.EnvironmentID,
-		BindingID:   b.ID,
-		Token:       kc.Token,
-		IssuedAt:    now,
-		ExpiresAt:   exp,
-		Server:      kc.Server,
-		CAData:      kc.CAData,
+		ClockNote:     note,
+		Environment:   b.EnvironmentID,
+		BindingID:     b.ID,
+		Token:         kc.Token,
+		IssuedAt:      now,
+		ExpiresAt:     exp,
+		Server:        kc.Server,
+		CAData:        kc.CAData,
+		TLSServerName: kc.TLSServerName,
 	}, nil
 }
 
 // bindingKubeconfig is what a binding's kubeconfig says about reaching its cluster.
 type bindingKubeconfig struct {
-	Server string
-	CAData []byte
-	Token  string
+	Server        string
+	CAData        []byte
+	TLSServerName string
+	Token         string
 }
 
 // parseKubeconfig reads the current context of a binding's kubeconfig.
@@ -277,7 +279,7 @@ func parseKubeconfig(text string) (*bindingKubeconfig, error) {
 	if user == nil || user.Token == "" {
 		return nil, errors.New("its kubeconfig holds no token")
 	}
-	return &bindingKubeconfig{Server: cluster.Server, CAData: cluster.CertificateAuthorityData, Token: user.Token}, nil
+	return &bindingKubeconfig{Server: cluster.Server, CAData: cluster.CertificateAuthorityData, TLSServerName: cluster.TLSServerName, Token: user.Token}, nil
 }
 
 // revokeCached deletes the bindings behind a profile's cached credentials.

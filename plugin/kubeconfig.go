@@ -131,7 +131,7 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		user = &clientcmdapi.AuthInfo{Exec: o.execConfig(p.Name, env.ID)}
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData}
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData, TLSServerName: e.TLSServerName}
 	cfg.AuthInfos[name] = user
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	cfg.CurrentContext = name
