@@ -211,7 +211,7 @@ func TestHardenNoTokenOnRedirect(t *testing.T) {
 	u.mustKyma("login", "--service-key", keyFile, "--certificate-authority", filepath.Join(emu.StateDir, "ca.crt"))
 
 	for _, args := range [][]string{
-		{"environments"},
+		{"list"},
 		{"provision", "e2e-redirect", "--plan", "aws", "--region", "eu-central-1", "--user", "e2e@example.com"},
 	} {
 		out, errOut, err := u.kyma(args...)
@@ -244,7 +244,7 @@ func TestHardenProfileNames(t *testing.T) {
 			t.Errorf("login --profile %s: err %v, stderr %q; want it refused saying %q", name, err, errOut, want)
 		}
 	}
-	_, errOut, err := u.run([]string{"KUBECTL_KYMA_PROFILE=a/b"}, "kubectl", "kyma", "environments")
+	_, errOut, err := u.run([]string{"KUBECTL_KYMA_PROFILE=a/b"}, "kubectl", "kyma", "list")
 	if err == nil || !strings.Contains(errOut, `KUBECTL_KYMA_PROFILE: profile name "a/b" is not valid`) {
 		t.Errorf("KUBECTL_KYMA_PROFILE=a/b: err %v, stderr %q", err, errOut)
 	}
@@ -256,7 +256,7 @@ func TestHardenProfileNames(t *testing.T) {
 	// cache under the raw name, its credentials under the escaped one.
 	u.login(emu)
 	envID, _ := execKubeconfig(t, u, "e2e-names")
-	u.mustKyma("environments")
+	u.mustKyma("list")
 	cfgPath := filepath.Join(u.home, ".config", "kubectl-kyma", "config.yaml")
 	cfg, err := os.ReadFile(cfgPath)
 	if err != nil {
@@ -278,9 +278,9 @@ func TestHardenProfileNames(t *testing.T) {
 		t.Fatalf("no cached credential to log out of: %v", err)
 	}
 
-	_, errOut, err = u.kyma("environments")
+	_, errOut, err = u.kyma("list")
 	if want := "run 'kubectl kyma logout --profile ci@team --forget'"; err == nil || !strings.Contains(errOut, want) {
-		t.Errorf("environments with current profile ci@team: err %v, stderr %q; want it to say %q", err, errOut, want)
+		t.Errorf("list with current profile ci@team: err %v, stderr %q; want it to say %q", err, errOut, want)
 	}
 	if out := u.mustKyma("logout", "--profile", "ci@team"); !strings.Contains(out, `Logged out of profile "ci@team"`) {
 		t.Errorf("logout said %q", out)
@@ -333,5 +333,34 @@ func TestHardenInsecureEntryGetsNoToken(t *testing.T) {
 	}
 	if made := emu.stats(t).BindingsCreated - before; made != 0 {
 		t.Errorf("the refused call made %d bindings", made)
+	}
+}
+
+// TestHardenRunRoles: under `run --role edit` the command can change workloads but
+// cannot mint a token for a service account, read secrets or exec into a pod; under
+// --role view it cannot read secrets either; and it never sees the profile's client
+// secret.
+func TestHardenRunRoles(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t)
+	u := newUser(t)
+	u.login(emu)
+	u.provision("e2e-roles")
+	script := `kubectl create serviceaccount "e2e-sa-$KUBECTL_KYMA_BINDING_ID" -n default >/dev/null 2>&1
+kubectl create token "e2e-sa-$KUBECTL_KYMA_BINDING_ID" -n default >/dev/null 2>/tmp/e2e-token-err-$KUBECTL_KYMA_BINDING_ID && echo "create token: yes" || echo "create token: $(grep -o forbidden /tmp/e2e-token-err-$KUBECTL_KYMA_BINDING_ID | head -1)"
+rm -f /tmp/e2e-token-err-$KUBECTL_KYMA_BINDING_ID
+echo "get secrets: $(kubectl auth can-i get secrets -n default)"
+echo "exec: $(kubectl auth can-i create pods --subresource=exec -n default)"
+echo "impersonate: $(kubectl auth can-i impersonate serviceaccounts -n default)"
+echo "create deployments: $(kubectl auth can-i create deployments.apps -n default)"
+echo "secret: [$CLIENT_SECRET]"`
+	for _, tc := range []struct{ role, want string }{
+		{"edit", "create token: forbidden\nget secrets: no\nexec: no\nimpersonate: no\ncreate deployments: yes\nsecret: []\n"},
+		{"view", "create token: forbidden\nget secrets: no\nexec: no\nimpersonate: no\ncreate deployments: no\nsecret: []\n"},
+	} {
+		out, errOut, err := u.run([]string{"CLIENT_SECRET=e2e-must-not-leak"}, "kubectl", "kyma", "run", "e2e-roles", "--role", tc.role, "--", "sh", "-c", script)
+		if err != nil || out != tc.want {
+			t.Errorf("run --role %s: %v\nstdout:\n%s\nwant:\n%s\nstderr: %s", tc.role, err, out, tc.want, errOut)
+		}
 	}
 }

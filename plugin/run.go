@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,11 +202,18 @@ func (o *RunOptions) Run(ctx context.Context) (err error) {
 	return o.runCommand(sigs, kubeconfig, b.ID)
 }
 
+// notForTheCommand are the variables COMMAND does not inherit: the two this command
+// sets, and the profile's (the seed procedure's client secret among them), which would
+// let COMMAND make bindings of its own, with every right --role took away.
+var notForTheCommand = []string{"KUBECONFIG", "KUBECTL_KYMA_BINDING_ID",
+	"CLIENT_ID", "CLIENT_SECRET", "UAA_URL", "PROVISIONING_SERVICE_URL", "KUBECTL_KYMA_PROFILE"}
+
 // runCommand runs COMMAND to its end, forwarding signals, and returns its status.
 func (o *RunOptions) runCommand(sigs <-chan os.Signal, kubeconfig, bindingID string) error {
 	cmd := exec.Command(o.Command[0], o.Command[1:]...)
 	cmd.Env = append(slices.DeleteFunc(slices.Clone(o.environ), func(kv string) bool {
-		return strings.HasPrefix(kv, "KUBECONFIG=") || strings.HasPrefix(kv, "KUBECTL_KYMA_BINDING_ID=")
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(notForTheCommand, name)
 	}), "KUBECONFIG="+kubeconfig, "KUBECTL_KYMA_BINDING_ID="+bindingID)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.f.IOStreams.In, o.f.IOStreams.Out, o.f.IOStreams.ErrOut
 	if err := cmd.Start(); err != nil {
@@ -302,24 +310,87 @@ var (
 	writeVerbs = []string{"create", "update", "patch", "delete", "deletecollection"}
 )
 
-// rbacGroup is the API group that edit may read but not change: changing it could give
-// the binding back what --role took away.
+// rbacGroup is the API group that edit may not change: changing it could give the
+// binding back what --role took away.
 const rbacGroup = "rbac.authorization.k8s.io"
 
-// roleRules are the rules of a narrowed binding. groups are the API groups the cluster
-// serves (edit writes to each but RBAC; RBAC rules cannot subtract, so they are listed).
-func roleRules(role string, groups []string) []policyRule {
-	rules := []policyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: readVerbs}}
-	if role == roleEdit {
-		writable := []string{""}
-		for _, g := range groups {
-			if g != "" && g != rbacGroup && !slices.Contains(writable, g) {
-				writable = append(writable, g)
+// hidden are the core resources and subresources no narrowed role reads or writes:
+// secrets (tokens of other service accounts, and whatever the cluster keeps there), a
+// new token for any service account, and ways into a running container or node, which
+// would carry the command past what its role allows. Kubernetes' own view role leaves
+// out secrets and these subresources as well.
+var hidden = []string{"secrets", "serviceaccounts/token", "pods/exec", "pods/attach", "pods/portforward",
+	"pods/proxy", "pods/ephemeralcontainers", "services/proxy", "nodes/proxy"}
+
+// roleRules are the rules of a narrowed binding. resources are what the cluster serves
+// then, by API group ("" is the core group). RBAC rules can only add, so every resource
+// is listed by name: a wildcard would take in secrets and the subresources in hidden.
+// view may get, list and watch each of them but hidden; edit may also create, update,
+// patch, delete and deletecollection them, except in the RBAC group. Neither gets the
+// impersonate, bind or escalate verbs.
+func roleRules(role string, resources map[string][]string) []policyRule {
+	groups := slices.Sorted(maps.Keys(resources))
+	var rules []policyRule
+	for _, g := range groups {
+		var names []string
+		for _, r := range resources[g] {
+			if !(g == "" && slices.Contains(hidden, r)) && !slices.Contains(names, r) {
+				names = append(names, r)
 			}
 		}
-		rules = append(rules, policyRule{APIGroups: writable, Resources: []string{"*"}, Verbs: writeVerbs})
+		if len(names) == 0 {
+			continue
+		}
+		slices.Sort(names)
+		rules = append(rules, policyRule{APIGroups: []string{g}, Resources: names, Verbs: readVerbs})
+		if role == roleEdit && g != rbacGroup {
+			rules = append(rules, policyRule{APIGroups: []string{g}, Resources: names, Verbs: writeVerbs})
+		}
 	}
 	return rules
+}
+
+// apiResources lists the resources and subresources the cluster serves, by API group:
+// the core group's v1 and each other group's preferred version.
+func (c *kubeClient) apiResources(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	add := func(group, path string) error {
+		var list struct {
+			Resources []struct {
+				Name string `json:"name"`
+			} `json:"resources"`
+		}
+		if err := c.do(ctx, http.MethodGet, path, nil, &list); err != nil {
+			return fmt.Errorf("list the cluster's resources at %s: %w", path, err)
+		}
+		for _, r := range list.Resources {
+			out[group] = append(out[group], r.Name)
+		}
+		return nil
+	}
+	if err := add("", "/api/v1"); err != nil {
+		return nil, err
+	}
+	var groups struct {
+		Groups []struct {
+			Name             string `json:"name"`
+			PreferredVersion struct {
+				GroupVersion string `json:"groupVersion"`
+			} `json:"preferredVersion"`
+		} `json:"groups"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/apis", nil, &groups); err != nil {
+		return nil, fmt.Errorf("list the cluster's API groups: %w", err)
+	}
+	for _, g := range groups.Groups {
+		if g.PreferredVersion.GroupVersion == "" {
+			continue
+		}
+		if err := add(g.Name, "/apis/"+g.PreferredVersion.GroupVersion); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // narrowRole replaces the rules of the binding's ClusterRole kyma-binding-ID, as the
@@ -338,19 +409,9 @@ func narrowRole(ctx context.Context, kubeconfig, bindingID, role string) error {
 	if err != nil {
 		return err
 	}
-	var groups []string
-	if role == roleEdit {
-		var list struct {
-			Groups []struct {
-				Name string `json:"name"`
-			} `json:"groups"`
-		}
-		if err := c.do(ctx, http.MethodGet, "/apis", nil, &list); err != nil {
-			return fmt.Errorf("list the cluster's API groups: %w", err)
-		}
-		for _, g := range list.Groups {
-			groups = append(groups, g.Name)
-		}
+	resources, err := c.apiResources(ctx)
+	if err != nil {
+		return err
 	}
 	path := "/apis/" + rbacGroup + "/v1/clusterroles/kyma-binding-" + bindingID
 	for attempt := 0; ; attempt++ {
@@ -358,7 +419,7 @@ func narrowRole(ctx context.Context, kubeconfig, bindingID, role string) error {
 		if err := c.do(ctx, http.MethodGet, path, nil, &cr); err != nil {
 			return fmt.Errorf("read ClusterRole kyma-binding-%s: %w", bindingID, err)
 		}
-		cr["rules"] = roleRules(role, groups)
+		cr["rules"] = roleRules(role, resources)
 		err := c.do(ctx, http.MethodPut, path, cr, nil)
 		var se *statusError
 		if errors.As(err, &se) && se.code == http.StatusConflict && attempt < 3 {
@@ -377,7 +438,7 @@ func deniedProbe(role string) map[string]any {
 	if role == roleView {
 		return map[string]any{"verb": "create", "resource": "pods", "namespace": "default"}
 	}
-	return map[string]any{"verb": "create", "group": rbacGroup, "resource": "clusterroles"}
+	return map[string]any{"verb": "create", "resource": "serviceaccounts", "subresource": "token", "namespace": "default"}
 }
 
 // waitDenied asks the API server (SelfSubjectAccessReview) until it denies attrs: the

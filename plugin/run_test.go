@@ -221,7 +221,8 @@ func runOptions(e *testEnv, command ...string) (*RunOptions, chan os.Signal) {
 	sigs := make(chan os.Signal, 4)
 	return &RunOptions{
 		f: e.f, Arg: "env-1", Command: command, Role: roleAdmin,
-		environ: append(os.Environ(), "KUBECONFIG=/elsewhere"),
+		environ: append(os.Environ(), "KUBECONFIG=/elsewhere", "CLIENT_SECRET=top-secret", "CLIENT_ID=id",
+			"UAA_URL=https://uaa.example", "PROVISIONING_SERVICE_URL=https://ps.example", "KUBECTL_KYMA_PROFILE=env"),
 		signals: func() (<-chan os.Signal, func()) { return sigs, func() {} },
 	}, sigs
 }
@@ -248,7 +249,7 @@ func TestRunGivesTheCommandAPrivateKubeconfigAndDeletesTheBinding(t *testing.T) 
 	needShell(t)
 	svc := newFakeBindings()
 	e := newTestEnv(t, svc)
-	o, _ := runOptions(e, "sh", "-c", `echo "$KUBECONFIG"; echo "$KUBECTL_KYMA_BINDING_ID"; stat -c %a "$KUBECONFIG"; grep -c "token: tok" "$KUBECONFIG"; exit 7`)
+	o, _ := runOptions(e, "sh", "-c", `echo "$KUBECONFIG"; echo "$KUBECTL_KYMA_BINDING_ID"; stat -c %a "$KUBECONFIG"; grep -c "token: tok" "$KUBECONFIG"; echo "profile:$CLIENT_ID$CLIENT_SECRET$UAA_URL$PROVISIONING_SERVICE_URL$KUBECTL_KYMA_PROFILE"; exit 7`)
 	err := o.Run(context.Background())
 	if code := codeOf(t, err); code != 7 {
 		t.Fatalf("exit code %d, want 7 (the command's)", code)
@@ -258,8 +259,11 @@ func TestRunGivesTheCommandAPrivateKubeconfigAndDeletesTheBinding(t *testing.T) 
 		t.Errorf("a command's own failure is not an error to print again: %v", ee.Err)
 	}
 	lines := strings.Split(strings.TrimSpace(e.out.String()), "\n")
-	if len(lines) != 4 {
+	if len(lines) != 5 {
 		t.Fatalf("the command printed %q", e.out.String())
+	}
+	if lines[4] != "profile:" {
+		t.Errorf("the command inherited the profile's variables: %s", lines[4])
 	}
 	if lines[0] == "/elsewhere" || lines[1] != "new-1" || lines[2] != "600" || lines[3] != "1" {
 		t.Errorf("KUBECONFIG %s, binding %s, mode %s, token lines %s; want a new 0600 file holding the binding's kubeconfig", lines[0], lines[1], lines[2], lines[3])
@@ -357,16 +361,40 @@ func TestRunInterruptedBeforeTheCommandStarts(t *testing.T) {
 	}
 }
 
+// testResources is what fakeAPIServer's discovery serves.
+var testResources = map[string][]string{
+	"":                          {"pods", "pods/exec", "pods/log", "secrets", "serviceaccounts", "serviceaccounts/token", "configmaps"},
+	"apps":                      {"deployments", "deployments/scale"},
+	"rbac.authorization.k8s.io": {"clusterroles", "rolebindings"},
+}
+
 func TestRoleRules(t *testing.T) {
-	groups := []string{"apps", "rbac.authorization.k8s.io", "batch", "apps"}
-	view := []policyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}}
-	if diff := cmp.Diff(view, roleRules(roleView, groups)); diff != "" {
+	read, write := []string{"get", "list", "watch"}, []string{"create", "update", "patch", "delete", "deletecollection"}
+	core := []string{"configmaps", "pods", "pods/log", "serviceaccounts"}
+	apps := []string{"deployments", "deployments/scale"}
+	rbac := []string{"clusterroles", "rolebindings"}
+	view := []policyRule{
+		{APIGroups: []string{""}, Resources: core, Verbs: read},
+		{APIGroups: []string{"apps"}, Resources: apps, Verbs: read},
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: rbac, Verbs: read},
+	}
+	if diff := cmp.Diff(view, roleRules(roleView, testResources)); diff != "" {
 		t.Errorf("view (-want +got):\n%s", diff)
 	}
-	edit := append(slices.Clone(view), policyRule{APIGroups: []string{"", "apps", "batch"}, Resources: []string{"*"},
-		Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}})
-	if diff := cmp.Diff(edit, roleRules(roleEdit, groups)); diff != "" {
+	edit := []policyRule{
+		{APIGroups: []string{""}, Resources: core, Verbs: read},
+		{APIGroups: []string{""}, Resources: core, Verbs: write},
+		{APIGroups: []string{"apps"}, Resources: apps, Verbs: read},
+		{APIGroups: []string{"apps"}, Resources: apps, Verbs: write},
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: rbac, Verbs: read},
+	}
+	if diff := cmp.Diff(edit, roleRules(roleEdit, testResources)); diff != "" {
 		t.Errorf("edit (-want +got):\n%s", diff)
+	}
+	for _, r := range roleRules(roleEdit, testResources) {
+		if slices.Contains(r.Resources, "*") || slices.Contains(r.Verbs, "impersonate") || slices.Contains(r.Verbs, "*") {
+			t.Errorf("a wildcard or impersonate in %+v", r)
+		}
 	}
 }
 
@@ -389,7 +417,17 @@ func (s *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/apis":
-		_, _ = io.WriteString(w, `{"kind":"APIGroupList","groups":[{"name":"apps"},{"name":"rbac.authorization.k8s.io"},{"name":"batch"}]}`)
+		_, _ = io.WriteString(w, `{"kind":"APIGroupList","groups":[{"name":"apps","preferredVersion":{"groupVersion":"apps/v1"}},`+
+			`{"name":"rbac.authorization.k8s.io","preferredVersion":{"groupVersion":"rbac.authorization.k8s.io/v1"}}]}`)
+	case r.Method == http.MethodGet && (r.URL.Path == "/api/v1" || r.URL.Path == "/apis/apps/v1" || r.URL.Path == "/apis/rbac.authorization.k8s.io/v1"):
+		group := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/v1"), "/apis/"), "/v1")
+		var list struct {
+			Resources []map[string]string `json:"resources"`
+		}
+		for _, name := range testResources[group] {
+			list.Resources = append(list.Resources, map[string]string{"name": name})
+		}
+		_ = json.NewEncoder(w).Encode(list)
 	case r.URL.Path == "/apis/rbac.authorization.k8s.io/v1/clusterroles/kyma-binding-new-1" && r.Method == http.MethodGet:
 		_ = json.NewEncoder(w).Encode(s.role)
 	case r.URL.Path == "/apis/rbac.authorization.k8s.io/v1/clusterroles/kyma-binding-new-1" && r.Method == http.MethodPut:
@@ -439,12 +477,7 @@ func TestRunNarrowsTheRoleBeforeTheCommandStarts(t *testing.T) {
 			}
 			api.mu.Lock()
 			defer api.mu.Unlock()
-			var want []policyRule
-			if role == roleView {
-				want = roleRules(roleView, nil)
-			} else {
-				want = roleRules(roleEdit, []string{"apps", "rbac.authorization.k8s.io", "batch"})
-			}
+			want := roleRules(role, testResources)
 			data, _ := json.Marshal(api.role["rules"])
 			var got []policyRule
 			_ = json.Unmarshal(data, &got)
