@@ -56,7 +56,7 @@ func (c Cache) lastFailure(k Key) *failure {
 func (c Cache) refreshAhead(in Input, e *Entry) {
 	last := c.lastFailure(in.Key)
 	now := in.now()
-	if last != nil && now.Sub(last.Time) < failureBackoff {
+	if last != nil && recent(last.Time, now, failureBackoff) {
 		return
 	}
 	lock, ok := tryLock(c.Dir, c.path(in.Key)+".lock")

@@ -295,7 +295,7 @@ func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
 	}
 	refused := fresh(old, now, in.Margin) && handedBefore(path, old.BindingID, in.Caller, now) &&
 		r.confirmRefused(ctx, in, old)
-	looping := refused && old.ReplacedRefused && now.Sub(old.IssuedAt) < refusalCooldown
+	looping := refused && old.ReplacedRefused && recent(old.IssuedAt, now, refusalCooldown)
 	if fresh(old, now, in.Margin) && (!refused || looping) {
 		if refused {
 			in.note("the cluster refused binding %s too, made %s ago to replace a refused one; check the kubeconfig's server", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
@@ -307,7 +307,7 @@ func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
 	// rather than make every kubectl call wait for another failure; with nothing valid
 	// left, repeat the failure for a few seconds, as client-go runs the plugin again for
 	// every request of a failing kubectl.
-	if last := r.Cache.lastFailure(in.Key); last != nil {
+	if last := r.Cache.lastFailure(in.Key); last != nil && !last.Time.After(now) { // a failure "ahead" of now: the clock stepped back
 		switch age := now.Sub(last.Time); {
 		case age < failureBackoff && stillValid(old, now, refused):
 			return r.handOutStale(in, old, w, errors.New(last.Error))

@@ -47,9 +47,19 @@ func handOutUntil(e *Entry, override time.Duration) time.Time {
 	return e.ExpiresAt.Add(-Margin(e, override))
 }
 
-// fresh reports whether e may still be handed out at now.
+// fresh reports whether e may still be handed out at now. An entry made "after" now
+// (the clock stepped back since) is stale: its age says nothing, and the token may
+// have expired at the cluster.
 func fresh(e *Entry, now time.Time, override time.Duration) bool {
-	return e != nil && now.Before(handOutUntil(e, override))
+	return e != nil && !now.Before(e.IssuedAt) && now.Before(handOutUntil(e, override))
+}
+
+// recent reports whether t is less than d before now. A t after now (the clock stepped
+// back) is not recent: an age below zero must not hold back what a real age would let
+// happen (a retry after a failure, a new binding after a refusal).
+func recent(t, now time.Time, d time.Duration) bool {
+	age := now.Sub(t)
+	return age >= 0 && age < d
 }
 
 // aheadAt is when a hit starts a background refresh: the ahead share of the time from
