@@ -305,11 +305,31 @@ func recordMade(f *Factory, envID, bindingID, kind string) {
 			return err
 		}
 		_, err = fmt.Fprintf(w, "%s %s %s\n", bindingID, kind, f.Now().UTC().Format(time.RFC3339))
+		var size int64
+		if fi, serr := w.Stat(); serr == nil {
+			size = fi.Size()
+		}
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
+		if err == nil && size > madeCompactSize {
+			err = compactLocked(path, unexpired(f.Now()))
+		}
 		return err
 	})
+}
+
+// madeCompactSize is the size past which a record is compacted on every write: about
+// 300 lines. A credential helper that makes a binding every few minutes would otherwise
+// grow it by a line each time until the next gc.
+const madeCompactSize = 24 << 10
+
+// unexpired keeps the lines of bindings that may still be live at now: none outlives
+// binding.MaxExpiration (a minute more for clock skew). A line without a time is kept.
+func unexpired(now time.Time) func(madeBinding) bool {
+	return func(m madeBinding) bool {
+		return m.At.IsZero() || now.Sub(m.At) < binding.MaxExpiration+time.Minute
+	}
 }
 
 // readMade reads a record; a missing or unreadable one is empty.
@@ -340,19 +360,22 @@ func readMade(path string) map[string]madeBinding {
 
 // compactMade rewrites the record with the lines keep accepts.
 func compactMade(path string, keep func(madeBinding) bool) {
-	_ = withRecordLock(path, func() error {
-		made := readMade(path) // again, under the lock: a bind may have appended
-		var b strings.Builder
-		for _, id := range sortedKeys(made) {
-			if m := made[id]; keep(m) {
-				fmt.Fprintf(&b, "%s %s %s\n", m.ID, m.Kind, m.At.UTC().Format(time.RFC3339))
-			}
+	_ = withRecordLock(path, func() error { return compactLocked(path, keep) })
+}
+
+// compactLocked is compactMade for a caller that holds the record's lock.
+func compactLocked(path string, keep func(madeBinding) bool) error {
+	made := readMade(path) // again, under the lock: a bind may have appended
+	var b strings.Builder
+	for _, id := range sortedKeys(made) {
+		if m := made[id]; keep(m) {
+			fmt.Fprintf(&b, "%s %s %s\n", m.ID, m.Kind, m.At.UTC().Format(time.RFC3339))
 		}
-		if b.Len() == 0 {
-			return os.Remove(path)
-		}
-		return privfile.WriteAtomic(recordRoot(path), path, []byte(b.String()))
-	})
+	}
+	if b.Len() == 0 {
+		return os.Remove(path)
+	}
+	return privfile.WriteAtomic(recordRoot(path), path, []byte(b.String()))
 }
 
 // withRecordLock runs fn holding the record's lock.

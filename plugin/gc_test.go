@@ -200,3 +200,23 @@ delete the ones this machine made and no longer uses with 'kubectl kyma gc env-1
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// The record of bindings made here stays small without gc: past a size, every write
+// drops the lines of bindings that have certainly expired.
+func TestMadeRecordIsCompactedPastASize(t *testing.T) {
+	e := newTestEnv(t, newFakeBindings())
+	var old []string
+	for i := range 400 {
+		old = append(old, fmt.Sprintf("old-%03d-2f7c4c8e-4a4b-4e5e-9f0e-6b1d2f3a4b5c", i))
+	}
+	e.record("env-1", madeByCredential, now.Add(-3*time.Hour), old...)
+	e.record("env-1", madeByRun, now.Add(-10*time.Minute), "recent")
+	e.record("env-1", madeByCredential, now, "current")
+	path := madeRecordPath(e.cache, "test", "env-1")
+	if diff := cmp.Diff([]string{"current", "recent"}, sortedKeys(readMade(path))); diff != "" {
+		t.Errorf("record after compaction (-want +got):\n%s", diff)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() > madeCompactSize {
+		t.Errorf("record: %v, %v", fi, err)
+	}
+}
