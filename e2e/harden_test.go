@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -362,5 +363,40 @@ echo "secret: [$CLIENT_SECRET]"`
 		if err != nil || out != tc.want {
 			t.Errorf("run --role %s: %v\nstdout:\n%s\nwant:\n%s\nstderr: %s", tc.role, err, out, tc.want, errOut)
 		}
+	}
+}
+
+// TestHardenVersionHandover: kubectl-kyma and kyma-cli of different releases refuse to
+// work together and say to reinstall: a kyma-cli on PATH from another release (no
+// kyma-cli beside kubectl-kyma), and a kyma-cli handed a call by another kubectl-kyma.
+func TestHardenVersionHandover(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	_, errOut, err := u.run([]string{"KUBECTL_KYMA_FRONT_VERSION=v9.9.9"}, filepath.Join(binDir, "kyma-cli"), "version")
+	if want := "kubectl-kyma v9.9.9 handed this call to kyma-cli v0.0.0-e2e, from another release: reinstall the plugin"; err == nil || !strings.Contains(errOut, want) {
+		t.Errorf("kyma-cli handed a call by another release: err %v, stderr %q; want %q", err, errOut, want)
+	}
+
+	front, old := filepath.Join(t.TempDir(), "front"), filepath.Join(t.TempDir(), "old")
+	if err := os.MkdirAll(front, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(binDir, "kubectl-kyma"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(front, "kubectl-kyma"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(old, "kyma-cli"),
+		"-ldflags", "-X github.com/kubectl-kyma/kubectl-kyma/internal/version.Version=v0.0.1-old", "../cmd/kyma-cli")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build an older kyma-cli: %v\n%s", err, out)
+	}
+	u.env = append(u.env, "PATH="+front+string(os.PathListSeparator)+old+string(os.PathListSeparator)+os.Getenv("PATH"))
+	_, errOut, err = u.run(nil, filepath.Join(front, "kubectl-kyma"), "version")
+	want := "kubectl-kyma v0.0.0-e2e found kyma-cli v0.0.1-old at " + filepath.Join(old, "kyma-cli") + ", from another release: reinstall the plugin"
+	if err == nil || !strings.Contains(errOut, want) {
+		t.Errorf("kubectl-kyma with an older kyma-cli on PATH: err %v, stderr %q; want %q", err, errOut, want)
 	}
 }

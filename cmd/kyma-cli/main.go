@@ -5,14 +5,20 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/front"
 	"github.com/kubectl-kyma/kubectl-kyma/plugin"
 )
 
 func main() {
+	if err := front.CheckHandover(); err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := plugin.Run(ctx, os.Args[1:], plugin.StdStreams())
 	stop()

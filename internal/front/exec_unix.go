@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/version"
 )
 
 // execve replaces this process, so kubectl (or the shell) sees one process with the
@@ -26,6 +28,7 @@ func SpawnRefresh(args []string, lock *os.File) error {
 	}
 	cmd := exec.Command(path, append([]string{"credential", "--background-refresh"}, args...)...)
 	cmd.ExtraFiles = []*os.File{lock}
+	cmd.Env = append(os.Environ(), versionEnv+"="+version.Version)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return err

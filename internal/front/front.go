@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/version"
 )
 
 // Main runs kubectl-kyma with args (os.Args) and returns the exit code.
@@ -90,10 +91,14 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 // make build and Krew put it) or else on PATH.
 func handOver(args []string) int {
 	path, err := fullCLI()
+	if err == nil {
+		err = checkFullCLI(path)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		return 1
 	}
+	_ = os.Setenv(versionEnv, version.Version) // kyma-cli checks it (CheckHandover)
 	if err := execve(path, args); err != nil {
 		fmt.Fprintf(os.Stderr, "error: run %s: %v\n", path, err)
 		return 1
