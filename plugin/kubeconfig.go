@@ -223,6 +223,9 @@ func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun
 		target = real
 	}
 	if !dryRun {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return "", "", fmt.Errorf("create the kubeconfig's folder: %w", err)
+		}
 		unlock, err := lockKubeconfig(target)
 		if err != nil {
 			return "", "", err
@@ -278,13 +281,12 @@ func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun
 const kubeconfigLockTimeout = 30 * time.Second
 
 // lockKubeconfig takes an exclusive flock beside the kubeconfig; the kernel drops it if
-// this process dies, so a crash never blocks the next merge. The kubeconfig's folder
-// (made 0700 when missing) must be private as package privfile means it, and the lock
-// is opened without following a link: another user must not get this process to
-// create or truncate a file of their choosing.
+// this process dies, so a crash never blocks the next merge. The lock is opened
+// without following a link and must be a regular file of ours: nobody may get this
+// process to create or truncate a file of their choosing (privfile.TouchBeside).
 func lockKubeconfig(path string) (unlock func(), err error) {
-	dir, lockPath := filepath.Dir(path), path+".kubectl-kyma.lock"
-	if err := privfile.Touch(dir, lockPath); err != nil {
+	lockPath := path + ".kubectl-kyma.lock"
+	if err := privfile.TouchBeside(lockPath); err != nil {
 		return nil, fmt.Errorf("lock the kubeconfig: %w", err)
 	}
 	l := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))

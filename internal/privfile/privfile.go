@@ -6,9 +6,9 @@
 // $XDG_CONFIG_HOME/kubectl-kyma). The root and every folder below it down to the file
 // must be a real folder (not a link), owned by the user running the program (its
 // effective uid), and writable by nobody else; missing ones are created 0700. The
-// root's own parent must be owned by that user or root and writable by nobody else,
+// root's own parent must be owned by that user or root and not writable by others
 // unless it is sticky (/tmp), or another user could move the root away and put their
-// own in its place. Files are opened without following a link and checked on the open
+// own in its place (its group may write there: see checkParent). Files are opened without following a link and checked on the open
 // descriptor: a regular file of ours. With every folder private, nobody else can plant
 // or swap a name in them between a check and an open.
 //
@@ -101,7 +101,10 @@ func checkParent(root string, create bool) error {
 	if uid, ok := owner(fi); ok && uid != euid() && uid != 0 {
 		return &UnsafeError{parent, fmt.Sprintf("it belongs to uid %d, who could replace %s; set XDG_CACHE_HOME and XDG_CONFIG_HOME to folders of your own", uid, filepath.Base(root))}
 	}
-	if othersWrite(fi) && fi.Mode()&fs.ModeSticky == 0 {
+	// Only others' write counts here, not the group's: a home folder or ~/.cache made
+	// under umask 002 is group-writable, and with per-user groups that group is the
+	// user's own. Folders of the project's own are held to the stricter rule.
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
 		return &UnsafeError{parent, fmt.Sprintf("others can write to it (mode %04o) and could replace %s; run chmod go-w %s", fi.Mode().Perm(), filepath.Base(root), parent)}
 	}
 	return nil
@@ -191,6 +194,28 @@ func Touch(root, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// TouchBeside is Touch for a lock beside a file in a folder of the user's choosing (a
+// kubeconfig's): the folder is the user's business and is not checked, but the lock
+// is still opened without following a link and must be a regular file of ours, so
+// nobody can get this process to create or truncate a file of their choosing.
+func TouchBeside(path string) error {
+	f, err := openNoFollow(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil && replaceable(path) {
+		if rerr := os.Remove(path); rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
+			f, err = openNoFollow(path, os.O_CREATE|os.O_RDONLY, 0o600)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return checkFile(path, fi)
 }
 
 // replaceable reports whether path is a link or another non-regular, non-folder file.

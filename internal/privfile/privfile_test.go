@@ -154,3 +154,35 @@ func mkdir(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+func TestGroupWritableParentIsAccepted(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "home")
+	mkdir(t, parent)
+	if err := os.Chmod(parent, 0o775); err != nil { // umask 002 with a per-user group
+		t.Fatal(err)
+	}
+	if err := MkdirAll(filepath.Join(parent, "kubectl-kyma"), filepath.Join(parent, "kubectl-kyma", "tokens")); err != nil {
+		t.Fatalf("MkdirAll under a group-writable parent: %v", err)
+	}
+}
+
+func TestTouchBesideDoesNotFollowLinks(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(dir, "config.kubectl-kyma.lock")
+	if err := os.Symlink(victim, lock); err != nil {
+		t.Fatal(err)
+	}
+	if err := TouchBeside(lock); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(lock); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("lock %v, %v: want a regular file in place of the link", fi, err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "precious" {
+		t.Errorf("the link's target now holds %q", got)
+	}
+}
