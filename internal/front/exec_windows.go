@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/version"
 )
 
 // execve runs the full CLI as a child (Windows has no exec) and exits with its code.
@@ -42,6 +43,7 @@ func SpawnRefresh(args []string, lock *os.File) error {
 	}
 	cmd := exec.Command(path, append([]string{"credential", "--background-refresh"}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: createNewProcessGroup | detachedProcess}
+	cmd.Env = append(os.Environ(), versionEnv+"="+version.Version) // see CheckHandover
 	if err := cmd.Start(); err != nil {
 		return err
 	}
