@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // lostBackoff is how long after a binding was made and lost (deleted again because it
@@ -30,8 +33,8 @@ func stampPath(entryPath string) string {
 // lastMint is when a binding was last made for k (or a bind was sent); zero when none
 // is recorded.
 func (c Cache) lastMint(k Key) time.Time {
-	fi, err := os.Stat(stampPath(c.path(k)))
-	if err != nil || fi.ModTime().Unix() <= 0 {
+	fi, err := os.Lstat(stampPath(c.path(k))) // a link is not a stamp of ours
+	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Unix() <= 0 {
 		return time.Time{}
 	}
 	return fi.ModTime()
@@ -42,11 +45,11 @@ func (c Cache) lastMint(k Key) time.Time {
 func (c Cache) stampMint(k Key, now time.Time) (restore func(), err error) {
 	path := stampPath(c.path(k))
 	prev := c.lastMint(k)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := privfile.OpenFile(c.Dir, path, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, diskFull(c.Dir, err)
 	}
-	f.Close()
+	f.Close() // a regular file of ours in a private folder: Chtimes changes that file
 	if err := os.Chtimes(path, now, now); err != nil {
 		return nil, diskFull(c.Dir, err)
 	}
@@ -68,12 +71,14 @@ func undeletedPath(entryPath string) string {
 // noteUndeleted records a binding that could be neither used nor deleted.
 func (c Cache) noteUndeleted(k Key, until time.Time) {
 	path := undeletedPath(c.path(k))
-	if fi, err := os.Stat(path); err == nil && fi.ModTime().After(until) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.ModTime().After(until) {
 		return
 	}
-	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
-		f.Close()
+	f, err := privfile.OpenFile(c.Dir, path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
 	}
+	f.Close()
 	_ = os.Chtimes(path, until, until)
 }
 
@@ -82,7 +87,7 @@ func (c Cache) noteUndeleted(k Key, until time.Time) {
 // recorded failure, or, when none could be recorded, why recording fails now: on a
 // full disk the error says so.
 func (c Cache) recentLoss(k Key, cached *Entry, now time.Time) error {
-	if fi, err := os.Stat(undeletedPath(c.path(k))); err == nil && now.Before(fi.ModTime()) {
+	if fi, err := os.Lstat(undeletedPath(c.path(k))); err == nil && fi.Mode().IsRegular() && now.Before(fi.ModTime()) {
 		// Conservative: it is counted as this machine's whole share of the limit.
 		return fmt.Errorf("a binding of environment %s made here could be neither used nor deleted, and may live until %s: no other is made until then ('kubectl kyma gc' deletes it)",
 			k.Environment, fi.ModTime().Local().Format(time.TimeOnly))
@@ -116,9 +121,15 @@ func diskFull(dir string, err error) error {
 	return err
 }
 
-// loadAny reads the entry's file without Load's checks, for when it was last written.
+// loadAny reads the entry's file without Load's check of its mode, for when it was
+// last written; a link is still not followed.
 func (c Cache) loadAny(k Key) *Entry {
-	data, err := os.ReadFile(c.path(k))
+	f, err := privfile.OpenFile(c.Dir, c.path(k), os.O_RDONLY, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil
 	}

@@ -61,7 +61,7 @@ func TestHardenForeignCacheRoot(t *testing.T) {
 
 // TestHardenLinksInCache: links planted in place of every file kept beside a cache entry
 // (its lock, hand-out markers, the background refresh's PID and failure record, the
-// record of bindings made here and its lock) are never written through: their targets
+// mint stamp, the undeleted-binding note, the record of bindings made here and its lock) are never written through: their targets
 // stay as they were across cache hits, a background refresh and a miss, and kubectl
 // keeps working.
 func TestHardenLinksInCache(t *testing.T) {
@@ -89,6 +89,8 @@ func TestHardenLinksInCache(t *testing.T) {
 		entryBase + ".json.lock":     filepath.Join(victims, "lock"),
 		entryBase + ".pid":           filepath.Join(victims, "pid"),
 		entryBase + ".refresh-error": filepath.Join(victims, "refresh-error"),
+		entryBase + ".minted":        filepath.Join(victims, "minted"),
+		entryBase + ".undeleted":     filepath.Join(victims, "undeleted"),
 		entryBase + ".handouts":      filepath.Join(victims, "folder"),
 		record:                       filepath.Join(victims, "made"),
 		record + ".lock":             filepath.Join(victims, "made.lock"),
