@@ -134,7 +134,16 @@ func (o *UpdateOptions) runBroker(ctx context.Context, p *config.Profile) error 
 	if err != nil {
 		return err
 	}
-	op, err := c.Update(ctx, o.Arg, broker.UpdateRequest{ServiceID: p.ServiceID, PlanID: o.Plan, Parameters: o.params})
+	planID := o.Plan
+	if planID == "" {
+		// Keep the plan: KEB takes a missing plan_id as a change of plan.
+		in, err := c.GetInstance(ctx, o.Arg)
+		if err != nil {
+			return fmt.Errorf("update %q: read its current plan: %w", o.Arg, err)
+		}
+		planID = in.PlanID
+	}
+	op, err := c.Update(ctx, o.Arg, broker.UpdateRequest{ServiceID: p.ServiceID, PlanID: planID, Parameters: o.params})
 	if err != nil {
 		return fmt.Errorf("update %q: %w", o.Arg, err)
 	}

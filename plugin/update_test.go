@@ -135,6 +135,8 @@ func TestUpdateRequests(t *testing.T) {
 	const iid = "5d3c0a4e-7f7e-4a53-9d8e-1c0f1f6e7b10"
 	keb, kebURL := newScriptedService(t, map[string][]answer{
 		"PATCH /oauth/v2/service_instances/" + iid: {{status: 202, body: `{"operation":"op-1"}`}},
+		// The instance's own plan, which the PATCH sends to keep it (not the profile's).
+		"GET /oauth/v2/service_instances/" + iid: {{status: 200, body: `{"service_id":"svc","plan_id":"plan-of-the-instance"}`}},
 		"GET /oauth/v2/service_instances/" + iid + "/last_operation": {
 			{status: 200, body: `{"state":"in progress","description":"Operation created"}`},
 			{status: 200, body: `{"state":"failed","description":"Update failed: quota"}`},
@@ -150,7 +152,7 @@ func TestUpdateRequests(t *testing.T) {
 	if !strings.Contains(out, "updating (operation op-1)") {
 		t.Errorf("stdout = %q", out)
 	}
-	if got := keb.bodies["PATCH /oauth/v2/service_instances/"+iid]; len(got) != 1 || got[0] != `{"service_id":"svc","context":{},"parameters":{"autoScalerMax":7}}` {
+	if got := keb.bodies["PATCH /oauth/v2/service_instances/"+iid]; len(got) != 1 || got[0] != `{"service_id":"svc","plan_id":"plan-of-the-instance","context":{},"parameters":{"autoScalerMax":7}}` {
 		t.Errorf("OSB PATCH bodies = %q", got)
 	}
 }

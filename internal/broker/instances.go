@@ -86,12 +86,44 @@ func (c *Client) Deprovision(ctx context.Context, instanceID, serviceID, planID 
 	return operation(r)
 }
 
+// Instance is what KEB says of an instance (GET /v2/service_instances/{id}).
+type Instance struct {
+	// ServiceID and PlanID are the instance's service and current plan.
+	ServiceID string `json:"service_id"`
+	PlanID    string `json:"plan_id"`
+	// DashboardURL is the instance's dashboard.
+	DashboardURL string `json:"dashboard_url"`
+}
+
+// GetInstance reads an instance (GET .../service_instances/{id}; brokerapi needs OSB
+// 2.14, which the client sends). KEB answers 404 while the instance is being
+// provisioned, after its provisioning failed and once deprovisioning began
+// (internal/broker/instance_get.go); an unknown instance is an *APIError wrapping
+// binding.ErrNotFound too.
+func (c *Client) GetInstance(ctx context.Context, instanceID string) (*Instance, error) {
+	if err := requireID("instance", instanceID); err != nil {
+		return nil, err
+	}
+	r, err := c.do(ctx, http.MethodGet, instanceURL(c.baseURL, instanceID), nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var in Instance
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
 // UpdateRequest is the body of an OSB update (PATCH). KEB reads ServiceID (brokerapi
-// refuses a body without it), PlanID only to change the plan (leave it empty to keep
-// the instance's), Context (KEB fails without one: send {} at least) and Parameters,
-// which it merges into the instance's:
+// refuses a body without it), PlanID, Context (KEB fails without one: send {} at
+// least) and Parameters, which it merges into the instance's:
 //
-//	{"service_id":"47c9dcbf-...","context":{},"parameters":{"autoScalerMax":7}}
+//	{"service_id":"47c9dcbf-...","plan_id":"361c511f-...","context":{},"parameters":{"autoScalerMax":7}}
+//
+// Send the instance's current plan_id to keep its plan: KEB takes any other plan_id,
+// an absent one included, as a plan change (shouldUpdate in
+// internal/broker/instance_update.go), and reads it in its plan checks.
 type UpdateRequest struct {
 	ServiceID  string         `json:"service_id"`
 	PlanID     string         `json:"plan_id,omitempty"`
@@ -100,8 +132,9 @@ type UpdateRequest struct {
 }
 
 // Update asks KEB to change an instance (PATCH ?accepts_incomplete=true). KEB answers
-// 202 and an operation to poll with LastOperation, or 200 when there is nothing to
-// change (Async false). An unknown instance is an *APIError wrapping
+// 202 and an operation to poll with LastOperation (possibly a running update's, when
+// this one changes nothing more), or 200 when there is nothing to change (Async false;
+// the body is {} or the dashboard URL and labels). An unknown instance is an *APIError wrapping
 // binding.ErrNotFound (404).
 func (c *Client) Update(ctx context.Context, instanceID string, req UpdateRequest) (*Operation, error) {
 	if err := requireID("instance", instanceID); err != nil {

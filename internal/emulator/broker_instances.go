@@ -33,10 +33,8 @@ func (s *server) handleProvision(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, osbError{Description: "plan-id not in the catalog"})
 		return
 	}
-	if r.FormValue("accepts_incomplete") != "true" {
-		writeJSON(w, http.StatusUnprocessableEntity, osbError{Error: "AsyncRequired", Description: "This service plan requires client support for asynchronous service operations."})
-		return
-	}
+	// KEB never looks at accepts_incomplete here: provisioning is always asynchronous,
+	// 202 (instance_create.go Provision returns IsAsync: true).
 	if len(d.Parameters) == 0 {
 		writeJSON(w, http.StatusBadRequest, osbError{Description: "while unmarshaling raw parameters: unexpected end of JSON input"})
 		return
@@ -165,4 +163,46 @@ func (s *server) handleCatalog(w http.ResponseWriter, r *http.Request) {
 		"metadata":              map[string]any{"displayName": "Kyma Environment"},
 		"plans":                 ps,
 	}}})
+}
+
+// handleGetInstance serves GET /v2/service_instances/{instance_id}: brokerapi's
+// handlers/get_instance.go (412 below OSB 2.14) and KEB's
+// internal/broker/instance_get.go (404 while the provisioning runs or after it failed,
+// and once deprovisioning began).
+func (s *server) handleGetInstance(w http.ResponseWriter, r *http.Request) {
+	if minorVersion(r) < 14 {
+		writeJSON(w, http.StatusPreconditionFailed, osbError{Description: "get instance endpoint only supported starting with OSB version 2.14"})
+		return
+	}
+	id := r.PathValue("instance_id")
+	now := s.opts.now()
+	e := s.store.environment(id)
+	var state string
+	if e != nil {
+		state = e.stateAt(now)
+	}
+	switch state {
+	case stateGone, stateDeleting, stateDeletionFailed:
+		writeJSON(w, http.StatusNotFound, osbError{Description: "instance with instanceID " + id + " does not exist"})
+		return
+	case stateCreating:
+		writeJSON(w, http.StatusNotFound, osbError{Description: "provisioning of instanceID " + id + " in progress"})
+		return
+	case stateCreationFailed:
+		writeJSON(w, http.StatusNotFound, osbError{Description: "provisioning of instanceID " + id + " failed"})
+		return
+	}
+	plan := e.planAt(now)
+	params := e.parametersAt(now)
+	if state == stateUpdating {
+		// KEB stores an accepted update's plan and parameters on the instance at once.
+		plan, params = e.UpdatePlanName, e.UpdateParameters
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"service_id":    kymaServiceID,
+		"plan_id":       planByName(plan).id,
+		"dashboard_url": s.baseURL + "/dashboard/" + e.ID,
+		"parameters":    json.RawMessage(params),
+		"metadata":      map[string]any{"labels": s.labels(e, now)},
+	})
 }

@@ -288,8 +288,10 @@ func TestOSBProvisioning(t *testing.T) {
 	const iid = "c2a1b7a4-5f7e-4a53-9d8e-1c0f1f6e7b10"
 	path := "/oauth/v2/service_instances/" + iid
 
-	wantBody(t, tt.osb(http.MethodPut, path, provisionBody("k")), 422,
-		`{"error":"AsyncRequired","description":"This service plan requires client support for asynchronous service operations."}`)
+	// KEB provisions asynchronously whether or not accepts_incomplete is sent.
+	if r := tt.osb(http.MethodPut, "/oauth/v2/service_instances/0a1b2c3d-0000-4000-8000-000000000001", provisionBody("no-flag")); r.status != http.StatusAccepted {
+		t.Errorf("provision without accepts_incomplete: %d %s, want 202", r.status, r.body)
+	}
 	noContext := provisionBody("k")
 	delete(noContext, "context")
 	wantBody(t, tt.osb(http.MethodPut, path+"?accepts_incomplete=true", noContext), 400, `{"description":"while decoding context: unexpected end of JSON input"}`)

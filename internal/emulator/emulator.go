@@ -216,6 +216,7 @@ func (s *server) routes() http.Handler {
 		mux.Handle("GET "+prefix+"/v2/catalog", osb(http.HandlerFunc(s.handleCatalog)))
 		mux.Handle("PUT "+prefix+si, osb(http.HandlerFunc(s.handleProvision)))
 		mux.Handle("PATCH "+prefix+si, osb(http.HandlerFunc(s.handleUpdate)))
+		mux.Handle("GET "+prefix+si, osb(http.HandlerFunc(s.handleGetInstance)))
 		mux.Handle("DELETE "+prefix+si, osb(http.HandlerFunc(s.handleDeprovision)))
 		mux.Handle("GET "+prefix+si+"/last_operation", osb(http.HandlerFunc(s.handleLastOperation)))
 		mux.Handle("PUT "+prefix+sb, osb(http.TimeoutHandler(http.HandlerFunc(s.handleBind), s.opts.BindTimeout, bindTimeout)))

@@ -149,12 +149,14 @@ func TestUpdateThroughCIS(t *testing.T) {
 	if in.State != "UPDATING" || in.Operation != "update" || in.Parameters != before.Parameters {
 		t.Errorf("while UPDATING: %s %s %s", in.State, in.Operation, in.Parameters)
 	}
-	if r := tt.cis(http.MethodPatch, path, map[string]any{"planName": "aws", "parameters": map[string]any{"autoScalerMax": 8}}); r.status != 422 {
+	// KEB accepts an update while another runs (docs/user/03-25-runtime-updates.md);
+	// it builds on the running update's parameters.
+	if r := tt.cis(http.MethodPatch, path, map[string]any{"planName": "aws", "parameters": map[string]any{"autoScalerMin": 3}}); r.status != http.StatusAccepted {
 		t.Errorf("a second update while UPDATING: %d %s", r.status, r.body)
 	}
 	tt.clock.Advance(5 * time.Second)
 	in = tt.getInstance(id)
-	want := `{"autoScalerMax":7,"machineType":"m6i.xlarge","name":"upd","region":"eu-central-1"}`
+	want := `{"autoScalerMax":7,"autoScalerMin":3,"machineType":"m6i.xlarge","name":"upd","region":"eu-central-1"}`
 	if in.State != "OK" || in.StateMessage != "Environment instance updated." || in.Type != "Update" || in.Parameters != want {
 		t.Errorf("after the update: %s %q %s %s, want parameters %s", in.State, in.StateMessage, in.Type, in.Parameters, want)
 	}
@@ -186,17 +188,45 @@ func TestUpdateThroughOSB(t *testing.T) {
 	patch := func(query string, body any) response { return tt.osb(http.MethodPatch, path+query, body) }
 	update := map[string]any{"service_id": kymaServiceID, "plan_id": awsPlanID, "context": map[string]any{}, "parameters": map[string]any{"autoScalerMax": 7}}
 
-	wantBody(t, patch("?accepts_incomplete=true", update), 404, `{"description":"could not execute update for instanceID `+iid+`"}`)
+	wantBody(t, patch("?accepts_incomplete=true", update), 404, `{"description":"Cannot find Instance for instanceID:'`+iid+`'"}`)
 	tt.osb(http.MethodPut, path+"?accepts_incomplete=true", provisionBody("osb-upd"))
+	// GET of the instance: 404 while it is being provisioned (KEB instance_get.go).
+	wantBody(t, tt.osb(http.MethodGet, path, nil), 404, `{"description":"provisioning of instanceID `+iid+` in progress"}`)
 	tt.clock.Advance(5 * time.Second)
+	var got struct {
+		ServiceID string `json:"service_id"`
+		PlanID    string `json:"plan_id"`
+	}
+	g := tt.osb(http.MethodGet, path, nil)
+	g.json(t, &got)
+	if g.status != http.StatusOK || got.PlanID != awsPlanID || got.ServiceID != kymaServiceID {
+		t.Errorf("GET of the instance: %d %s", g.status, g.body)
+	}
 
 	wantBody(t, patch("?accepts_incomplete=true", `not json`), 422, `{"description":"invalid character 'o' in literal null (expecting 'u')"}`)
 	wantBody(t, patch("?accepts_incomplete=true", map[string]any{"plan_id": awsPlanID, "context": map[string]any{}}), 400, `{"description":"service_id missing"}`)
 	wantBody(t, patch("?accepts_incomplete=true", map[string]any{"service_id": kymaServiceID, "parameters": map[string]any{"autoScalerMax": 7}}), 500,
 		`{"description":"unable to unmarshal context"}`)
-	wantBody(t, patch("", update), 422, `{"error":"AsyncRequired","description":"This service plan requires client support for asynchronous service operations."}`)
-	// Nothing to change: 200 {} and no operation.
-	wantBody(t, patch("?accepts_incomplete=true", map[string]any{"service_id": kymaServiceID, "context": map[string]any{}}), 200, `{}`)
+	asyncRequired := `{"error":"AsyncRequired","description":"This service plan requires client support for asynchronous service operations."}`
+	wantBody(t, patch("", update), 422, asyncRequired)
+	// Nothing to do for KEB (no parameters, the instance's plan_id): 200 with the
+	// dashboard URL and labels, with or without accepts_incomplete.
+	for _, q := range []string{"", "?accepts_incomplete=true"} {
+		r := patch(q, map[string]any{"service_id": kymaServiceID, "plan_id": awsPlanID, "context": map[string]any{}})
+		var spec struct {
+			DashboardURL string `json:"dashboard_url"`
+			Metadata     struct{ Labels map[string]string }
+		}
+		r.json(t, &spec)
+		if r.status != http.StatusOK || spec.DashboardURL == "" || spec.Metadata.Labels["Name"] != "osb-upd" {
+			t.Errorf("PATCH%s with nothing to do: %d %s", q, r.status, r.body)
+		}
+	}
+	// Without plan_id KEB sees a plan change ("" is not the instance's plan): it needs
+	// accepts_incomplete, and then finds the parameters unchanged: 200 {}.
+	noPlan := map[string]any{"service_id": kymaServiceID, "context": map[string]any{}}
+	wantBody(t, patch("", noPlan), 422, asyncRequired)
+	wantBody(t, patch("?accepts_incomplete=true", noPlan), 200, `{}`)
 
 	r := patch("?accepts_incomplete=true", update)
 	var op struct {
@@ -206,6 +236,11 @@ func TestUpdateThroughOSB(t *testing.T) {
 	r.json(t, &op)
 	if r.status != http.StatusAccepted || op.Operation == "" || op.Metadata.Labels["Name"] != "osb-upd" {
 		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	// The same update again while it runs: KEB's running operation (202).
+	again := patch("?accepts_incomplete=true", update)
+	if !strings.Contains(string(again.body), op.Operation) || again.status != http.StatusAccepted {
+		t.Errorf("the same update while it runs: %d %s, want 202 with %s", again.status, again.body, op.Operation)
 	}
 	last := path + "/last_operation?operation=" + op.Operation
 	wantBody(t, tt.osb(http.MethodGet, last, nil), 200, `{"state":"in progress","description":"Operation created"}`)

@@ -16,8 +16,10 @@ import (
 //
 //	PATCH /oauth/v2/service_instances/{id}?accepts_incomplete=true
 //	{"service_id":"...","plan_id":"...","context":{},"parameters":{"autoScalerMax":7}}
-//	-> 202 {"operation":"...","metadata":{"labels":{...}}}, or 200 {} when nothing changes
-//	   (brokerapi's handlers/update.go and KEB's internal/broker/instance_update.go)
+//	-> 202 {"operation":"...","metadata":{"labels":{...}}}; 200 {"dashboard_url","metadata"}
+//	   when there is nothing to do (no parameters, the instance's own plan_id); 200 {}
+//	   when the parameters come out unchanged (brokerapi's handlers/update.go and KEB's
+//	   internal/broker/instance_update.go)
 //
 // Both merge the parameters into the ones in force, as KEB keeps its instance's
 // parameters; the environment is UPDATING for the provisioning delay, then OK with the
@@ -28,6 +30,10 @@ type updateInput struct {
 	id string
 	// planName is the plan to move to; "" or the current plan keeps it.
 	planName string
+	// planGiven is OSB's plan_id as sent: KEB takes a plan_id that is not the
+	// instance's, an absent one included, as something to do (shouldUpdate in
+	// internal/broker/instance_update.go).
+	planGiven string
 	// parameters are merged into the parameters in force, key by key.
 	parameters json.RawMessage
 	// async is OSB's accepts_incomplete=true: without it KEB refuses an update that has
@@ -39,13 +45,30 @@ type updateInput struct {
 	always bool
 }
 
+// updateOutcome is what an accepted update did.
+type updateOutcome int
+
+const (
+	// updateNothing: KEB's shouldUpdate is false (no parameters, the instance's own
+	// plan_id): 200 with the dashboard URL and labels.
+	updateNothing updateOutcome = iota
+	// updateSame: something to do, but the parameters and plan come out as they are
+	// (KEB's shouldSkipNewOperation, syncEmptyUpdateResponseEnabled on as in KEB's
+	// chart): 200 {}, or 202 with the running update's operation.
+	updateSame
+	// updateStarted: a new update operation, 202.
+	updateStarted
+)
+
 // updateEnvironment starts an update. It returns the environment as the update left it
-// and whether anything is to change (an update that changes nothing starts nothing, as in
-// KEB), or KEB's refusal.
-func (s *server) updateEnvironment(in updateInput) (*environment, bool, *brokerError) {
+// and what the update did, or KEB's refusal. As KEB, it accepts an update while the
+// environment is still being created or updated (KEB docs/user/03-25-runtime-updates.md;
+// checkProvisioningState refuses only a failed provisioning): the new update runs
+// after the creation, on top of the parameters the running update asked for.
+func (s *server) updateEnvironment(in updateInput) (*environment, updateOutcome, *brokerError) {
 	now := s.opts.now()
 	var out *environment
-	var changed bool
+	var outcome updateOutcome
 	var berr *brokerError
 	refuse := func(status int, format string, args ...any) (bool, error) {
 		berr = newBrokerError(status, format, args...)
@@ -54,18 +77,22 @@ func (s *server) updateEnvironment(in updateInput) (*environment, bool, *brokerE
 	_ = s.store.mutate(func(d *persisted) (bool, error) {
 		e := d.findEnvironment(in.id)
 		if e == nil || e.stateAt(now) == stateGone {
-			return refuse(http.StatusNotFound, "could not execute update for instanceID %s", in.id)
+			// KEB's storage error (internal/storage/postsql/read.go GetInstanceByID).
+			return refuse(http.StatusNotFound, "Cannot find Instance for instanceID:'%s'", in.id)
 		}
-		switch e.stateAt(now) {
+		state := e.stateAt(now)
+		switch state {
 		case stateCreationFailed:
 			return refuse(http.StatusUnprocessableEntity, "Unable to process an update of a failed instance")
 		case stateDeleting, stateDeletionFailed:
 			return refuse(http.StatusUnprocessableEntity, "Unable to process an update of a deprovisioned instance")
-		case stateCreating, stateUpdating:
-			// KEB queues such an update; the emulator keeps one operation at a time.
-			return refuse(http.StatusUnprocessableEntity, "instance %s has an operation in progress (%s): update it when that is done", in.id, e.stateAt(now))
 		}
 		current := e.planAt(now)
+		base := e.parametersAt(now)
+		if state == stateUpdating {
+			// KEB stores an accepted update's parameters on the instance at once.
+			base, current = e.UpdateParameters, e.UpdatePlanName
+		}
 		target := planByName(current)
 		if in.planName != "" && in.planName != current {
 			p := planByName(in.planName)
@@ -77,38 +104,46 @@ func (s *server) updateEnvironment(in updateInput) (*environment, bool, *brokerE
 			}
 			target = p
 		}
-		merged, err := mergeParameters(e.parametersAt(now), in.parameters)
+		c := *e
+		out = &c
+		if !in.always && len(bytes.TrimSpace(in.parameters)) == 0 && in.planGiven == planByName(current).id {
+			outcome = updateNothing
+			return false, nil
+		}
+		merged, err := mergeParameters(base, in.parameters)
 		if err != nil {
 			return refuse(http.StatusBadRequest, "while unmarshaling raw parameters: %v", err)
 		}
 		if err := target.validateUpdateParameters(merged); err != nil {
 			return refuse(http.StatusBadRequest, "%v", err)
 		}
-		if !in.always && bytes.Equal(merged, e.parametersAt(now)) && target.name == current {
-			c := *e
-			out = &c
-			return false, nil
-		}
 		if !in.async {
 			berr = &brokerError{status: http.StatusUnprocessableEntity, key: "AsyncRequired", description: "This service plan requires client support for asynchronous service operations."}
 			return false, berr
 		}
-		// The outcome of an earlier update becomes the base of this one.
-		e.Parameters, e.PlanName = e.parametersAt(now), current
+		if !in.always && bytes.Equal(merged, base) && target.name == current && state != stateUpdateFailed {
+			outcome = updateSame
+			return false, nil
+		}
+		// The outcome of earlier updates becomes the base of this one.
+		e.Parameters, e.PlanName = base, current
 		e.UpdateParameters, e.UpdatePlanName = merged, target.name
 		e.UpdateRequestedAt, e.UpdatedAt = now, now.Add(s.opts.ProvisioningDelay)
+		if state == stateCreating {
+			e.UpdatedAt = e.ReadyAt.Add(s.opts.ProvisioningDelay)
+		}
 		e.UpdateOperation = newUUID()
-		c := *e
-		out, changed = &c, true
+		c = *e
+		out, outcome = &c, updateStarted
 		return true, nil
 	})
 	if berr != nil {
-		return nil, false, berr
+		return nil, 0, berr
 	}
-	if changed {
+	if outcome == updateStarted {
 		s.log.Info("environment updating", "id", in.id, "plan", out.UpdatePlanName)
 	}
-	return out, changed, nil
+	return out, outcome, nil
 }
 
 // mergeParameters sets the keys of update over those of base; either may be empty. An
@@ -190,7 +225,9 @@ func (s *server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("instance_id")
 	if e := s.store.environment(id); e == nil || e.stateAt(s.opts.now()) == stateGone {
-		writeJSON(w, http.StatusNotFound, osbError{Description: fmt.Sprintf("could not execute update for instanceID %s", id)})
+		// brokerapi sends the error's own text, KEB's storage error; the "could not
+		// execute update" text is only its log action (domain/apiresponses).
+		writeJSON(w, http.StatusNotFound, osbError{Description: fmt.Sprintf("Cannot find Instance for instanceID:'%s'", id)})
 		return
 	}
 	// KEB decodes the context before anything else and fails without one.
@@ -199,7 +236,7 @@ func (s *server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, osbError{Description: "unable to unmarshal context"})
 		return
 	}
-	in := updateInput{id: id, parameters: d.Parameters, async: r.FormValue("accepts_incomplete") == "true"}
+	in := updateInput{id: id, planGiven: d.PlanID, parameters: d.Parameters, async: r.FormValue("accepts_incomplete") == "true"}
 	if d.PlanID != "" {
 		p := planByID(d.PlanID)
 		if p == nil {
@@ -208,16 +245,30 @@ func (s *server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		in.planName = p.name
 	}
-	e, changed, berr := s.updateEnvironment(in)
+	e, outcome, berr := s.updateEnvironment(in)
+	now := s.opts.now()
 	switch {
 	case berr != nil:
 		writeBrokerError(w, berr)
-	case !changed:
+	case outcome == updateNothing:
+		// KEB's UpdateServiceSpec{IsAsync: false, DashboardURL, Metadata.Labels}, as
+		// brokerapi's handlers/update.go writes it.
+		writeJSON(w, http.StatusOK, map[string]any{
+			"dashboard_url": s.baseURL + "/dashboard/" + e.ID,
+			"metadata":      map[string]any{"labels": s.labels(e, now)},
+		})
+	case outcome == updateSame && e.stateAt(now) == stateUpdating:
+		// KEB's responseWithoutNewOperation: the running update's operation.
+		writeJSON(w, http.StatusAccepted, map[string]any{
+			"operation": e.UpdateOperation,
+			"metadata":  map[string]any{"labels": s.labels(e, now)},
+		})
+	case outcome == updateSame:
 		writeJSON(w, http.StatusOK, struct{}{})
 	default:
 		writeJSON(w, http.StatusAccepted, map[string]any{
 			"operation": e.UpdateOperation,
-			"metadata":  map[string]any{"labels": s.labels(e, s.opts.now())},
+			"metadata":  map[string]any{"labels": s.labels(e, now)},
 		})
 	}
 }
