@@ -51,6 +51,9 @@ type Fault struct {
 	// Provisioning Service has been seen to answer (error code 11006, nothing else to
 	// go by).
 	NoRateHeaders bool `json:"noRateHeaders,omitempty"`
+	// EmptyBody sends a Status answer without a body, as the Provisioning Service's
+	// spec documents its 429 (only X-Ratelimit-Reset).
+	EmptyBody bool `json:"emptyBody,omitempty"`
 	// Delay is waited before anything else (a Go duration: "2s").
 	Delay string `json:"delay,omitempty"`
 	// Drop closes the connection without an answer. HTTP/2 cannot hand a connection
@@ -91,6 +94,9 @@ func (f *Fault) validate() error {
 	}
 	if f.Drop && (f.Status != 0 || f.Truncate || f.NotJSON || f.Omit != "") {
 		return errors.New("drop sends no answer: it goes with nothing but delay")
+	}
+	if f.EmptyBody && f.Status == 0 {
+		return errors.New("emptyBody goes with status")
 	}
 	if f.Omit != "" && f.Status != 0 {
 		return errors.New("omit changes the emulator's own answer: it does not go with status")
@@ -231,6 +237,8 @@ func (s *server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 		}
 	}
 	switch p := r.URL.Path; {
+	case f.EmptyBody:
+		w.WriteHeader(f.Status)
 	case p == "/oauth/token":
 		writeJSON(w, f.Status, map[string]string{"error": "server_error", "error_description": msg})
 	case strings.HasPrefix(p, "/oauth/"):

@@ -107,6 +107,13 @@ func TestFaultStatus(t *testing.T) {
 		t.Errorf("429 without rate headers: %d %s, Retry-After %q, X-Ratelimit-Reset %q", r.status, r.body, r.header.Get("Retry-After"), r.header.Get("X-Ratelimit-Reset"))
 	}
 
+	// As the spec documents it: no body, X-Ratelimit-Reset only.
+	tt.addFault(`{"route":"/provisioning/","status":429,"emptyBody":true}`)
+	r = tt.send(tt.client, http.MethodGet, "/provisioning/v1/availableEnvironments", token)
+	if r.status != http.StatusTooManyRequests || len(r.body) != 0 || r.header.Get("X-Ratelimit-Reset") == "" {
+		t.Errorf("429 with an empty body: %d %q, X-Ratelimit-Reset %q", r.status, r.body, r.header.Get("X-Ratelimit-Reset"))
+	}
+
 	// The error body has the shape of the route's API.
 	tt.addFault(`{"route":"PUT /oauth/v2/service_instances/{iid}/service_bindings/{bid}","status":502,"message":"upstream connect error"}`)
 	r = tt.send(tt.client, http.MethodPut, "/oauth/v2/service_instances/i/service_bindings/b", "")
