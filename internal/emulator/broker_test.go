@@ -448,6 +448,10 @@ func TestOSBCatalog(t *testing.T) {
 func TestBindWhileDeprovisioning(t *testing.T) {
 	tt := newTester(t, nil)
 	iid := tt.createEnvironment("aws", "going")
+	early := newUUID()
+	if r := tt.osb(http.MethodPut, bindingPath(iid, early), bindBody(nil)); r.status != http.StatusCreated {
+		t.Fatalf("OSB bind before the delete: %d %s", r.status, r.body)
+	}
 	if r := tt.cis(http.MethodDelete, "/provisioning/v1/environments/"+iid, nil); r.status != http.StatusAccepted {
 		t.Fatalf("delete: %d %s", r.status, r.body)
 	}
@@ -464,6 +468,10 @@ func TestBindWhileDeprovisioning(t *testing.T) {
 	wantBody(t, tt.osb(http.MethodGet, bindingPath(iid, bid), nil), 404, `{"description":"Binding not found"}`)
 	if !tt.backend.isLive(bid) || !tt.backend.isLive(cisID) {
 		t.Fatal("the bindings made while DELETING have no Kubernetes objects")
+	}
+	// KEB keeps binding records while deprovisioning: an unbind then is 200, not 410.
+	if r := tt.osb(http.MethodDelete, bindingPath(iid, early)+"?service_id="+kymaServiceID+"&plan_id="+awsPlanID, nil); r.status != http.StatusOK {
+		t.Errorf("unbind while DELETING: %d %s, want 200", r.status, r.body)
 	}
 	tt.clock.Advance(5 * time.Second)
 	tt.e.s.sweep(t.Context())

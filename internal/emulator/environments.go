@@ -59,13 +59,9 @@ func (s *server) deleteEnvironment(ctx context.Context, id string) (*environment
 		if e == nil {
 			return errNoEnvironment
 		}
-		var kept []*bindingRecord
-		for _, b := range d.Bindings {
-			if b.InstanceID != id {
-				kept = append(kept, b)
-			}
-		}
-		d.Bindings = kept
+		// The binding records stay until the environment is gone, as in KEB: an unbind
+		// while deprovisioning answers 200 (internal/broker/bind_delete.go skips the
+		// Kubernetes objects then and deletes the record).
 		// A first delete, or another try after DELETION_FAILED.
 		if e.stateAt(now) != stateDeleting {
 			e.DeleteRequestedAt = now

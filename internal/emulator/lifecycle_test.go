@@ -60,6 +60,10 @@ func TestFailedStatesByName(t *testing.T) {
 	if in := tt.getInstance(id); in.State != "OK" {
 		t.Fatalf("fail-delete-x after provisioning: %s", in.State)
 	}
+	kept := newUUID()
+	if r := tt.osb(http.MethodPut, bindingPath(id, kept), bindBody(nil)); r.status != http.StatusCreated {
+		t.Fatalf("bind fail-delete-x: %d %s", r.status, r.body)
+	}
 	tt.cis(http.MethodDelete, envs+"/"+id, nil)
 	if in := tt.getInstance(id); in.State != "DELETING" {
 		t.Errorf("fail-delete-x right after delete: %s", in.State)
@@ -71,6 +75,12 @@ func TestFailedStatesByName(t *testing.T) {
 		t.Errorf("fail-delete-x: %s %q %s %s", in.State, in.StateMessage, in.Operation, in.Type)
 	}
 	wantBody(t, osbLast(id), 200, `{"state":"failed","description":`+jsonString(deletionFailedMessage)+`}`)
+	// KEB's GET binding answers 404 once the last operation is a deprovisioning, failed
+	// too (bind_get.go); the record is still there, so an unbind is 200 (bind_delete.go).
+	wantBody(t, tt.osb(http.MethodGet, bindingPath(id, kept), nil), 404, `{"description":"Binding not found"}`)
+	if r := tt.osb(http.MethodDelete, bindingPath(id, kept)+"?service_id="+kymaServiceID+"&plan_id="+awsPlanID, nil); r.status != http.StatusOK {
+		t.Errorf("unbind after DELETION_FAILED: %d %s, want 200", r.status, r.body)
+	}
 	if r := tt.cis(http.MethodDelete, envs+"/"+id, nil); r.status != http.StatusAccepted {
 		t.Errorf("delete again after DELETION_FAILED: %d %s", r.status, r.body)
 	}
