@@ -146,8 +146,11 @@ func sameCluster(e *Entry, info ExecInfo) bool {
 // through the proxy, and the certificate is checked end to end all the same. e may be
 // nil (no binding yet): then only kubectl's own set-up is checked.
 func clusterMismatch(e *Entry, info ExecInfo) string {
+	if info.NoCluster {
+		return "kubectl does not say which cluster it calls: set provideClusterInfo: true in the kubeconfig's exec entry, or re-run 'kubectl kyma kubeconfig'"
+	}
 	if info.Server == "" {
-		return "" // kubectl did not say which cluster (provideClusterInfo off, or run by hand)
+		return "" // run by hand: KUBERNETES_EXEC_INFO unset
 	}
 	if info.InsecureSkipTLSVerify {
 		return "its kubeconfig cluster sets insecure-skip-tls-verify, and kubectl-kyma hands a cluster token only to a connection whose certificate is checked: remove insecure-skip-tls-verify"
@@ -586,5 +589,9 @@ func (r *Refresher) revokeGone(ctx context.Context, k Key, e *Entry, ids []strin
 // wrongCluster is the error for a kubectl whose cluster is not e's (see
 // clusterMismatch).
 func wrongCluster(in Input, e *Entry) error {
-	return fmt.Errorf("no token for environment %s to %s: %s", in.Key.Environment, in.ExecInfo.Server, clusterMismatch(e, in.ExecInfo))
+	server := in.ExecInfo.Server
+	if server == "" {
+		server = "an unnamed cluster"
+	}
+	return fmt.Errorf("no token for environment %s to %s: %s", in.Key.Environment, server, clusterMismatch(e, in.ExecInfo))
 }

@@ -270,7 +270,7 @@ func TestFilesArePrivate(t *testing.T) {
 }
 
 func TestV1beta1WhenAsked(t *testing.T) {
-	info, err := ParseExecInfo(`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}`)
+	info, err := ParseExecInfo(`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false,"cluster":{"server":"https://127.0.0.1:6443"}}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,6 +292,7 @@ func TestParseExecInfo(t *testing.T) {
 	}{
 		{"unset", "", ExecInfo{APIVersion: apiV1}, ""},
 		{"v1 with cluster", `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"cluster":{"server":"https://a:6443"},"interactive":false}}`, ExecInfo{APIVersion: apiV1, Server: "https://a:6443"}, ""},
+		{"kubectl without cluster", `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`, ExecInfo{APIVersion: apiV1, NoCluster: true}, ""},
 		{"alpha", `{"apiVersion":"client.authentication.k8s.io/v1alpha1"}`, ExecInfo{}, "this plugin speaks"},
 		{"junk", `not json`, ExecInfo{}, "is not an ExecCredential"},
 	} {

@@ -51,9 +51,15 @@ type ExecInfo struct {
 	TLSServerName         string
 	InsecureSkipTLSVerify bool
 	ProxyURL              string
+	// NoCluster is set when kubectl ran the plugin (KUBERNETES_EXEC_INFO is set) without
+	// saying which cluster it calls: its exec stanza lacks provideClusterInfo: true.
+	// Such a kubectl gets no token, as it may be pointed at any server; only a person
+	// running the plugin by hand (the variable unset) goes without the check.
+	NoCluster bool
 }
 
-// ParseExecInfo reads KUBERNETES_EXEC_INFO; empty means v1 and no cluster info.
+// ParseExecInfo reads KUBERNETES_EXEC_INFO; empty means v1 and no cluster info (run by
+// hand), while a set variable without spec.cluster sets NoCluster.
 func ParseExecInfo(env string) (ExecInfo, error) {
 	if env == "" {
 		return ExecInfo{APIVersion: apiV1}, nil
@@ -70,7 +76,9 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 	default:
 		return ExecInfo{}, fmt.Errorf("KUBERNETES_EXEC_INFO asks for %s; this plugin speaks %s and %s", in.APIVersion, apiV1, apiV1beta1)
 	}
-	if in.Spec.Cluster != nil {
+	if in.Spec.Cluster == nil || in.Spec.Cluster.Server == "" {
+		info.NoCluster = true
+	} else {
 		c := in.Spec.Cluster
 		info.Server, info.CAData = c.Server, c.CertificateAuthorityData
 		info.TLSServerName, info.InsecureSkipTLSVerify, info.ProxyURL = c.TLSServerName, c.InsecureSkipTLSVerify, c.ProxyURL

@@ -1,6 +1,8 @@
 package credential
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -14,7 +16,9 @@ func TestClusterMismatch(t *testing.T) {
 		info ExecInfo
 		want string // empty: the same cluster
 	}{
-		{"no cluster info", ExecInfo{}, ""},
+		{"run by hand", ExecInfo{}, ""},
+		{"kubectl without provideClusterInfo", ExecInfo{NoCluster: true}, "provideClusterInfo: true"},
+		{"kubectl without provideClusterInfo, no entry yet", ExecInfo{NoCluster: true}, "provideClusterInfo: true"},
 		{"same", ExecInfo{Server: e.Server, CAData: e.CAData}, ""},
 		{"same, through a proxy", ExecInfo{Server: e.Server, CAData: e.CAData, ProxyURL: "socks5://127.0.0.1:1080"}, ""},
 		{"insecure", ExecInfo{Server: e.Server, CAData: e.CAData, InsecureSkipTLSVerify: true}, "insecure-skip-tls-verify"},
@@ -26,7 +30,7 @@ func TestClusterMismatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			entry := e
-			if strings.Contains(tc.name, "without an entry") {
+			if strings.Contains(tc.name, "without an entry") || strings.Contains(tc.name, "no entry yet") {
 				entry = nil
 			}
 			got := clusterMismatch(entry, tc.info)
@@ -34,5 +38,29 @@ func TestClusterMismatch(t *testing.T) {
 				t.Errorf("clusterMismatch = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A kubectl that sets KUBERNETES_EXEC_INFO without the cluster (its kubeconfig lacks
+// provideClusterInfo: true) may be pointed at any server: it gets no token, neither
+// from the cache nor a new binding.
+func TestNoClusterInfoGetsNoToken(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "by-hand") // a cached binding, made with the variable unset
+	info, err := ParseExecInfo(`{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Key: h.key, ExecInfo: info, Caller: "kubectl-1", Now: h.clock.Now}
+	var out bytes.Buffer
+	if ok, err := h.r.Cache.Hit(in, &out); ok || err != nil || out.Len() > 0 {
+		t.Errorf("Hit = %v, %v, printed %q; want no token", ok, err, out.String())
+	}
+	err = h.r.Do(context.Background(), in, &out)
+	if err == nil || !strings.Contains(err.Error(), "set provideClusterInfo: true") || out.Len() > 0 {
+		t.Errorf("Do = %v, printed %q; want a refusal naming provideClusterInfo", err, out.String())
+	}
+	if n := h.minter.minted.Load(); n != 1 {
+		t.Errorf("%d bindings made, want 1 (none for the refused kubectl)", n)
 	}
 }

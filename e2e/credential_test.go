@@ -86,6 +86,14 @@ func TestExecKubeconfigReusesTheBinding(t *testing.T) {
 	if err == nil || out != "" || !strings.Contains(errOut, "are for the cluster at "+cluster.Server) {
 		t.Errorf("credential for another cluster: err %v, stdout %q, stderr %q", err, out, errOut)
 	}
+
+	// Nor one whose exec stanza lacks provideClusterInfo: true (kubectl sets
+	// KUBERNETES_EXEC_INFO without the cluster), whatever server it points at.
+	info = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`
+	out, errOut, err = u.run([]string{"KUBERNETES_EXEC_INFO=" + info}, filepath.Join(binDir, "kubectl-kyma"), "credential", "--profile", "default", "--environment", envID)
+	if err == nil || out != "" || !strings.Contains(errOut, "set provideClusterInfo: true") {
+		t.Errorf("credential without cluster info: err %v, stdout %q, stderr %q", err, out, errOut)
+	}
 }
 
 // TestRefreshAcrossExpiries: with bindings that live 30 s, kubectl keeps working over

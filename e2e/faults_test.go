@@ -369,7 +369,7 @@ func TestFaultsCredentialHelperNothingLeft(t *testing.T) {
 	}
 
 	// The helper itself, as kubectl runs it: one line on stderr, nothing on stdout.
-	info := `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`
+	info := `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false,"cluster":{"server":"` + cluster.Server + `","certificate-authority-data":"` + base64(cluster.CAData) + `"}}}`
 	var o outcome
 	o.stdout, o.stderr, o.err = u.run([]string{"KUBERNETES_EXEC_INFO=" + info}, filepath.Join(binDir, "kubectl-kyma"), "credential", "--profile", "default", "--environment", envID)
 	failsWithOneSentence(t, o, want)
