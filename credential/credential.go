@@ -139,12 +139,15 @@ func sameCluster(e *Entry, info ExecInfo) bool {
 
 // clusterMismatch says why kubectl's cluster is not e's, or is not checked as e's
 // kubeconfig checks it, and is empty when it is. A token goes only to the same server,
-// over TLS verified as strictly as the binding's kubeconfig verifies it: never with
-// insecure-skip-tls-verify, never without a CA when the binding has one (kubectl would
-// then trust any certificate the system's roots sign for that address), never with
-// another CA or tls-server-name. A proxy-url changes nothing: kubectl tunnels TLS
-// through the proxy, and the certificate is checked end to end all the same. e may be
-// nil (no binding yet): then only kubectl's own set-up is checked.
+// over TLS verified exactly as the binding's kubeconfig verifies it: never with
+// insecure-skip-tls-verify, and only with the same certificate-authority-data, byte for
+// byte both ways: none when the binding has one would trust any certificate the
+// system's roots sign for that address, and one when the binding has none (it relies on
+// the system's roots) would trust a CA of the kubeconfig author's choosing. Never with
+// another tls-server-name either. A proxy-url is accepted because the CA is pinned
+// equal both ways: kubectl tunnels TLS through the proxy and checks the certificate
+// end to end against the binding's own trust, so the proxy sees no token. e may be nil
+// (no binding yet): then only kubectl's own set-up is checked.
 func clusterMismatch(e *Entry, info ExecInfo) string {
 	if info.NoCluster {
 		return "kubectl does not say which cluster it calls: set provideClusterInfo: true in the kubeconfig's exec entry, or re-run 'kubectl kyma kubeconfig'"
@@ -163,7 +166,9 @@ func clusterMismatch(e *Entry, info ExecInfo) string {
 		return "the bindings of environment " + e.Environment + " are for the cluster at " + e.Server + ": check the kubeconfig's cluster"
 	case len(e.CAData) > 0 && len(info.CAData) == 0:
 		return "its kubeconfig cluster has no certificate-authority-data, and the binding's has: kubectl would accept any certificate the system trusts; use the CA of 'kubectl kyma kubeconfig'"
-	case len(e.CAData) > 0 && !bytes.Equal(e.CAData, info.CAData):
+	case len(e.CAData) == 0 && len(info.CAData) > 0:
+		return "its kubeconfig cluster trusts its own certificate-authority-data, and the binding's kubeconfig trusts the system's roots: remove certificate-authority-data or use the kubeconfig of 'kubectl kyma kubeconfig'"
+	case !bytes.Equal(e.CAData, info.CAData):
 		return "its kubeconfig cluster trusts another CA than the binding's kubeconfig: check the kubeconfig's certificate-authority-data"
 	case e.TLSServerName != info.TLSServerName:
 		return "its kubeconfig cluster checks the certificate for tls-server-name " + quoteOrNone(info.TLSServerName) + ", the binding's kubeconfig for " + quoteOrNone(e.TLSServerName) + ": check the kubeconfig's cluster"

@@ -11,6 +11,7 @@ import (
 // kubeconfig checks it.
 func TestClusterMismatch(t *testing.T) {
 	e := &Entry{Environment: "env-1", Server: "https://api.example", CAData: []byte("ca")}
+	// entry nil and entry without a CA are chosen by the case's name below.
 	for _, tc := range []struct {
 		name string
 		info ExecInfo
@@ -27,9 +28,17 @@ func TestClusterMismatch(t *testing.T) {
 		{"another CA", ExecInfo{Server: e.Server, CAData: []byte("other")}, "another CA"},
 		{"another tls-server-name", ExecInfo{Server: e.Server, CAData: e.CAData, TLSServerName: "evil.example"}, `tls-server-name "evil.example"`},
 		{"another server", ExecInfo{Server: "https://other.example", CAData: e.CAData}, "are for the cluster at https://api.example"},
+		// A binding whose kubeconfig trusts the system's roots (no CA).
+		{"roots: same", ExecInfo{Server: e.Server}, ""},
+		{"roots: same, through a proxy", ExecInfo{Server: e.Server, ProxyURL: "http://127.0.0.1:3128"}, ""},
+		{"roots: own CA", ExecInfo{Server: e.Server, CAData: []byte("attacker")}, "trusts the system's roots"},
+		{"roots: own CA through a proxy", ExecInfo{Server: e.Server, CAData: []byte("attacker"), ProxyURL: "http://attacker:3128"}, "trusts the system's roots"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			entry := e
+			if strings.HasPrefix(tc.name, "roots:") {
+				entry = &Entry{Environment: e.Environment, Server: e.Server}
+			}
 			if strings.Contains(tc.name, "without an entry") || strings.Contains(tc.name, "no entry yet") {
 				entry = nil
 			}
