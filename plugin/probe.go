@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 )
 
 // selfSubjectReview is the smallest request the cluster must authenticate: a
@@ -35,7 +37,9 @@ func probeCluster(ctx context.Context, server string, caData []byte, token strin
 		}
 		tlsConfig.RootCAs = pool
 	}
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConfig}}
+	// A redirect is not followed: Go would resend the Authorization header to the same
+	// host (also over http), and the API server never redirects this request.
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConfig}, CheckRedirect: redirect.Refuse}
 	defer client.CloseIdleConnections()
 	url := strings.TrimSuffix(server, "/") + "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(selfSubjectReview))
@@ -51,6 +55,9 @@ func probeCluster(ctx context.Context, server string, caData []byte, token strin
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if err := redirect.Check(resp); err != nil {
+		return false, fmt.Errorf("ask the cluster whether it accepts the token: %w", err) // says nothing
+	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		return false, nil

@@ -38,3 +38,23 @@ func TestProbeCluster(t *testing.T) {
 		t.Error("a server the system roots do not trust was asked anyway")
 	}
 }
+
+// A redirect from the cluster is not followed: the token goes to no other URL, and the
+// answer says nothing about the token.
+func TestProbeClusterRefusesRedirects(t *testing.T) {
+	var followed string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed = r.Header.Get("Authorization")
+			w.WriteHeader(http.StatusCreated)
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	ok, err := probeCluster(context.Background(), srv.URL, ca, "tok")
+	if ok || err == nil || followed != "" {
+		t.Errorf("accepted %v, err %v, the redirect target got %q; want no answer and no request", ok, err, followed)
+	}
+}
