@@ -24,7 +24,7 @@ type Summary struct {
 	Failures int `json:"failures"`
 	// Slowest is the slowest request after the first, in milliseconds.
 	Slowest int64 `json:"slowestMs"`
-	// Slow counts the requests after the first that took over a second.
+	// Slow counts the requests after the first that took longer than -slow.
 	Slow   int      `json:"slow"`
 	Errors []string `json:"errors,omitempty"`
 }
@@ -33,6 +33,7 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig with the exec credential")
 	duration := flag.Duration("duration", time.Minute, "how long to keep sending requests")
 	interval := flag.Duration("interval", 500*time.Millisecond, "time between requests")
+	slow := flag.Duration("slow", time.Second, "a request after the first that takes longer counts as slow")
 	flag.Parse()
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -58,7 +59,7 @@ func main() {
 		}
 		if !first {
 			s.Slowest = max(s.Slowest, took.Milliseconds())
-			if took > time.Second {
+			if took > *slow {
 				s.Slow++
 				s.Errors = append(s.Errors, fmt.Sprintf("%s: took %s", start.Format(time.TimeOnly), took))
 			}
