@@ -135,20 +135,27 @@ func rootOf(entryPath string) string {
 	return filepath.Dir(filepath.Dir(filepath.Dir(entryPath)))
 }
 
-// safeName keeps a profile or environment name from escaping the cache folder.
+// safeName keeps a profile or environment name from escaping the cache folder. Letters,
+// digits, - and _ (and . past the start) stay as they are; every other byte is %XX, two
+// hex digits each, so that no two names share a file (a variable width, as %x of a rune
+// gives, would make U+01E9 and U+001E followed by 9 the same).
 func safeName(s string) string {
 	if s == "" {
-		return "_"
+		return "%" // no other name gives a lone %, while "_" is one's own
 	}
+	const hex = "0123456789abcdef"
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		case r == '.' && b.Len() > 0:
-			b.WriteRune(r)
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b.WriteByte(c)
+		case c == '.' && b.Len() > 0:
+			b.WriteByte(c)
 		default:
-			fmt.Fprintf(&b, "%%%02x", r)
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
 		}
 	}
 	return b.String()
