@@ -223,6 +223,9 @@ func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun
 		target = real
 	}
 	if !dryRun {
+		if err := privfile.CheckTarget(target); err != nil {
+			return "", "", fmt.Errorf("write the kubeconfig: %w", err)
+		}
 		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 			return "", "", fmt.Errorf("create the kubeconfig's folder: %w", err)
 		}
@@ -271,7 +274,7 @@ func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun
 	if string(data) == string(old) {
 		return dest, "", nil
 	}
-	if err := replaceFile(target, data); err != nil {
+	if err := replaceFile(target, data, holdsSecret(cfg)); err != nil {
 		return "", "", fmt.Errorf("write the kubeconfig: %w", err)
 	}
 	return dest, "", nil
@@ -303,11 +306,16 @@ func lockKubeconfig(path string) (unlock func(), err error) {
 }
 
 // replaceFile writes data to path atomically (a temporary file in the same folder,
-// renamed over it), with the mode path had, or 0600 for a new file.
-func replaceFile(path string, data []byte) error {
+// renamed over it), with the mode path had (a kubeconfig of exec stanzas holds no
+// secret, and users share such files on purpose), or 0600 for a new file; when secret
+// (what is merged in holds a token, as with --static) never more than 0600.
+func replaceFile(path string, data []byte, secret bool) error {
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
+	}
+	if secret {
+		mode &= 0o600
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
@@ -410,4 +418,15 @@ func (o *KubeconfigOptions) printDiff(path, diff string) {
 		return
 	}
 	fmt.Fprint(o.f.IOStreams.Out, diff)
+}
+
+// holdsSecret reports whether a kubeconfig carries a credential itself (a token, a
+// password or a client key), not only exec stanzas.
+func holdsSecret(c *clientcmdapi.Config) bool {
+	for _, a := range c.AuthInfos {
+		if a.Token != "" || a.Password != "" || len(a.ClientKeyData) > 0 {
+			return true
+		}
+	}
+	return false
 }

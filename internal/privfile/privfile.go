@@ -299,3 +299,27 @@ func Check(path string, fi fs.FileInfo) error {
 	}
 	return nil
 }
+
+// CheckTarget refuses to write path, reached through links, when it is not the user's
+// to write: the file (if any) belongs to another user, or its folder is another user's
+// or others may write in it without the sticky bit (they could swap the file). A
+// symlinked ~/.kube/config must not lead a merge into someone else's folder.
+func CheckTarget(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Lstat(path); err == nil {
+		if uid, ok := owner(fi); ok && uid != euid() {
+			return &UnsafeError{path, "it belongs to another user; write the kubeconfig to a file of your own"}
+		}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil // the write itself says what is wrong
+	}
+	if uid, ok := owner(fi); ok && uid != euid() && uid != 0 {
+		return &UnsafeError{dir, "it belongs to another user; write the kubeconfig to a folder of your own"}
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+		return &UnsafeError{dir, "anyone can write in it and swap the kubeconfig; write it to a folder of your own"}
+	}
+	return nil
+}
