@@ -36,8 +36,8 @@ func TestCheckProfileName(t *testing.T) {
 	}
 	// A name an earlier version stored stays one element inside its folder.
 	for _, name := range []string{"..", "../../x", "a/b", "ci@team"} {
-		if p := ProfilePath("/c", "credentials", name); filepath.Dir(p) != "/c/credentials" {
-			t.Errorf("ProfilePath(%q) = %s, outside /c/credentials", name, p)
+		if p, want := ProfilePath("/c", "credentials", name), filepath.Join("/c", "credentials"); filepath.Dir(p) != want {
+			t.Errorf("ProfilePath(%q) = %s, outside %s", name, p, want)
 		}
 	}
 }
