@@ -253,3 +253,15 @@ func TestEnsureMakesOneBindingForManyRuns(t *testing.T) {
 		t.Errorf("20 parallel runs made %d bindings, want 1", n)
 	}
 }
+
+func TestEntryRemovedByHandIsNoLoss(t *testing.T) {
+	h := newHarness(t)
+	h.call(t, "kubectl-1")
+	if err := os.Remove(h.r.Cache.path(h.key)); err != nil { // a cold start, by hand
+		t.Fatal(err)
+	}
+	h.clock.Add(time.Second)
+	if got := h.call(t, "kubectl-2").Status.Token; got != "token-2" {
+		t.Errorf("after the entry was removed by hand got %q, want a new binding at once", got)
+	}
+}

@@ -464,6 +464,7 @@ func (r *Refresher) replace(ctx context.Context, in Input, old *Entry, refused b
 		r.discard(ctx, in.Key, e)
 		return nil, nil, err
 	}
+	r.Cache.keptMint(in.Key)
 	r.Cache.clearFailure(in.Key)
 	pruneMarkers(r.Cache.path(in.Key), e.BindingID)
 	return e, gone, nil
