@@ -47,10 +47,10 @@ func exitCodeOf(err error) int {
 	return 0
 }
 
-// TestIssue9LimitAndGC: with ten live bindings, eight made here and two by another
+// TestLimitErrorAndGC: with ten live bindings, eight made here and two by another
 // machine, the eleventh bind fails with a listing that marks this machine's; gc deletes
 // those eight and leaves the others; then bind works again.
-func TestIssue9LimitAndGC(t *testing.T) {
+func TestLimitErrorAndGC(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t)
 	u := newUser(t)
@@ -121,9 +121,9 @@ func lineHas(text, id, word string) bool {
 	return false
 }
 
-// TestIssue9Run: the session's binding works while COMMAND runs, is gone after it ends,
+// TestRunScopedBinding: the session's binding works while COMMAND runs, is gone after it ends,
 // the exit status is COMMAND's, and --role narrows what COMMAND may do.
-func TestIssue9Run(t *testing.T) {
+func TestRunScopedBinding(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t)
 	u := newUser(t)
@@ -180,9 +180,9 @@ echo "update own role: $(kubectl auth can-i update clusterroles.rbac.authorizati
 	}
 }
 
-// TestIssue9RunInterrupted: a SIGINT to `kubectl kyma run` reaches COMMAND, and the
+// TestRunInterrupted: a SIGINT to `kubectl kyma run` reaches COMMAND, and the
 // binding is deleted.
-func TestIssue9RunInterrupted(t *testing.T) {
+func TestRunInterrupted(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t)
 	u := newUser(t)
@@ -234,9 +234,9 @@ func TestIssue9RunInterrupted(t *testing.T) {
 	}
 }
 
-// TestIssue9Status: status -o json shows each cached credential with its time left,
+// TestStatusCommand: status -o json shows each cached credential with its time left,
 // refresh in flight (and by which process) and live bindings against the limit.
-func TestIssue9Status(t *testing.T) {
+func TestStatusCommand(t *testing.T) {
 	t.Parallel()
 	// A slow bind keeps the background refresh in flight long enough to be seen on a
 	// loaded machine.
@@ -313,11 +313,11 @@ func TestIssue9Status(t *testing.T) {
 	})
 }
 
-// TestIssue9ParallelMerges: twenty `kubectl kyma kubeconfig` processes merging into one
+// TestParallelMergesOfOneEnvironment: twenty `kubectl kyma kubeconfig` processes merging into one
 // file at once, each under its own context name, leave a valid kubeconfig with all
 // twenty contexts, and the file's mode. Four environments, five merges each: every
 // merge makes a binding, and an environment allows ten.
-func TestIssue9ParallelMerges(t *testing.T) {
+func TestParallelMergesOfOneEnvironment(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t)
 	u := newUser(t)
