@@ -139,7 +139,7 @@ func NewCmdBindings(f *Factory) *cobra.Command {
 					column("ID", false), column("CREATED", false), column("EXPIRES", false), column("CREATED BY", true),
 				},
 			}
-			now := f.Now()
+			now := f.Clock.Now()
 			for _, b := range bs {
 				b.Kubeconfig = "" // a list never shows tokens
 				raw, err := json.Marshal(b)

@@ -27,5 +27,7 @@ func (f *Factory) brokerClient(p *config.Profile) (*broker.Client, error) {
 	if p.Region != "" {
 		url += "/" + p.Region
 	}
-	return broker.New(url, hc), nil
+	c := broker.New(url, hc)
+	c.Clock = f.Clock
+	return c, nil
 }

@@ -118,7 +118,7 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 		Ahead:    o.Ahead,
 		ExecInfo: info,
 		Caller:   o.caller(),
-		Now:      o.f.Now,
+		Now:      o.f.Clock.Now,
 		Stderr:   o.f.IOStreams.ErrOut,
 		Spawn:    func(lock *os.File) error { return front.SpawnRefresh(o.args, lock) },
 	}
@@ -175,7 +175,7 @@ func (m *minter) Mint(ctx context.Context) (*credential.Entry, error) {
 	if b.ClockNote != "" && m.f.verbosity > 0 {
 		fmt.Fprintf(m.f.IOStreams.ErrOut, "kubectl-kyma: binding %s: %s\n", b.ID, b.ClockNote)
 	}
-	e, err := entryOf(b, m.f.Now(), m.expiration)
+	e, err := entryOf(b, m.f.Clock.Now(), m.expiration)
 	if err != nil {
 		return nil, m.discard(ctx, svc, b.ID, err)
 	}
@@ -194,7 +194,7 @@ func (m *minter) discard(ctx context.Context, svc binding.Service, id string, ca
 		}
 		return &credential.LostBinding{
 			Err:       fmt.Errorf("%w; deleting binding %s failed too (%v): 'kubectl kyma gc' deletes it later", cause, id, err),
-			Undeleted: m.f.Now().Add(life + time.Minute),
+			Undeleted: m.f.Clock.Now().Add(life + time.Minute),
 		}
 	}
 	return &credential.LostBinding{Err: fmt.Errorf("%w; binding %s was deleted again", cause, id)}

@@ -96,7 +96,7 @@ func environmentListing(f *Factory, envs []provisioning.Environment, single bool
 			column("SUBACCOUNT", true), column("API SERVER", true), column("MESSAGE", true),
 		},
 	}
-	now := f.Now()
+	now := f.Clock.Now()
 	for _, e := range envs {
 		raw, err := json.Marshal(e)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/httplog"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
@@ -31,10 +32,9 @@ import (
 // and a test replaces any of them.
 type Factory struct {
 	IOStreams genericiooptions.IOStreams
-	Now       func() time.Time
-	// After waits as time.After does; tests of polling replace it (and Now) with a
-	// fake clock, so they never sleep.
-	After func(d time.Duration) <-chan time.Time
+	// Clock is the one clock of a command and of the clients the factory builds;
+	// tests put a clock.Fake here, so expiry and polling are tested without sleeping.
+	Clock clock.Clock
 
 	// ConfigStore is where profiles live.
 	ConfigStore func() config.Store
@@ -60,7 +60,7 @@ type Factory struct {
 
 // NewFactory returns the factory the real binary uses.
 func NewFactory(streams genericiooptions.IOStreams) *Factory {
-	f := &Factory{IOStreams: streams, Now: time.Now, After: time.After}
+	f := &Factory{IOStreams: streams, Clock: clock.Real{}}
 	f.ConfigStore = func() config.Store {
 		return config.Store{Path: filepath.Join(xdg.ConfigHome, "kubectl-kyma", "config.yaml")}
 	}
@@ -209,7 +209,7 @@ func (f *Factory) tokenClient(p *config.Profile) (*http.Client, error) {
 	}
 	src := auth.NewTokenSource(auth.Config{UAAURL: uaa, ClientID: p.ClientID, ClientSecret: p.ClientSecret},
 		credential.ProfilePath(dir, "tokens", p.Name)+".json", hc)
-	src.Root = dir
+	src.Root, src.Clock = dir, f.Clock
 	return auth.NewHTTPClient(src, hc), nil
 }
 
@@ -225,7 +225,9 @@ func (f *Factory) provisioningClient() (*provisioning.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return provisioning.New(p.ProvisioningURL, hc), nil
+	c := provisioning.New(p.ProvisioningURL, hc)
+	c.Clock = f.Clock
+	return c, nil
 }
 
 func (f *Factory) bindingService() (binding.Service, error) {

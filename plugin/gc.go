@@ -221,7 +221,7 @@ func (o *GCOptions) collect(ctx context.Context, svc binding.Service, profile, d
 		case gone[m.ID]:
 			return false
 		case canList:
-			return liveIDs[m.ID] || o.f.Now().Sub(m.At) < time.Minute
+			return liveIDs[m.ID] || o.f.Clock.Now().Sub(m.At) < time.Minute
 		}
 		return true
 	})
@@ -304,7 +304,7 @@ func recordMade(f *Factory, envID, bindingID, kind string) {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(w, "%s %s %s\n", bindingID, kind, f.Now().UTC().Format(time.RFC3339))
+		_, err = fmt.Fprintf(w, "%s %s %s\n", bindingID, kind, f.Clock.Now().UTC().Format(time.RFC3339))
 		var size int64
 		if fi, serr := w.Stat(); serr == nil {
 			size = fi.Size()
@@ -313,7 +313,7 @@ func recordMade(f *Factory, envID, bindingID, kind string) {
 			err = cerr
 		}
 		if err == nil && size > madeCompactSize {
-			err = compactLocked(path, unexpired(f.Now()))
+			err = compactLocked(path, unexpired(f.Clock.Now()))
 		}
 		return err
 	})

@@ -15,17 +15,18 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
 
 // record writes made-record lines, as the commands that make bindings do.
 func (e *testEnv) record(env, kind string, at time.Time, ids ...string) {
-	clock := e.f.Now
-	e.f.Now = func() time.Time { return at }
+	saved := e.f.Clock
+	e.f.Clock = clock.NewFake(at)
 	for _, id := range ids {
 		recordMade(e.f, env, id, kind)
 	}
-	e.f.Now = clock
+	e.f.Clock = saved
 }
 
 func (e *testEnv) store(t *testing.T, env string, entry *credential.Entry) {

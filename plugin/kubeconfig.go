@@ -352,7 +352,7 @@ func (o *KubeconfigOptions) cachedBinding(ctx context.Context, profile string, e
 	}
 	e, err := r.Ensure(ctx, credential.Input{
 		Key:    credential.Key{Profile: profile, Environment: env.ID},
-		Margin: o.Margin, Ahead: o.Ahead, Now: o.f.Now, Stderr: o.f.IOStreams.ErrOut,
+		Margin: o.Margin, Ahead: o.Ahead, Now: o.f.Clock.Now, Stderr: o.f.IOStreams.ErrOut,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bind %q: %w", env.Name, err)
@@ -383,7 +383,7 @@ func (o *KubeconfigOptions) ownBinding(ctx context.Context, profile string, env 
 	if !o.DryRun {
 		recordMade(o.f, env.ID, b.ID, madeByKubeconfig)
 	}
-	e, err = entryOf(b, o.f.Now(), o.Expiration.d)
+	e, err = entryOf(b, o.f.Clock.Now(), o.Expiration.d)
 	if o.DryRun || err != nil {
 		_ = o.deleteDryRunBinding(ctx, svc, env.ID, b.ID)
 	}

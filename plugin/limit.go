@@ -42,7 +42,7 @@ func explainLimit(ctx context.Context, f *Factory, svc binding.Service, env targ
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
 	live, lerr := svc.List(ctx, env.ID)
-	now := f.Now()
+	now := f.Clock.Now()
 	ours := 0
 	switch {
 	case lerr != nil:

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
@@ -45,7 +46,7 @@ func runCmd(t *testing.T, url string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	f := NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
-	f.Now = func() time.Time { return now }
+	f.Clock = clock.NewFake(now)
 	dir := t.TempDir()
 	f.ConfigStore = func() config.Store { return config.Store{Path: filepath.Join(dir, "config", "config.yaml")} }
 	f.CacheDir = func() (string, error) { return filepath.Join(dir, "cache"), nil }

@@ -27,6 +27,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
 
@@ -144,7 +145,7 @@ func newTestEnv(t *testing.T, svc binding.Service) *testEnv {
 	t.Helper()
 	e := &testEnv{out: &bytes.Buffer{}, err: &bytes.Buffer{}, cache: filepath.Join(t.TempDir(), "cache")}
 	f := NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: e.out, ErrOut: e.err})
-	f.Now = func() time.Time { return now }
+	f.Clock = clock.NewFake(now)
 	f.CacheDir = func() (string, error) { return e.cache, nil }
 	f.Profile = func() (*config.Profile, error) {
 		return &config.Profile{Name: "test", Kind: config.KindBroker}, nil

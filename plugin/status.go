@@ -98,7 +98,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		return err
 	}
 	cache := credential.Cache{Dir: dir}
-	now := o.f.Now()
+	now := o.f.Clock.Now()
 	entries := cache.Entries(p.Name)
 	slices.SortFunc(entries, func(a, b *credential.Entry) int { return strings.Compare(a.Environment, b.Environment) })
 	rows := make([]credentialStatus, 0, len(entries))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
 
@@ -90,7 +91,7 @@ func TestProvisionParameters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc, url := newScriptedService(t, map[string][]answer{"POST /provisioning/v1/environments": {{status: 202, body: `{"id":"E1"}`}}})
 			args := append([]string{"provision", "t1", "--plan", "aws", "--user", "me@example.com"}, tc.args...)
-			_, _, err := runWithClock(t, url, &fakeClock{now: now}, &config.Profile{Name: "test", Kind: config.KindCIS,
+			_, _, err := runWithClock(t, url, clock.NewFake(now), &config.Profile{Name: "test", Kind: config.KindCIS,
 				ClientID: "id", ClientSecret: "secret", UAAURL: url, ProvisioningURL: url}, args...)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -124,7 +125,7 @@ func TestUpdateRequests(t *testing.T) {
 		"GET /provisioning/v1/environments":      {{status: 200, body: list}},
 		"PATCH /provisioning/v1/environments/E1": {{status: 202, body: `{}`}},
 	})
-	out, _, err := runWithClock(t, url, &fakeClock{now: now}, nil, "update", "t1", "--parameters", `{"autoScalerMax":7}`)
+	out, _, err := runWithClock(t, url, clock.NewFake(now), nil, "update", "t1", "--parameters", `{"autoScalerMax":7}`)
 	if err != nil || out != "environment/t1 updating (id E1)\n" {
 		t.Fatalf("update: %v %q", err, out)
 	}
@@ -144,7 +145,7 @@ func TestUpdateRequests(t *testing.T) {
 	})
 	profile := &config.Profile{Name: "keb", Kind: config.KindBroker, ClientID: "id", ClientSecret: "secret",
 		BrokerURL: kebURL + "/oauth", TokenURL: kebURL + "/oauth/token", ServiceID: "svc", PlanID: "plan-of-the-profile"}
-	out, _, err = runWithClock(t, kebURL, &fakeClock{now: now}, profile, "update", iid, "--parameters", `{"autoScalerMax":7}`, "--wait")
+	out, _, err = runWithClock(t, kebURL, clock.NewFake(now), profile, "update", iid, "--parameters", `{"autoScalerMax":7}`, "--wait")
 	want := `update of "` + iid + `" failed (last_operation state "failed"): Update failed: quota`
 	if err == nil || err.Error() != want {
 		t.Errorf("KEB update --wait: %v\nwant %s", err, want)

@@ -52,7 +52,7 @@ func rateLimited(err error) (time.Time, bool) {
 func waitFor(ctx context.Context, f *Factory, name, outcome, follow string, timeout time.Duration, look check) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	start := f.Now()
+	start := f.Clock.Now()
 	tty := isTerminal(f.IOStreams.ErrOut)
 	delay := pollFirst
 	state, shown := "", ""
@@ -66,7 +66,7 @@ func waitFor(ctx context.Context, f *Factory, name, outcome, follow string, time
 				if state != "" {
 					status = state + ", rate-limited"
 				}
-				if d := retryAt.Sub(f.Now()); d > wait {
+				if d := retryAt.Sub(f.Clock.Now()); d > wait {
 					wait = d.Round(time.Second)
 				}
 			} else {
@@ -75,7 +75,7 @@ func waitFor(ctx context.Context, f *Factory, name, outcome, follow string, time
 				}
 				state = s
 			}
-			elapsed := f.Now().Sub(start).Round(time.Second)
+			elapsed := f.Clock.Now().Sub(start).Round(time.Second)
 			line := fmt.Sprintf("%s: %s (%s", name, status, elapsed)
 			if err == nil && !done {
 				line += fmt.Sprintf("; next check in %s", wait)
@@ -107,7 +107,7 @@ func waitFor(ctx context.Context, f *Factory, name, outcome, follow string, time
 				return fmt.Errorf("%q is still %s after %s; the operation goes on: %s", name, orDefault(state, "in progress"), timeout, follow)
 			}
 			return fmt.Errorf("stopped waiting; the operation goes on: %s", follow)
-		case <-f.After(wait):
+		case <-f.Clock.After(wait):
 		}
 		delay = nextPoll(delay)
 	}

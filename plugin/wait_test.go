@@ -16,33 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
 )
-
-// fakeClock is the clock of the polling tests: After fires at once and moves Now on,
-// and every wait asked for is recorded. Nothing sleeps.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
-}
 
 // answer is one canned HTTP answer.
 type answer struct {
@@ -95,11 +72,11 @@ func newScriptedService(t *testing.T, script map[string][]answer) (*scriptedServ
 
 // runWithClock runs kubectl kyma in process with a fake clock and an HTTP client
 // without retries, so every answer reaches the command as the service gave it.
-func runWithClock(t *testing.T, url string, clock *fakeClock, profile *config.Profile, args ...string) (string, string, error) {
+func runWithClock(t *testing.T, url string, clk *clock.Fake, profile *config.Profile, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	f := NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
-	f.Now, f.After = clock.Now, clock.After
+	f.Clock = clk
 	dir := t.TempDir()
 	f.ConfigStore = func() config.Store { return config.Store{Path: filepath.Join(dir, "config", "config.yaml")} }
 	f.CacheDir = func() (string, error) { return filepath.Join(dir, "cache"), nil }
@@ -123,7 +100,7 @@ func env(state, message string, modified time.Time) answer {
 // brings the next check back to 2 s; a 429 is waited out, as long as the service
 // asks when it says (X-Ratelimit-Reset), and the progress line shows all of it.
 func TestWaitBacksOffAndWaitsOutRateLimits(t *testing.T) {
-	clock := &fakeClock{now: now}
+	clk := clock.NewFake(now)
 	rateLimited := `{"error":{"code":11006,"message":"Request rate limit exceeded","target":"/provisioning/v1/environments/E1"}}`
 	reset := strconv.FormatInt(now.Add(60*time.Second+45*time.Second).UnixMilli(), 10)
 	_, url := newScriptedService(t, map[string][]answer{
@@ -136,12 +113,12 @@ func TestWaitBacksOffAndWaitsOutRateLimits(t *testing.T) {
 			env("UPDATING", "", now), env("OK", "Environment instance created.", now),
 		},
 	})
-	out, errOut, err := runWithClock(t, url, clock, nil, "provision", "t1", "--plan", "aws", "--region", "eu-central-1", "--user", "me@example.com", "--wait")
+	out, errOut, err := runWithClock(t, url, clk, nil, "provision", "t1", "--plan", "aws", "--region", "eu-central-1", "--user", "me@example.com", "--wait")
 	if err != nil {
 		t.Fatalf("provision --wait: %v\n%s", err, errOut)
 	}
 	s := time.Second
-	if diff := cmp.Diff([]time.Duration{2 * s, 4 * s, 8 * s, 16 * s, 30 * s, 45 * s, 2 * s}, clock.waits); diff != "" {
+	if diff := cmp.Diff([]time.Duration{2 * s, 4 * s, 8 * s, 16 * s, 30 * s, 45 * s, 2 * s}, clk.Waits()); diff != "" {
 		t.Errorf("waits between checks (-want +got):\n%s", diff)
 	}
 	if out != "environment/t1 created (id E1)\nenvironment/t1 is ready after 1m47s\n" {
@@ -183,7 +160,7 @@ func TestWaitEndsOnFailedStates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc, url := newScriptedService(t, tc.script)
-			_, errOut, err := runWithClock(t, url, &fakeClock{now: now}, nil, tc.args...)
+			_, errOut, err := runWithClock(t, url, clock.NewFake(now), nil, tc.args...)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("error = %v\nwant    %s\nstderr: %s", err, tc.want, errOut)
 			}
