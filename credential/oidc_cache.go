@@ -1,0 +1,186 @@
+package credential
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
+)
+
+// OIDCCache keeps the ID tokens fetched from GitHub's token service, one file per
+// source, audience, cluster and job, in the cache folder's "oidc" folder (0600 files in
+// 0700 folders, like every entry). The job (its token-service URL and request token,
+// hashed) is part of the name: a self-hosted runner runs the jobs of several
+// repositories as one user, and one job must never be handed another's identity.
+//
+// A hit reads the entry, and prints the token while it is outside its margin; a miss
+// takes the entry's lock, so that however many kubectl processes miss at once, one
+// fetches and the others read what it stored (the binding cache's discipline).
+type OIDCCache struct {
+	Dir string
+}
+
+// oidcEntry is one cached ID token.
+type oidcEntry struct {
+	// Token is the ID token. A secret.
+	Token string `json:"token"`
+	// IssuedAt is when it was fetched (local clock); ExpiresAt its exp claim.
+	IssuedAt  time.Time `json:"issuedAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func (e *oidcEntry) entry() *Entry {
+	return &Entry{IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt}
+}
+
+// OIDCFetcher asks GitHub's token service at requestURL for an ID token for audience
+// (empty: the service's default), authenticated with requestToken. The full CLI
+// implements it; this package makes no network call.
+type OIDCFetcher func(ctx context.Context, requestURL, requestToken, audience string) (string, error)
+
+// path is the entry's file; its lock is beside it.
+func (c OIDCCache) path(in OIDCInput) string {
+	h := sha256.New()
+	for _, s := range []string{in.Source, in.Audience, in.ExecInfo.Server, in.RequestURL, in.RequestToken} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return filepath.Join(c.Dir, "oidc", in.Source+"-"+hex.EncodeToString(h.Sum(nil)[:16])+".json")
+}
+
+func (c OIDCCache) load(in OIDCInput) *oidcEntry {
+	data, err := privfile.ReadFile(c.Dir, c.path(in))
+	if err != nil {
+		return nil
+	}
+	var e oidcEntry
+	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.ExpiresAt.IsZero() {
+		return nil
+	}
+	return &e
+}
+
+// Hit prints a token without any network call and reports true: the variable's or the
+// file's (gitlab, file), or a cached GitHub token outside its margin. It reports false
+// with no error when GitHub's token must be fetched (OIDCCache.Miss, then Fetch), and
+// an error when the token at hand cannot be used.
+func (c OIDCCache) Hit(in OIDCInput, w io.Writer) (bool, error) {
+	if err := checkOIDCCluster(in.ExecInfo); err != nil {
+		return false, err
+	}
+	now := in.now()
+	if in.Source != OIDCGitHub {
+		token, err := in.readLocal()
+		if err != nil {
+			return false, err
+		}
+		claims, err := in.checkToken(token, now)
+		if err != nil {
+			return false, err
+		}
+		return true, writeExecCredential(w, in.ExecInfo.APIVersion, token, oidcHandOutUntil(claims, now))
+	}
+	if err := in.checkGitHub(); err != nil {
+		return false, err
+	}
+	e := c.load(in)
+	if e == nil || !fresh(e.entry(), now, 0) {
+		return false, nil
+	}
+	return true, writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, bounded(e.entry(), now, handOutUntil(e.entry(), 0)))
+}
+
+// Miss waits for the entry's lock, which a process fetching the token holds, and
+// reads the cache again under it: the others of a herd are answered here. It returns
+// the lock, held, when the fetch is this process's to make; nil when it was not had
+// within DefaultLockTimeout.
+func (c OIDCCache) Miss(ctx context.Context, in OIDCInput, w io.Writer) (served bool, lock *os.File, err error) {
+	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
+	defer cancel()
+	if lock = waitLock(wctx, c.Dir, c.path(in)+".lock"); lock == nil {
+		return false, nil, nil
+	}
+	if ok, err := c.Hit(in, w); ok || err != nil {
+		lock.Close()
+		return ok, nil, err
+	}
+	return false, lock, nil
+}
+
+// Do prints a token for in: the one at hand, the cached one, or a new one from
+// GitHub's token service fetched under the entry's lock. lock is that lock when the
+// caller already holds it (the front hands it over on a miss); nil takes it here.
+func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, lock *os.File, w io.Writer) error {
+	if lock != nil {
+		defer lock.Close()
+	}
+	if ok, err := c.Hit(in, w); ok || err != nil {
+		return err
+	}
+	if lock == nil {
+		path := c.path(in)
+		if err := privfile.MkdirAll(c.Dir, filepath.Dir(path)); err != nil {
+			return fmt.Errorf("the cache folder: %w", err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
+		lock = waitLock(wctx, c.Dir, path+".lock")
+		cancel()
+		if lock == nil {
+			return fmt.Errorf("another kubectl-kyma process has held the lock %s.lock for over %s", path, DefaultLockTimeout)
+		}
+		defer lock.Close()
+		if ok, err := c.Hit(in, w); ok || err != nil {
+			return err
+		}
+	}
+	return c.fetch(ctx, in, fetch, w)
+}
+
+// fetch asks GitHub's token service for a token, stores it and prints it; the caller
+// holds the entry's lock.
+func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io.Writer) error {
+	token, err := fetch(ctx, in.RequestURL, in.RequestToken, in.Audience)
+	if err != nil {
+		return fmt.Errorf("get the job's ID token from GitHub's token service: %w", err)
+	}
+	now := in.now()
+	claims, err := in.checkToken(token, now)
+	if err != nil {
+		return err
+	}
+	e := &oidcEntry{Token: token, IssuedAt: now, ExpiresAt: claims.Exp}
+	if data, err := json.Marshal(e); err == nil {
+		// A token that cannot be stored is still handed out: the next call fetches again.
+		_ = privfile.WriteAtomic(c.Dir, c.path(in), data)
+	}
+	c.sweep(now)
+	return writeExecCredential(w, in.ExecInfo.APIVersion, token, bounded(e.entry(), now, handOutUntil(e.entry(), 0)))
+}
+
+// oidcKeep is how long an entry's files stay after they were last written: a
+// self-hosted runner leaves one per job, and no ID token lives this long.
+const oidcKeep = 24 * time.Hour
+
+// sweep removes the entries (and their locks) of jobs long gone.
+func (c OIDCCache) sweep(now time.Time) {
+	dir := filepath.Join(c.Dir, "oidc")
+	if privfile.CheckDirs(c.Dir, dir) != nil {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json*"))
+	for _, f := range files {
+		if fi, err := os.Lstat(f); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > oidcKeep {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,333 @@
+package credential
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testJWT makes an unsigned JWT with the given claims: the plugin never checks the
+// signature, the cluster does.
+func testJWT(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	p, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc(p) + ".c2ln"
+}
+
+// printed decodes the ExecCredential written to out.
+func printed(t *testing.T, out *bytes.Buffer) (token string, until time.Time) {
+	t.Helper()
+	var ec execCredential
+	if err := json.Unmarshal(out.Bytes(), &ec); err != nil || ec.Status == nil {
+		t.Fatalf("not an ExecCredential: %q (%v)", out.String(), err)
+	}
+	until, err := time.Parse(time.RFC3339, ec.Status.ExpirationTimestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ec.Status.Token, until
+}
+
+var oidcT0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+func githubInput(now *time.Time) OIDCInput {
+	in := ReadOIDCEnv(OIDC{Source: OIDCGitHub, Audience: "aud-1"}, func(k string) (string, bool) {
+		switch k {
+		case EnvActionsRequestURL:
+			return "https://runner.example/idtoken?api-version=2.0", true
+		case EnvActionsRequestToken:
+			return "request-token", true
+		}
+		return "", false
+	})
+	in.ExecInfo = ExecInfo{APIVersion: apiV1, Server: "https://api.example"}
+	in.Now = func() time.Time { return *now }
+	return in
+}
+
+// countingFetcher hands out five-minute tokens for the audience asked, counting calls.
+func countingFetcher(t *testing.T, now *time.Time, calls *atomic.Int32) OIDCFetcher {
+	return func(ctx context.Context, u, tok, aud string) (string, error) {
+		n := calls.Add(1)
+		if u != "https://runner.example/idtoken?api-version=2.0" || tok != "request-token" {
+			t.Errorf("fetch(%q, %q)", u, tok)
+		}
+		return testJWT(t, map[string]any{"aud": aud, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "n": n}), nil
+	}
+}
+
+func TestOIDCGitHubFetchesOnceThenHitsUntilTheMargin(t *testing.T) {
+	now := oidcT0
+	var calls atomic.Int32
+	c := OIDCCache{Dir: t.TempDir()}
+	in := githubInput(&now)
+	fetch := countingFetcher(t, &now, &calls)
+
+	var out bytes.Buffer
+	if ok, err := c.Hit(in, &out); ok || err != nil {
+		t.Fatalf("empty cache: Hit = %v, %v; want a miss", ok, err)
+	}
+	if err := c.Do(context.Background(), in, fetch, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	first, until := printed(t, &out)
+	// A five-minute token: a margin of a minute (the bindings' rule), so four minutes.
+	if want := oidcT0.Add(4 * time.Minute); !until.Equal(want) {
+		t.Errorf("expirationTimestamp = %s, want %s", until, want)
+	}
+
+	now = oidcT0.Add(3*time.Minute + 59*time.Second)
+	out.Reset()
+	if ok, err := c.Hit(in, &out); !ok || err != nil {
+		t.Fatalf("warm cache: Hit = %v, %v; want a hit", ok, err)
+	}
+	if tok, _ := printed(t, &out); tok != first {
+		t.Error("the hit handed out another token than the cached one")
+	}
+
+	now = oidcT0.Add(4 * time.Minute)
+	out.Reset()
+	if ok, _ := c.Hit(in, &out); ok {
+		t.Fatal("a token within its margin was handed out")
+	}
+	if err := c.Do(context.Background(), in, fetch, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if tok, _ := printed(t, &out); tok == first {
+		t.Error("no new token was fetched once the old one reached its margin")
+	}
+	if got := calls.Load(); got != 2 {
+		t.Errorf("%d fetches, want 2", got)
+	}
+}
+
+func TestOIDCCacheIsPrivateAndKeyedByAudienceServerAndJob(t *testing.T) {
+	now := oidcT0
+	var calls atomic.Int32
+	dir := t.TempDir()
+	c := OIDCCache{Dir: dir}
+	fetch := countingFetcher(t, &now, &calls)
+	base := githubInput(&now)
+	var out bytes.Buffer
+	if err := c.Do(context.Background(), base, fetch, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	otherAud, otherServer, otherJob := base, base, base
+	otherAud.Audience = "aud-2"
+	otherServer.ExecInfo.Server = "https://api.other"
+	otherJob.RequestToken = "request-token-of-another-job"
+	for name, in := range map[string]OIDCInput{"audience": otherAud, "server": otherServer, "job": otherJob} {
+		if ok, _ := c.Hit(in, &out); ok {
+			t.Errorf("another %s was handed the cached token", name)
+		}
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "oidc", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("entries %v, want one", files)
+	}
+	for _, p := range []string{files[0], filepath.Dir(files[0])} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[fi.IsDir()]; fi.Mode().Perm() != want {
+			t.Errorf("%s has mode %04o, want %04o", p, fi.Mode().Perm(), want)
+		}
+	}
+	if data, _ := os.ReadFile(files[0]); bytes.Contains(data, []byte("request-token")) || strings.Contains(files[0], "request-token") {
+		t.Error("the request token is stored in the cache")
+	}
+}
+
+// TestOIDCHerdFetchesOneToken is the lock's concurrency test: many callers on one
+// empty entry, as a herd of kubectl processes is, and one token is fetched.
+func TestOIDCHerdFetchesOneToken(t *testing.T) {
+	now := oidcT0
+	var calls atomic.Int32
+	c := OIDCCache{Dir: t.TempDir()}
+	in := githubInput(&now)
+	inner := countingFetcher(t, &now, &calls)
+	slow := func(ctx context.Context, u, tok, aud string) (string, error) {
+		time.Sleep(100 * time.Millisecond) // a slow service: the others wait for the lock
+		return inner(ctx, u, tok, aud)
+	}
+	var wg sync.WaitGroup
+	tokens := make([]string, 20)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out bytes.Buffer
+			ok, err := c.Hit(in, &out)
+			if !ok && err == nil {
+				var lock *os.File
+				if ok, lock, err = c.Miss(context.Background(), in, &out); !ok && err == nil {
+					err = c.Do(context.Background(), in, slow, lock, &out)
+				}
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i], _ = printed(t, &out)
+		}()
+	}
+	wg.Wait()
+	if got := calls.Load(); got != 1 {
+		t.Errorf("%d fetches for a herd of 20, want 1", got)
+	}
+	for _, tok := range tokens {
+		if tok != tokens[0] {
+			t.Fatal("the herd was handed different tokens")
+		}
+	}
+}
+
+func TestOIDCGitHubWithoutPermissionSaysSo(t *testing.T) {
+	in := ReadOIDCEnv(OIDC{Source: OIDCGitHub}, func(string) (string, bool) { return "", false })
+	err := OIDCCache{Dir: t.TempDir()}.Do(context.Background(), in, func(context.Context, string, string, string) (string, error) {
+		t.Fatal("fetched without a request token")
+		return "", nil
+	}, nil, &bytes.Buffer{})
+	if !errors.Is(err, ErrNoIDTokenPermission) || !strings.Contains(err.Error(), "permissions: id-token: write") {
+		t.Fatalf("error = %v, want the id-token permission named", err)
+	}
+}
+
+func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
+	now := oidcT0
+	c := OIDCCache{Dir: t.TempDir()}
+	in := githubInput(&now)
+	for name, tc := range map[string]struct {
+		fetch OIDCFetcher
+		want  string
+	}{
+		"service fails": {func(context.Context, string, string, string) (string, error) {
+			return "", errors.New("the token service answered 503")
+		}, "GitHub's token service: the token service answered 503"},
+		"another audience": {func(context.Context, string, string, string) (string, error) {
+			return testJWT(t, map[string]any{"aud": "other", "exp": now.Add(time.Hour).Unix()}), nil
+		}, `is for audience "other", not "aud-1"`},
+		"expired": {func(context.Context, string, string, string) (string, error) {
+			return testJWT(t, map[string]any{"aud": "aud-1", "exp": now.Add(-time.Second).Unix()}), nil
+		}, "expired at"},
+		"not a JWT": {func(context.Context, string, string, string) (string, error) {
+			return "opaque", nil
+		}, "not a JWT"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := c.Do(context.Background(), in, tc.fetch, nil, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+			if ok, _ := c.Hit(in, &bytes.Buffer{}); ok {
+				t.Error("a refused token was cached")
+			}
+		})
+	}
+}
+
+func TestOIDCGitLabReadsTheNamedVariable(t *testing.T) {
+	now := oidcT0
+	tok := testJWT(t, map[string]any{"aud": "aud-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	env := map[string]string{"MY_TOKEN": tok, DefaultGitLabTokenEnv: "wrong"}
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+	in := ReadOIDCEnv(OIDC{Source: OIDCGitLab, Audience: "aud-1", TokenEnv: "MY_TOKEN"}, getenv)
+	in.Now = func() time.Time { return now }
+	var out bytes.Buffer
+	if ok, err := (OIDCCache{Dir: t.TempDir()}).Hit(in, &out); !ok || err != nil {
+		t.Fatalf("Hit = %v, %v", ok, err)
+	}
+	got, until := printed(t, &out)
+	if got != tok {
+		t.Error("not the variable's token")
+	}
+	if want := now.Add(54 * time.Minute); !until.Equal(want) { // an hour's token: a tenth as margin
+		t.Errorf("expirationTimestamp = %s, want %s", until, want)
+	}
+
+	missing := ReadOIDCEnv(OIDC{Source: OIDCGitLab}, func(string) (string, bool) { return "", false })
+	_, err := (OIDCCache{Dir: t.TempDir()}).Hit(missing, &out)
+	if err == nil || !strings.Contains(err.Error(), "KYMA_ID_TOKEN") || !strings.Contains(err.Error(), "id_tokens:") {
+		t.Fatalf("error = %v, want the variable and id_tokens: named", err)
+	}
+}
+
+func TestOIDCFileIsReadAgainWhenItChanges(t *testing.T) {
+	now := oidcT0
+	path := filepath.Join(t.TempDir(), "token")
+	in := OIDCInput{OIDC: OIDC{Source: OIDCFile, TokenFile: path}, Now: func() time.Time { return now }}
+	c := OIDCCache{Dir: t.TempDir()}
+	if _, err := c.Hit(in, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("error = %v, want the missing file named", err)
+	}
+	for i := range 2 {
+		tok := testJWT(t, map[string]any{"exp": now.Add(time.Hour).Unix(), "i": i})
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if ok, err := c.Hit(in, &out); !ok || err != nil {
+			t.Fatalf("Hit = %v, %v", ok, err)
+		}
+		if got, _ := printed(t, &out); got != tok {
+			t.Fatalf("round %d: not the file's current token", i)
+		}
+	}
+}
+
+func TestOIDCRefusesAnUncheckedConnection(t *testing.T) {
+	now := oidcT0
+	in := githubInput(&now)
+	in.ExecInfo.InsecureSkipTLSVerify = true
+	if _, err := (OIDCCache{Dir: t.TempDir()}).Hit(in, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "insecure-skip-tls-verify") {
+		t.Fatalf("error = %v, want insecure-skip-tls-verify refused", err)
+	}
+}
+
+func TestOIDCCheck(t *testing.T) {
+	for _, tc := range []struct {
+		o    OIDC
+		want string
+	}{
+		{OIDC{Source: OIDCGitHub}, ""},
+		{OIDC{Source: OIDCGitLab, TokenEnv: "X"}, ""},
+		{OIDC{Source: OIDCFile, TokenFile: "/t"}, ""},
+		{OIDC{Source: "azure"}, "--oidc must be github, gitlab or file"},
+		{OIDC{Source: OIDCFile}, "--token-file"},
+		{OIDC{Source: OIDCGitHub, TokenEnv: "X"}, "drop --token-env"},
+		{OIDC{Source: OIDCGitLab, TokenFile: "/t"}, "not --token-file"},
+	} {
+		err := tc.o.Check()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: error = %v, want %q", tc.o, err, tc.want)
+		}
+	}
+}
+
+func TestParseJWTReadsAudienceAsStringOrList(t *testing.T) {
+	for _, aud := range []any{"a", []string{"b", "a"}} {
+		c, err := parseJWT(testJWT(t, map[string]any{"aud": aud, "exp": 2e9}))
+		if err != nil || !contains(c.Aud, "a") {
+			t.Errorf("aud %v: claims %+v, %v", aud, c, err)
+		}
+	}
+}
