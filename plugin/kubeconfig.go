@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
 )
 
 // execCommand is what the kubeconfig runs: the name on PATH, where Krew links it. Never
@@ -130,44 +126,29 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	if !o.Static {
 		user = &clientcmdapi.AuthInfo{Exec: o.execConfig(p.Name, env.ID)}
 	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData, TLSServerName: e.TLSServerName}
-	cfg.AuthInfos[name] = user
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	cfg.CurrentContext = name
-
-	if o.OutputFile != "" {
-		data, err := clientcmd.Write(*cfg)
+	cfg := kubeconfig.New(name, &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData, TLSServerName: e.TLSServerName}, user)
+	dest := kubeconfig.Target{Standalone: o.OutputFile, Explicit: o.Kubeconfig, Switch: !o.NoSwitch}
+	if o.DryRun {
+		path, diff, err := dest.Diff(cfg)
 		if err != nil {
-			return fmt.Errorf("encode kubeconfig: %w", err)
-		}
-		if o.DryRun {
-			old, err := os.ReadFile(o.OutputFile)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("read %s: %w", o.OutputFile, err)
-			}
-			o.printDiff(o.OutputFile, unifiedDiff(o.OutputFile, o.OutputFile, old, data))
-			return nil
-		}
-		if err := privfile.ReplaceFile(o.OutputFile, data); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.f.IOStreams.Out, "Wrote context %q to %s.\n", name, o.OutputFile)
-		return nil
-	}
-	path, diff, err := mergeKubeconfig(o.Kubeconfig, cfg, !o.NoSwitch, o.DryRun)
-	if err != nil {
-		return err
-	}
-	if o.DryRun {
 		o.printDiff(path, diff)
 		return nil
 	}
-	verb := "Switched to"
-	if o.NoSwitch {
-		verb = "Added"
+	path, err := dest.Write(cfg)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(o.f.IOStreams.Out, "%s context %q in %s.\n", verb, name, path)
+	out := o.f.IOStreams.Out
+	switch {
+	case o.OutputFile != "":
+		fmt.Fprintf(out, "Wrote context %q to %s.\n", name, path)
+	case o.NoSwitch:
+		fmt.Fprintf(out, "Added context %q in %s.\n", name, path)
+	default:
+		fmt.Fprintf(out, "Switched to context %q in %s.\n", name, path)
+	}
 	return nil
 }
 
@@ -196,146 +177,6 @@ func (o *KubeconfigOptions) execConfig(profile, envID string) *clientcmdapi.Exec
   kubectl krew install kyma
 and log in with 'kubectl kyma login --service-key FILE'.`,
 	}
-}
-
-// mergeKubeconfig adds cfg's entries to the kubeconfig kubectl would write to (the
-// explicit path, else the first existing file KUBECONFIG lists (its last when none
-// exists), else ~/.kube/config),
-// leaving every other entry as it was: the file and the content clientcmd.ModifyConfig
-// would write. It returns that file and, with dryRun, the change as a unified diff
-// instead of writing it.
-//
-// Unlike ModifyConfig it is safe to run in parallel: it holds an flock on
-// "<file>.kubectl-kyma.lock" from reading the file to replacing it (ModifyConfig's own
-// "<file>.lock" is an O_EXCL file that makes a second writer fail, and is left behind
-// by a crash), and it writes a temporary file and renames it over the old one, keeping
-// its mode, so a reader never sees half a kubeconfig.
-func mergeKubeconfig(explicit string, cfg *clientcmdapi.Config, switchTo, dryRun bool) (path, diff string, err error) {
-	po := clientcmd.NewDefaultPathOptions()
-	po.LoadingRules.ExplicitPath = explicit
-	dest := po.GetDefaultFilename()
-	if explicit != "" {
-		dest = explicit
-	}
-	// Write through a symlink (a dotfiles repository's ~/.kube/config), not over it.
-	target := dest
-	if real, err := filepath.EvalSymlinks(dest); err == nil {
-		target = real
-	}
-	if !dryRun {
-		if err := privfile.CheckTarget(target); err != nil {
-			return "", "", fmt.Errorf("write the kubeconfig: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return "", "", fmt.Errorf("create the kubeconfig's folder: %w", err)
-		}
-		unlock, err := lockKubeconfig(target)
-		if err != nil {
-			return "", "", err
-		}
-		defer unlock()
-	}
-
-	// The merged view decides whether the current context changes, as in ModifyConfig;
-	// the destination file alone is what gets rewritten.
-	existing, err := po.GetStartingConfig()
-	if err != nil {
-		return "", "", fmt.Errorf("read the kubeconfig: %w", err)
-	}
-	old, err := os.ReadFile(target)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", "", fmt.Errorf("read the kubeconfig: %w", err)
-	}
-	file := clientcmdapi.NewConfig()
-	if len(old) > 0 {
-		if file, err = clientcmd.LoadFromFile(target); err != nil {
-			return "", "", fmt.Errorf("read the kubeconfig: %w", err)
-		}
-	}
-	for k, v := range cfg.Clusters {
-		file.Clusters[k] = v
-	}
-	for k, v := range cfg.AuthInfos {
-		file.AuthInfos[k] = v
-	}
-	for k, v := range cfg.Contexts {
-		file.Contexts[k] = v
-	}
-	if switchTo && existing.CurrentContext != cfg.CurrentContext {
-		file.CurrentContext = cfg.CurrentContext
-	}
-	data, err := clientcmd.Write(*file)
-	if err != nil {
-		return "", "", fmt.Errorf("encode the kubeconfig: %w", err)
-	}
-	if dryRun {
-		return dest, unifiedDiff(dest, dest, old, data), nil
-	}
-	if string(data) == string(old) {
-		return dest, "", nil
-	}
-	if err := replaceFile(target, data, holdsSecret(cfg)); err != nil {
-		return "", "", fmt.Errorf("write the kubeconfig: %w", err)
-	}
-	return dest, "", nil
-}
-
-// kubeconfigLockTimeout bounds the wait for another merge into the same file.
-const kubeconfigLockTimeout = 30 * time.Second
-
-// lockKubeconfig takes an exclusive flock beside the kubeconfig; the kernel drops it if
-// this process dies, so a crash never blocks the next merge. The lock is opened
-// without following a link and must be a regular file of ours: nobody may get this
-// process to create or truncate a file of their choosing (privfile.TouchBeside).
-func lockKubeconfig(path string) (unlock func(), err error) {
-	lockPath := path + ".kubectl-kyma.lock"
-	if err := privfile.TouchBeside(lockPath); err != nil {
-		return nil, fmt.Errorf("lock the kubeconfig: %w", err)
-	}
-	l := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), kubeconfigLockTimeout)
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
-	if !ok {
-		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("another process has held the lock %s for over %s", l.Path(), kubeconfigLockTimeout)
-		}
-		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
-	}
-	return func() { _ = l.Unlock() }, nil
-}
-
-// replaceFile writes data to path atomically (a temporary file in the same folder,
-// renamed over it), with the mode path had (a kubeconfig of exec stanzas holds no
-// secret, and users share such files on purpose), or 0600 for a new file; when secret
-// (what is merged in holds a token, as with --static) never more than 0600.
-func replaceFile(path string, data []byte, secret bool) error {
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	if secret {
-		mode &= 0o600
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	err = tmp.Chmod(mode)
-	if err == nil {
-		_, err = tmp.Write(data)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // cachedBinding is the environment's cached credential, fresh, made under the entry's
@@ -418,15 +259,4 @@ func (o *KubeconfigOptions) printDiff(path, diff string) {
 		return
 	}
 	fmt.Fprint(o.f.IOStreams.Out, diff)
-}
-
-// holdsSecret reports whether a kubeconfig carries a credential itself (a token, a
-// password or a client key), not only exec stanzas.
-func holdsSecret(c *clientcmdapi.Config) bool {
-	for _, a := range c.AuthInfos {
-		if a.Token != "" || a.Password != "" || len(a.ClientKeyData) > 0 {
-			return true
-		}
-	}
-	return false
 }

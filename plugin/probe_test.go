@@ -5,11 +5,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
-
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 func TestProbeCluster(t *testing.T) {
@@ -60,28 +56,5 @@ func TestProbeClusterRefusesRedirects(t *testing.T) {
 	ok, err := probeCluster(context.Background(), srv.URL, ca, "tok")
 	if ok || err == nil || followed != "" {
 		t.Errorf("accepted %v, err %v, the redirect target got %q; want no answer and no request", ok, err, followed)
-	}
-}
-
-// A kubeconfig that was 0644 is 0600 once it holds a token (--static); one of exec
-// stanzas keeps its mode.
-func TestReplaceFileMode(t *testing.T) {
-	for _, tc := range []struct {
-		secret bool
-		want   os.FileMode
-	}{{true, 0o600}, {false, 0o644}} {
-		path := filepath.Join(t.TempDir(), "config")
-		if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := replaceFile(path, []byte("new"), tc.secret); err != nil {
-			t.Fatal(err)
-		}
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != tc.want {
-			t.Errorf("secret %v: kubeconfig mode %v (%v), want %v", tc.secret, fi.Mode().Perm(), err, tc.want)
-		}
-	}
-	if !holdsSecret(&clientcmdapi.Config{AuthInfos: map[string]*clientcmdapi.AuthInfo{"u": {Token: "t"}}}) {
-		t.Error("a static token is not seen as a secret")
 	}
 }

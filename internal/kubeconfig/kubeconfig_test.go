@@ -1,6 +1,7 @@
-package plugin
+package kubeconfig
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -21,7 +22,7 @@ import (
 
 // otherKubeconfig is a user's kubeconfig with one cluster, user and context of its own.
 var otherKubeconfig = func() string {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "kubeconfig", "other.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "kubeconfig", "other.yaml"))
 	if err != nil {
 		panic(err)
 	}
@@ -29,13 +30,9 @@ var otherKubeconfig = func() string {
 }()
 
 func kymaConfig(name string) *clientcmdapi.Config {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: "https://api.kyma.example", CertificateAuthorityData: []byte("CA")}
-	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{APIVersion: "client.authentication.k8s.io/v1", Command: "kubectl-kyma",
-		Args: []string{"credential", "--profile", "p", "--environment", "e"}, InteractiveMode: clientcmdapi.NeverExecInteractiveMode}}
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	cfg.CurrentContext = name
-	return cfg
+	return New(name, &clientcmdapi.Cluster{Server: "https://api.kyma.example", CertificateAuthorityData: []byte("CA")},
+		&clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{APIVersion: "client.authentication.k8s.io/v1", Command: "kubectl-kyma",
+			Args: []string{"credential", "--profile", "p", "--environment", "e"}, InteractiveMode: clientcmdapi.NeverExecInteractiveMode}})
 }
 
 // Twenty merges at once (each its own lock and file descriptor, as separate processes
@@ -49,7 +46,7 @@ func TestParallelMergesKeepEveryContext(t *testing.T) {
 	errs := make([]error, 20)
 	for i := range errs {
 		wg.Go(func() {
-			_, _, errs[i] = mergeKubeconfig(path, kymaConfig(fmt.Sprintf("ctx-%d", i)), true, false)
+			_, errs[i] = Target{Explicit: path, Switch: true}.Write(kymaConfig(fmt.Sprintf("ctx-%d", i)))
 		})
 	}
 	wg.Wait()
@@ -112,7 +109,7 @@ func TestMergeWritesWhatModifyConfigWrites(t *testing.T) {
 	}
 
 	t.Setenv("KUBECONFIG", strings.Join(mine, string(os.PathListSeparator)))
-	got, _, err := mergeKubeconfig("", kymaConfig("kyma-x"), true, false)
+	got, err := Target{Switch: true}.Write(kymaConfig("kyma-x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +138,7 @@ func TestMergeThroughASymlink(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Skip(err)
 	}
-	if _, _, err := mergeKubeconfig(link, kymaConfig("kyma-x"), false, false); err != nil {
+	if _, err := (Target{Explicit: link}).Write(kymaConfig("kyma-x")); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -159,7 +156,7 @@ func TestMergeDryRunPrintsADiffAndWritesNothing(t *testing.T) {
 	if err := os.WriteFile(path, []byte(otherKubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, diff, err := mergeKubeconfig(path, kymaConfig("kyma-x"), true, true)
+	got, diff, err := Target{Explicit: path, Switch: true}.Diff(kymaConfig("kyma-x"))
 	if err != nil || got != path {
 		t.Fatal(got, err)
 	}
@@ -170,38 +167,61 @@ func TestMergeDryRunPrintsADiffAndWritesNothing(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("a dry run left files: %v", entries)
 	}
-	if _, diff, _ := mergeKubeconfig(filepath.Join(dir, "new"), kymaConfig("kyma-x"), true, true); !strings.HasPrefix(diff, "--- ") || !strings.Contains(diff, "@@ -0,0 +1,") {
+	if _, diff, _ := (Target{Explicit: filepath.Join(dir, "new"), Switch: true}).Diff(kymaConfig("kyma-x")); !strings.HasPrefix(diff, "--- ") || !strings.Contains(diff, "@@ -0,0 +1,") {
 		t.Errorf("diff against a missing file:\n%s", diff)
 	}
 }
 
-// The dry run through the command: nothing cached, nothing recorded, the binding made
-// to learn the cluster deleted, no token printed.
-func TestKubeconfigDryRun(t *testing.T) {
-	svc := newFakeBindings()
-	e := newTestEnv(t, svc)
-	path := filepath.Join(t.TempDir(), "config")
-	for _, static := range []bool{false, true} {
-		args := []string{"kubeconfig", "env-1", "--kubeconfig", path, "--dry-run"}
-		if static {
-			args = append(args, "--static")
+// A standalone kubeconfig replaces the file whole, 0600, and its diff is against what
+// the file held (nothing, for a new one).
+func TestStandalone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kyma.yaml")
+	cfg := kymaConfig("kyma-x")
+	got, diff, err := Target{Standalone: path}.Diff(cfg)
+	if err != nil || got != path || !strings.HasPrefix(diff, "--- "+path+"\n") || !strings.Contains(diff, "@@ -0,0 +1,") {
+		t.Fatalf("diff against a missing file: %s, %v:\n%s", got, err, diff)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the diff wrote the file: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(otherKubeconfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := (Target{Standalone: path}).Write(cfg); err != nil || got != path {
+		t.Fatal(got, err)
+	}
+	written, err := clientcmd.LoadFromFile(path)
+	if err != nil || len(written.Contexts) != 1 || written.Contexts["kyma-x"] == nil || written.CurrentContext != "kyma-x" {
+		t.Errorf("the standalone kubeconfig: %v %+v", err, written)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %04o, want 0600", fi.Mode().Perm())
+	}
+	if _, diff, err := (Target{Standalone: path}).Diff(cfg); err != nil || diff != "" {
+		t.Errorf("diff after the write: %v\n%s", err, diff)
+	}
+}
+
+// A kubeconfig that was 0644 is 0600 once it holds a token (--static); one of exec
+// stanzas keeps its mode.
+func TestReplaceFileMode(t *testing.T) {
+	for _, tc := range []struct {
+		secret bool
+		want   os.FileMode
+	}{{true, 0o600}, {false, 0o644}} {
+		path := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if err := e.run(args...); err != nil {
-			t.Fatalf("%v: %v", args, err)
+		if err := replaceFile(path, []byte("new"), tc.secret); err != nil {
+			t.Fatal(err)
 		}
-		out := e.out.String()
-		if !strings.Contains(out, "+current-context: kyma-env-1") || strings.Contains(out, "tok\n") {
-			t.Errorf("%v printed:\n%s", args, out)
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != tc.want {
+			t.Errorf("secret %v: kubeconfig mode %v (%v), want %v", tc.secret, fi.Mode().Perm(), err, tc.want)
 		}
 	}
-	if _, err := os.Stat(path); err == nil {
-		t.Error("the dry run wrote the kubeconfig")
-	}
-	if entries, _ := os.ReadDir(e.cache); len(entries) != 0 {
-		t.Errorf("the dry run wrote to the cache: %v", entries)
-	}
-	if svc.made != 2 || len(svc.liveIDs()) != 0 {
-		t.Errorf("made %d bindings, live %v: a dry run deletes the one it made", svc.made, svc.liveIDs())
+	if !holdsSecret(&clientcmdapi.Config{AuthInfos: map[string]*clientcmdapi.AuthInfo{"u": {Token: "t"}}}) {
+		t.Error("a static token is not seen as a secret")
 	}
 }
 
