@@ -120,6 +120,7 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 		NewCmdRun(f),
 		NewCmdStatus(f),
 		NewCmdGC(f),
+		NewCmdOIDC(f),
 	)
 	cmd.SetHelpCommandGroupID("setup")
 	cmd.SetCompletionCommandGroupID("setup")

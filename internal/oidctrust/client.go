@@ -1,0 +1,286 @@
+package oidctrust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+)
+
+// Client applies, lists and deletes trusts on one cluster.
+type Client struct {
+	Dynamic dynamic.Interface
+}
+
+// ErrNoTrust says a repository has no trust on the cluster.
+var ErrNoTrust = errors.New("no trust")
+
+// Apply creates or updates the trust's OpenIDConnect resource and binding, and deletes
+// a binding of an earlier trust of the repository that the new one does not keep (a
+// role in another namespace, say). The role must exist: a binding to a missing role
+// would grant nothing, silently.
+func (c Client) Apply(ctx context.Context, t Trust) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if err := c.checkRole(ctx, t.Role); err != nil {
+		return err
+	}
+	if err := c.put(ctx, OpenIDConnectGVR, t.OpenIDConnect()); err != nil {
+		if apierrors.IsNotFound(err) || isNoKind(err) {
+			return errors.New("the cluster serves no OpenIDConnect resources (authentication.gardener.cloud/v1alpha1): its OIDC webhook authenticator is not enabled")
+		}
+		return fmt.Errorf("apply the OpenIDConnect resource: %w", err)
+	}
+	want := t.Binding()
+	old, err := c.bindings(ctx, Name(t.Repository))
+	if err != nil {
+		return err
+	}
+	for _, b := range old {
+		if b.GetKind() == want.GetKind() && b.GetNamespace() == want.GetNamespace() && sameRoleRef(b, want) {
+			continue // updated below
+		}
+		if err := c.delete(ctx, b); err != nil {
+			return fmt.Errorf("delete the earlier %s %s: %w", b.GetKind(), b.GetName(), err)
+		}
+	}
+	gvr := ClusterRoleBindingGVR
+	if want.GetKind() == "RoleBinding" {
+		gvr = RoleBindingGVR
+	}
+	if err := c.put(ctx, gvr, want); err != nil {
+		return fmt.Errorf("apply the %s: %w", want.GetKind(), err)
+	}
+	return nil
+}
+
+func isNoKind(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "could not find the requested resource")
+}
+
+// checkRole refuses a role the cluster does not have.
+func (c Client) checkRole(ctx context.Context, r Role) error {
+	var err error
+	if r.Kind == "Role" {
+		_, err = c.Dynamic.Resource(RoleGVR).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+	} else {
+		_, err = c.Dynamic.Resource(ClusterRoleGVR).Get(ctx, r.Name, metav1.GetOptions{})
+	}
+	switch {
+	case apierrors.IsNotFound(err) && r.Kind == "Role":
+		return fmt.Errorf("the cluster has no Role %s in namespace %s", r.Name, r.Namespace)
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("the cluster has no ClusterRole %s", r.Name)
+	case err != nil:
+		return fmt.Errorf("look up %s %s: %w", r.Kind, r.Name, err)
+	}
+	return nil
+}
+
+// put creates obj, or replaces the one of its name (keeping its resourceVersion). A
+// binding whose roleRef differs is immutable: it is deleted and made again.
+func (c Client) put(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
+	ri := c.resource(gvr, obj.GetNamespace())
+	old, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if _, hasRef := obj.Object["roleRef"]; hasRef && !sameRoleRef(old, obj) {
+		if err := ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{})
+		return err
+	}
+	obj = obj.DeepCopy()
+	obj.SetResourceVersion(old.GetResourceVersion())
+	_, err = ri.Update(ctx, obj, metav1.UpdateOptions{})
+	return err
+}
+
+func (c Client) resource(gvr schema.GroupVersionResource, namespace string) dynamic.ResourceInterface {
+	if namespace != "" {
+		return c.Dynamic.Resource(gvr).Namespace(namespace)
+	}
+	return c.Dynamic.Resource(gvr)
+}
+
+func sameRoleRef(a, b *unstructured.Unstructured) bool {
+	ra, _, _ := unstructured.NestedStringMap(a.Object, "roleRef")
+	rb, _, _ := unstructured.NestedStringMap(b.Object, "roleRef")
+	return ra["kind"] == rb["kind"] && ra["name"] == rb["name"]
+}
+
+// bindings are the ClusterRoleBindings and RoleBindings (in every namespace) of the
+// trust named name.
+func (c Client) bindings(ctx context.Context, name string) ([]*unstructured.Unstructured, error) {
+	sel := metav1.ListOptions{LabelSelector: LabelTrust + "=" + name}
+	var out []*unstructured.Unstructured
+	for _, gvr := range []schema.GroupVersionResource{ClusterRoleBindingGVR, RoleBindingGVR} {
+		list, err := c.Dynamic.Resource(gvr).List(ctx, sel)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}
+
+func (c Client) delete(ctx context.Context, obj *unstructured.Unstructured) error {
+	gvr := ClusterRoleBindingGVR
+	switch obj.GetKind() {
+	case "RoleBinding":
+		gvr = RoleBindingGVR
+	case "OpenIDConnect":
+		gvr = OpenIDConnectGVR
+	}
+	err := c.resource(gvr, obj.GetNamespace()).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// Delete removes the repository's trust: its OpenIDConnect resource, first, so that
+// its tokens are refused from then on, and its bindings. It returns what it deleted
+// ("OpenIDConnect NAME", "ClusterRoleBinding NAME", ...), and an error wrapping
+// ErrNoTrust when there was nothing.
+func (c Client) Delete(ctx context.Context, repository string) ([]string, error) {
+	if err := CheckRepository(repository); err != nil {
+		return nil, err
+	}
+	name := Name(repository)
+	var gone []string
+	err := c.Dynamic.Resource(OpenIDConnectGVR).Delete(ctx, name, metav1.DeleteOptions{})
+	switch {
+	case err == nil:
+		gone = append(gone, "OpenIDConnect "+name)
+	case apierrors.IsNotFound(err):
+	default:
+		return nil, fmt.Errorf("delete the OpenIDConnect resource %s: %w", name, err)
+	}
+	bs, err := c.bindings(ctx, name)
+	if err != nil {
+		return gone, err
+	}
+	for _, b := range bs {
+		if err := c.delete(ctx, b); err != nil {
+			return gone, fmt.Errorf("delete the %s %s: %w", b.GetKind(), b.GetName(), err)
+		}
+		what := b.GetKind() + " " + b.GetName()
+		if ns := b.GetNamespace(); ns != "" {
+			what += " in " + ns
+		}
+		gone = append(gone, what)
+	}
+	if len(gone) == 0 {
+		return nil, fmt.Errorf("repository %s has no trust on this cluster: %w", repository, ErrNoTrust)
+	}
+	return gone, nil
+}
+
+// Listed is one trust as `oidc list` shows it.
+type Listed struct {
+	// Name is the OpenIDConnect resource's.
+	Name       string `json:"name"`
+	Repository string `json:"repository"`
+	Issuer     string `json:"issuer"`
+	Audience   string `json:"audience"`
+	// Roles are the bindings that name the trust's user.
+	Roles []string `json:"roles"`
+	// Managed says kubectl-kyma made it (else another tool, such as Kyma's CLI).
+	Managed bool `json:"managed"`
+}
+
+// List returns every OpenIDConnect resource of the cluster, with the repository it
+// requires, and the roles bound to the user its tokens map to.
+func (c Client) List(ctx context.Context) ([]Listed, error) {
+	list, err := c.Dynamic.Resource(OpenIDConnectGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) || isNoKind(err) {
+			return nil, nil // no authenticator: no trusts
+		}
+		return nil, fmt.Errorf("list OpenIDConnect resources: %w", err)
+	}
+	roles, err := c.rolesByUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Listed
+	for _, o := range list.Items {
+		spec, _, _ := unstructured.NestedMap(o.Object, "spec")
+		str := func(k string) string { s, _ := spec[k].(string); return s }
+		claim := str("usernameClaim")
+		claims, _, _ := unstructured.NestedStringMap(o.Object, "spec", "requiredClaims")
+		l := Listed{
+			Name:       o.GetName(),
+			Repository: claims[claim],
+			Issuer:     str("issuerURL"),
+			Audience:   str("clientID"),
+			Managed:    o.GetLabels()[LabelManagedBy] == ManagedBy,
+		}
+		if l.Audience == "" {
+			auds, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "audiences")
+			l.Audience = strings.Join(auds, ",")
+		}
+		if l.Repository == "" {
+			l.Repository = claims[DefaultRepositoryClaim]
+		}
+		prefix, hasPrefix, _ := unstructured.NestedString(o.Object, "spec", "usernamePrefix")
+		switch {
+		case !hasPrefix:
+			prefix = o.GetName() + "/" // Gardener's default
+		case prefix == "-":
+			prefix = ""
+		}
+		if l.Repository != "" {
+			l.Roles = roles[prefix+l.Repository]
+		}
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b Listed) int { return strings.Compare(a.Repository+a.Name, b.Repository+b.Name) })
+	return out, nil
+}
+
+// rolesByUser maps each User subject of the cluster's bindings to its roles.
+func (c Client) rolesByUser(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, gvr := range []schema.GroupVersionResource{ClusterRoleBindingGVR, RoleBindingGVR} {
+		list, err := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		for _, b := range list.Items {
+			ref, _, _ := unstructured.NestedStringMap(b.Object, "roleRef")
+			role := Role{Kind: ref["kind"], Name: ref["name"], Namespace: b.GetNamespace()}.String()
+			subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
+			for _, s := range subjects {
+				m, _ := s.(map[string]any)
+				if kind, _ := m["kind"].(string); kind != "User" {
+					continue
+				}
+				if name, _ := m["name"].(string); name != "" && !slices.Contains(out[name], role) {
+					out[name] = append(out[name], role)
+				}
+			}
+		}
+	}
+	for _, v := range out {
+		slices.Sort(v)
+	}
+	return out, nil
+}

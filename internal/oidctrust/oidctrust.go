@@ -1,0 +1,259 @@
+// Package oidctrust makes a cluster trust a CI repository's OIDC identity: an
+// OpenIDConnect resource (authentication.gardener.cloud/v1alpha1, served on Kyma by
+// Gardener's oidc-webhook-authenticator) that accepts the CI issuer's ID tokens for
+// one repository, and a ClusterRoleBinding or RoleBinding that gives the user it maps
+// them to a role. It builds, applies, lists and deletes those objects through a
+// dynamic client.
+//
+// The OpenIDConnect fields (gardener/oidc-webhook-authenticator,
+// apis/authentication/v1alpha1/openidconnect_types.go): cluster-scoped, plural
+// openidconnects; spec.issuerURL (https only), spec.clientID (the audience; the newer
+// spec.audiences must not be set beside it), spec.usernameClaim, spec.usernamePrefix
+// (default "<name>/", "-" for none, never "system:..."), spec.requiredClaims (a map of
+// claim to value), spec.caBundle (PEM, base64 in JSON). Kyma's own CLI
+// (kyma-project/cli, internal/authorization) writes clientID, usernameClaim
+// "repository" and requiredClaims {"repository": OWNER/REPO}, as this package does:
+//
+//	apiVersion: authentication.gardener.cloud/v1alpha1
+//	kind: OpenIDConnect
+//	metadata: {name: kubectl-kyma-example-app-5d0f0c3a}
+//	spec:
+//	  issuerURL: https://token.actions.githubusercontent.com
+//	  clientID: https://api.c-1a2b3c.kyma.ondemand.com
+//	  usernameClaim: repository
+//	  usernamePrefix: "https://token.actions.githubusercontent.com#"
+//	  requiredClaims: {repository: example/app}
+package oidctrust
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// GitHubIssuer is the issuer of GitHub Actions ID tokens.
+const GitHubIssuer = "https://token.actions.githubusercontent.com"
+
+// DefaultRepositoryClaim is the claim that names the repository in a GitHub Actions
+// token (GitLab's is project_path).
+const DefaultRepositoryClaim = "repository"
+
+// The resources this package works on.
+var (
+	OpenIDConnectGVR      = schema.GroupVersionResource{Group: "authentication.gardener.cloud", Version: "v1alpha1", Resource: "openidconnects"}
+	ClusterRoleBindingGVR = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}
+	RoleBindingGVR        = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}
+	ClusterRoleGVR        = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}
+	RoleGVR               = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}
+)
+
+// Labels and annotations on the objects this package makes: the trust's name ties
+// the binding to its OpenIDConnect resource, so untrust finds both.
+const (
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	ManagedBy           = "kubectl-kyma"
+	LabelTrust          = "kubectl-kyma.io/oidc-trust"
+	AnnotationRepository = "kubectl-kyma.io/repository"
+)
+
+// Role is what the repository may do: a ClusterRole cluster-wide (Namespace empty),
+// or a ClusterRole or Role in one namespace.
+type Role struct {
+	// Kind is "ClusterRole" or "Role".
+	Kind      string
+	Name      string
+	Namespace string
+}
+
+// String says it as `oidc list` shows it.
+func (r Role) String() string {
+	s := strings.ToLower(r.Kind) + " " + r.Name
+	if r.Namespace != "" {
+		s += " in " + r.Namespace
+	}
+	return s
+}
+
+// Trust is one repository's trust on one cluster.
+type Trust struct {
+	// Repository is OWNER/REPO (for GitLab, the project path GROUP/PROJECT).
+	Repository string
+	// Issuer is the token issuer's URL: GitHubIssuer when empty.
+	Issuer string
+	// Audience is the aud the tokens must carry (the OpenIDConnect clientID).
+	Audience string
+	// RepositoryClaim is the claim that names the repository: DefaultRepositoryClaim
+	// when empty. It is the username claim and a required claim.
+	RepositoryClaim string
+	// RequiredClaims are further claims a token must carry with these exact values.
+	RequiredClaims map[string]string
+	// CABundle is the PEM the authenticator trusts the issuer's TLS certificate with,
+	// for an issuer whose certificate the system's roots do not sign.
+	CABundle []byte
+	// Role is what the repository may do.
+	Role Role
+}
+
+func (t Trust) issuer() string {
+	if t.Issuer == "" {
+		return GitHubIssuer
+	}
+	return t.Issuer
+}
+
+func (t Trust) claim() string {
+	if t.RepositoryClaim == "" {
+		return DefaultRepositoryClaim
+	}
+	return t.RepositoryClaim
+}
+
+// Validate checks the trust before anything reaches the cluster.
+func (t Trust) Validate() error {
+	if err := CheckRepository(t.Repository); err != nil {
+		return err
+	}
+	u, err := url.Parse(t.issuer())
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--issuer must be an https URL without query or fragment (the authenticator fetches its discovery document), not %q", t.Issuer)
+	}
+	if t.Audience == "" {
+		return errors.New("the trust needs an audience (--audience)")
+	}
+	if v, ok := t.RequiredClaims[t.claim()]; ok && v != t.Repository {
+		return fmt.Errorf("--required-claim %s=%s contradicts --repository %s", t.claim(), v, t.Repository)
+	}
+	for k := range t.RequiredClaims {
+		if k == "" {
+			return errors.New("--required-claim needs a claim name: k=v")
+		}
+	}
+	switch {
+	case t.Role.Name == "":
+		return errors.New("say what the repository may do: --clusterrole R [--namespace NS], or --role R --namespace NS")
+	case t.Role.Kind == "Role" && t.Role.Namespace == "":
+		return errors.New("--role needs --namespace: a Role lives in one namespace")
+	case t.Role.Kind != "Role" && t.Role.Kind != "ClusterRole":
+		return fmt.Errorf("a trust's role is a ClusterRole or a Role, not %q", t.Role.Kind)
+	}
+	return nil
+}
+
+// CheckRepository refuses a repository that is not OWNER/REPO (GitLab: GROUP/PROJECT,
+// with subgroups).
+func CheckRepository(repo string) error {
+	parts := strings.Split(repo, "/")
+	ok := len(parts) >= 2
+	for _, p := range parts {
+		ok = ok && p != "" && strings.TrimSpace(p) == p && !strings.ContainsAny(p, " \t\n")
+	}
+	if !ok {
+		return fmt.Errorf("--repository must be OWNER/REPO (GitLab: GROUP/PROJECT), not %q", repo)
+	}
+	return nil
+}
+
+// Name is the name of the repository's OpenIDConnect resource and binding: one trust
+// per repository and cluster, so trusting it again replaces the trust. A hash of the
+// exact repository keeps names apart that differ only in what a Kubernetes name cannot
+// hold.
+func Name(repository string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(repository) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+			b.WriteByte('-')
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	if len(slug) > 36 {
+		slug = strings.Trim(slug[:36], "-")
+	}
+	sum := sha256.Sum256([]byte(repository))
+	return "kubectl-kyma-" + slug + "-" + hex.EncodeToString(sum[:4])
+}
+
+// UsernamePrefix is what the authenticator puts before the repository: the issuer's
+// URL and "#", as kube-apiserver's own OIDC authenticator prefixes claims other than
+// email by default, so that no two issuers can name the same user.
+func (t Trust) UsernamePrefix() string { return t.issuer() + "#" }
+
+// Username is the Kubernetes user the repository's tokens map to.
+func (t Trust) Username() string { return t.UsernamePrefix() + t.Repository }
+
+func labels(name string) map[string]any {
+	return map[string]any{LabelManagedBy: ManagedBy, LabelTrust: name}
+}
+
+// OpenIDConnect is the trust's OpenIDConnect resource.
+func (t Trust) OpenIDConnect() *unstructured.Unstructured {
+	name := Name(t.Repository)
+	claims := map[string]any{}
+	for k, v := range t.RequiredClaims {
+		claims[k] = v
+	}
+	claims[t.claim()] = t.Repository
+	spec := map[string]any{
+		"issuerURL":      t.issuer(),
+		"clientID":       t.Audience,
+		"usernameClaim":  t.claim(),
+		"usernamePrefix": t.UsernamePrefix(),
+		"requiredClaims": claims,
+	}
+	if len(t.CABundle) > 0 {
+		spec["caBundle"] = t.CABundle // []byte: JSON carries it base64, as the CRD says
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": OpenIDConnectGVR.GroupVersion().String(),
+		"kind":       "OpenIDConnect",
+		"metadata": map[string]any{
+			"name":        name,
+			"labels":      labels(name),
+			"annotations": map[string]any{AnnotationRepository: t.Repository},
+		},
+		"spec": spec,
+	}}
+}
+
+// Binding is the trust's ClusterRoleBinding (a ClusterRole, no namespace) or
+// RoleBinding.
+func (t Trust) Binding() *unstructured.Unstructured {
+	name := Name(t.Repository)
+	kind := "RoleBinding"
+	meta := map[string]any{"name": name, "labels": labels(name), "annotations": map[string]any{AnnotationRepository: t.Repository}}
+	if t.Role.Namespace == "" {
+		kind = "ClusterRoleBinding"
+	} else {
+		meta["namespace"] = t.Role.Namespace
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1",
+		"kind":       kind,
+		"metadata":   meta,
+		"roleRef":    map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": t.Role.Kind, "name": t.Role.Name},
+		"subjects":   []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": t.Username()}},
+	}}
+}
+
+// ParseClaims reads --required-claim values, k=v each.
+func ParseClaims(list []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--required-claim takes CLAIM=VALUE, not %q", kv)
+		}
+		if old, dup := out[k]; dup && old != v {
+			return nil, fmt.Errorf("--required-claim %s is given twice, with %q and %q", k, old, v)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,208 @@
+package oidctrust
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/fake"
+)
+
+func newClient(t *testing.T, objs ...runtime.Object) Client {
+	t.Helper()
+	lists := map[schema.GroupVersionResource]string{
+		OpenIDConnectGVR:      "OpenIDConnectList",
+		ClusterRoleBindingGVR: "ClusterRoleBindingList",
+		RoleBindingGVR:        "RoleBindingList",
+		ClusterRoleGVR:        "ClusterRoleList",
+		RoleGVR:               "RoleList",
+	}
+	return Client{Dynamic: fake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objs...)}
+}
+
+func role(kind, name, ns string) *unstructured.Unstructured {
+	meta := map[string]any{"name": name}
+	if ns != "" {
+		meta["namespace"] = ns
+	}
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta}}
+}
+
+func trust() Trust {
+	return Trust{Repository: "example/app", Audience: "https://api.example", Role: Role{Kind: "ClusterRole", Name: "view"}}
+}
+
+func TestOpenIDConnectIsWhatGardenerReads(t *testing.T) {
+	tr := trust()
+	tr.RequiredClaims = map[string]string{"ref": "refs/heads/main"}
+	tr.CABundle = []byte("PEM")
+	got := tr.OpenIDConnect()
+	want := map[string]any{
+		"issuerURL":      "https://token.actions.githubusercontent.com",
+		"clientID":       "https://api.example",
+		"usernameClaim":  "repository",
+		"usernamePrefix": "https://token.actions.githubusercontent.com#",
+		"requiredClaims": map[string]any{"repository": "example/app", "ref": "refs/heads/main"},
+		"caBundle":       []byte("PEM"),
+	}
+	if d := cmp.Diff(want, got.Object["spec"]); d != "" {
+		t.Errorf("spec (-want +got):\n%s", d)
+	}
+	if got.GetAPIVersion() != "authentication.gardener.cloud/v1alpha1" || got.GetKind() != "OpenIDConnect" || got.GetNamespace() != "" {
+		t.Errorf("type %s %s in %q", got.GetAPIVersion(), got.GetKind(), got.GetNamespace())
+	}
+	b := tr.Binding()
+	subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
+	if d := cmp.Diff([]any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "https://token.actions.githubusercontent.com#example/app"}}, subjects); d != "" {
+		t.Errorf("subjects (-want +got):\n%s", d)
+	}
+	if b.GetKind() != "ClusterRoleBinding" {
+		t.Errorf("kind %s, want ClusterRoleBinding for a cluster-wide ClusterRole", b.GetKind())
+	}
+}
+
+func TestNameIsAKubernetesNameAndKeepsRepositoriesApart(t *testing.T) {
+	seen := map[string]string{}
+	for _, repo := range []string{"example/app", "Example/App", "example/app.", "a-very-long-organisation-name/a-very-long-repository-name-indeed", "group/sub/project"} {
+		n := Name(repo)
+		if len(n) > 63 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || strings.HasSuffix(n, "-") {
+			t.Errorf("Name(%q) = %q: not a DNS label", repo, n)
+		}
+		if other, dup := seen[n]; dup {
+			t.Errorf("%q and %q share the name %s", repo, other, n)
+		}
+		seen[n] = repo
+	}
+	if Name("example/app") != Name("example/app") {
+		t.Error("the name is not stable")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Trust)
+		want string
+	}{
+		{"fine", func(*Trust) {}, ""},
+		{"no owner", func(t *Trust) { t.Repository = "app" }, "OWNER/REPO"},
+		{"http issuer", func(t *Trust) { t.Issuer = "http://issuer" }, "https URL"},
+		{"no role", func(t *Trust) { t.Role = Role{} }, "--clusterrole R"},
+		{"role without namespace", func(t *Trust) { t.Role = Role{Kind: "Role", Name: "deployer"} }, "--role needs --namespace"},
+		{"contradicting claim", func(t *Trust) { t.RequiredClaims = map[string]string{"repository": "other/app"} }, "contradicts"},
+		{"no audience", func(t *Trust) { t.Audience = "" }, "audience"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := trust()
+			tc.edit(&tr)
+			err := tr.Validate()
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseClaims(t *testing.T) {
+	got, err := ParseClaims([]string{"ref=refs/heads/main", "environment=prod=eu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]string{"ref": "refs/heads/main", "environment": "prod=eu"}, got); d != "" {
+		t.Error(d)
+	}
+	for _, bad := range [][]string{{"noequals"}, {"=v"}, {"a=1", "a=2"}} {
+		if _, err := ParseClaims(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestApplyListDelete(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, role("ClusterRole", "view", ""), role("ClusterRole", "edit", ""), role("Role", "deployer", "apps"))
+	tr := trust()
+	if err := c.Apply(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(ctx, tr); err != nil { // again: an update, not a conflict
+		t.Fatalf("second apply: %v", err)
+	}
+	got, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Listed{{Name: Name("example/app"), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Roles: []string{"clusterrole view"}, Managed: true}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("list (-want +got):\n%s", d)
+	}
+
+	// Trusted again with a Role in a namespace: the ClusterRoleBinding goes.
+	tr.Role = Role{Kind: "Role", Name: "deployer", Namespace: "apps"}
+	if err := c.Apply(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	crbs, _ := c.Dynamic.Resource(ClusterRoleBindingGVR).List(ctx, metav1.ListOptions{})
+	if len(crbs.Items) != 0 {
+		t.Errorf("the earlier ClusterRoleBinding stayed: %v", crbs.Items)
+	}
+	got, _ = c.List(ctx)
+	if len(got) != 1 || cmp.Diff([]string{"role deployer in apps"}, got[0].Roles) != "" {
+		t.Errorf("list after the change: %+v", got)
+	}
+
+	gone, err := c.Delete(ctx, "example/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"OpenIDConnect " + Name("example/app"), "RoleBinding " + Name("example/app") + " in apps"}, gone); d != "" {
+		t.Errorf("deleted (-want +got):\n%s", d)
+	}
+	if got, _ := c.List(ctx); len(got) != 0 {
+		t.Errorf("still listed: %+v", got)
+	}
+	if _, err := c.Delete(ctx, "example/app"); !errors.Is(err, ErrNoTrust) {
+		t.Errorf("second delete: %v, want ErrNoTrust", err)
+	}
+}
+
+func TestApplyRefusesAMissingRole(t *testing.T) {
+	c := newClient(t)
+	err := c.Apply(context.Background(), trust())
+	if err == nil || !strings.Contains(err.Error(), "no ClusterRole view") {
+		t.Fatalf("error = %v, want the missing ClusterRole named", err)
+	}
+	if l, _ := c.Dynamic.Resource(OpenIDConnectGVR).List(context.Background(), metav1.ListOptions{}); len(l.Items) != 0 {
+		t.Error("an OpenIDConnect resource was made for a trust that grants nothing")
+	}
+}
+
+func TestListShowsTrustsOfOtherTools(t *testing.T) {
+	// As Kyma's CLI writes them: its own prefix, a binding of its own name.
+	oidc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "authentication.gardener.cloud/v1alpha1", "kind": "OpenIDConnect",
+		"metadata": map[string]any{"name": "actions-oidc"},
+		"spec": map[string]any{"issuerURL": GitHubIssuer, "clientID": "gh-oidc-test", "usernameClaim": "repository",
+			"usernamePrefix": "gh-oidc:", "requiredClaims": map[string]any{"repository": "kyma-project/cli"}},
+	}}
+	crb := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+		"metadata": map[string]any{"name": "github-cluster-admin-binding"},
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+		"subjects": []any{map[string]any{"kind": "User", "name": "gh-oidc:kyma-project/cli", "apiGroup": "rbac.authorization.k8s.io"}},
+	}}
+	got, err := newClient(t, oidc, crb).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Listed{{Name: "actions-oidc", Repository: "kyma-project/cli", Issuer: GitHubIssuer, Audience: "gh-oidc-test", Roles: []string{"clusterrole cluster-admin"}}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

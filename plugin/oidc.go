@@ -1,0 +1,369 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
+)
+
+// madeByOIDC marks the bindings the oidc commands make to reach the cluster.
+const madeByOIDC = "oidc"
+
+// NewCmdOIDC builds `kubectl kyma oidc`, the group of trust commands.
+func NewCmdOIDC(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "oidc",
+		Short: "Let CI jobs reach an environment's cluster with their own OIDC identity: no binding, no secret",
+		Long: `A trust makes the cluster accept the ID tokens a CI provider gives a repository's jobs
+(an OpenIDConnect resource, served on Kyma by Gardener's OIDC webhook authenticator),
+and binds a role to the user they map to. The job's kubeconfig runs
+'kubectl-kyma credential --oidc github', which needs no profile, no binding and no
+client secret: a fleet of runners never meets KEB's limit of ten bindings.`,
+	}
+	cmd.AddCommand(NewCmdOIDCTrust(f, nil), NewCmdOIDCList(f, nil), NewCmdOIDCUntrust(f, nil))
+	return cmd
+}
+
+// OIDCTrustOptions is `kubectl kyma oidc trust`.
+type OIDCTrustOptions struct {
+	f *Factory
+
+	Arg            string
+	Trust          oidctrust.Trust
+	IssuerCA       string
+	ClusterRole    string
+	Role           string
+	Namespace      string
+	RequiredClaims []string
+	OutputFile     string
+	DryRun         bool
+	Output         string
+}
+
+// NewCmdOIDCTrust builds `oidc trust`; runF, when set, replaces Run (a flags test).
+func NewCmdOIDCTrust(f *Factory, runF func(*OIDCTrustOptions) error) *cobra.Command {
+	o := &OIDCTrustOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "trust NAME|ID --repository OWNER/REPO (--clusterrole R [--namespace NS] | --role R --namespace NS)",
+		Short: "Make the environment's cluster accept a repository's CI ID tokens, with a role",
+		Long: `Create or update, on the environment's cluster, an OpenIDConnect resource that accepts
+the issuer's ID tokens whose repository claim is OWNER/REPO and whose audience is
+--audience (default: the cluster's API server URL), and a ClusterRoleBinding (or a
+RoleBinding with --namespace) for the user they map to: the issuer's URL, '#' and the
+repository. Trusting the same repository again replaces its trust.
+
+The cluster is reached through a binding made for the purpose and deleted afterwards.
+--output-file writes the kubeconfig the CI job uses: the cluster's server and CA and a
+user that runs 'kubectl-kyma credential --oidc github --audience AUD'. It holds no
+secret: check it in.`,
+		Example: `  kubectl kyma oidc trust my-kyma --repository example/app --clusterrole view --output-file ci.kubeconfig
+  kubectl kyma oidc trust my-kyma --repository example/app --role deployer --namespace apps --required-claim ref=refs/heads/main
+  kubectl kyma oidc trust my-kyma --repository group/project --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeEnvironments(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Trust.Repository, "repository", "", "the repository whose jobs may reach the cluster: OWNER/REPO (GitLab: GROUP/PROJECT)")
+	fl.StringVar(&o.Trust.Issuer, "issuer", oidctrust.GitHubIssuer, "the ID tokens' issuer URL")
+	fl.StringVar(&o.IssuerCA, "issuer-ca", "", "a PEM file of the CA that signs the issuer's TLS certificate, when the system's roots do not")
+	fl.StringVar(&o.Trust.Audience, "audience", "", "the audience the tokens must carry (default: the cluster's API server URL)")
+	fl.StringVar(&o.Trust.RepositoryClaim, "repository-claim", oidctrust.DefaultRepositoryClaim, "the token claim that names the repository (GitLab: project_path)")
+	fl.StringVar(&o.ClusterRole, "clusterrole", "", "the ClusterRole to bind: cluster-wide, or in --namespace")
+	fl.StringVar(&o.Role, "role", "", "the Role to bind in --namespace")
+	fl.StringVar(&o.Namespace, "namespace", "", "bind the role in this namespace only")
+	fl.StringArrayVar(&o.RequiredClaims, "required-claim", nil, "a further claim the tokens must carry, CLAIM=VALUE (as ref=refs/heads/main); repeatable")
+	fl.StringVar(&o.OutputFile, "output-file", "", "write the CI job's kubeconfig to this file")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the resources instead of applying them (-o yaml or json)")
+	fl.StringVarP(&o.Output, "output", "o", "", "with --dry-run: yaml or json")
+	return cmd
+}
+
+// Complete reads the argument, the role flags and the issuer's CA.
+func (o *OIDCTrustOptions) Complete(args []string) error {
+	o.Arg = args[0]
+	switch {
+	case o.Role != "":
+		o.Trust.Role = oidctrust.Role{Kind: "Role", Name: o.Role, Namespace: o.Namespace}
+	case o.ClusterRole != "":
+		o.Trust.Role = oidctrust.Role{Kind: "ClusterRole", Name: o.ClusterRole, Namespace: o.Namespace}
+	}
+	claims, err := oidctrust.ParseClaims(o.RequiredClaims)
+	if err != nil {
+		return err
+	}
+	o.Trust.RequiredClaims = claims
+	if o.IssuerCA != "" {
+		if o.Trust.CABundle, err = os.ReadFile(o.IssuerCA); err != nil {
+			return fmt.Errorf("read --issuer-ca: %w", err)
+		}
+	}
+	return nil
+}
+
+// Validate checks the flags before any network call.
+func (o *OIDCTrustOptions) Validate() error {
+	if o.Role != "" && o.ClusterRole != "" {
+		return errors.New("give --role or --clusterrole, not both")
+	}
+	if o.Output != "" && !o.DryRun {
+		return errors.New("-o goes with --dry-run: it prints the resources instead of applying them")
+	}
+	if o.DryRun && o.Output != "yaml" && o.Output != "json" {
+		return errors.New("--dry-run prints the resources: add -o yaml or -o json")
+	}
+	if o.DryRun && o.OutputFile != "" {
+		return errors.New("--dry-run writes no --output-file")
+	}
+	t := o.Trust
+	if t.Audience == "" {
+		t.Audience = "-" // the cluster's URL, known once it is reached
+	}
+	return t.Validate()
+}
+
+// Run reaches the cluster, applies (or prints) the trust and writes the kubeconfig.
+func (o *OIDCTrustOptions) Run(ctx context.Context) error {
+	return withClusterBinding(ctx, o.f, o.Arg, func(env target, kc *bindingKubeconfig, dyn dynamic.Interface) error {
+		t := o.Trust
+		if t.Audience == "" {
+			t.Audience = kc.Server
+		}
+		out := o.f.IOStreams.Out
+		if o.DryRun {
+			var p printers.ResourcePrinter = &printers.JSONPrinter{}
+			if o.Output == "yaml" {
+				p = &printers.YAMLPrinter{}
+			}
+			list := map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{t.OpenIDConnect().Object, t.Binding().Object}}
+			return p.PrintObj(&unstructured.Unstructured{Object: list}, out)
+		}
+		if err := (oidctrust.Client{Dynamic: dyn}).Apply(ctx, t); err != nil {
+			return fmt.Errorf("trust %s on %s: %w", t.Repository, env.Name, err)
+		}
+		fmt.Fprintf(out, "%s trusts %s: ID tokens of %s for audience %s act as user %q with %s.\n", env.Name, t.Repository, t.Issuer, t.Audience, t.Username(), t.Role)
+		if o.OutputFile == "" {
+			return nil
+		}
+		oidc := credential.OIDC{Source: credential.OIDCGitHub, Audience: t.Audience}
+		if err := writeOIDCKubeconfig(o.OutputFile, "kyma-"+env.Name, kc, oidc); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Wrote the CI kubeconfig to %s (no secret in it).\n", o.OutputFile)
+		return nil
+	})
+}
+
+// OIDCListOptions is `kubectl kyma oidc list`.
+type OIDCListOptions struct {
+	f   *Factory
+	Arg string
+	outputFlags
+}
+
+// NewCmdOIDCList builds `oidc list`; runF, when set, replaces Run.
+func NewCmdOIDCList(f *Factory, runF func(*OIDCListOptions) error) *cobra.Command {
+	o := &OIDCListOptions{f: f}
+	cmd := &cobra.Command{
+		Use:               "list NAME|ID",
+		Short:             "List the environment's cluster's OIDC trusts: repository, issuer, audience, role",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeEnvironments(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Arg = args[0]
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+// Run lists the trusts.
+func (o *OIDCListOptions) Run(ctx context.Context) error {
+	return withClusterBinding(ctx, o.f, o.Arg, func(_ target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
+		trusts, err := oidctrust.Client{Dynamic: dyn}.List(ctx)
+		if err != nil {
+			return err
+		}
+		l := listing{Kind: "OIDCTrust", Columns: []metav1.TableColumnDefinition{
+			column("REPOSITORY", false), column("ISSUER", false), column("AUDIENCE", false), column("ROLE", false), column("NAME", true)}}
+		for _, t := range trusts {
+			raw, err := json.Marshal(t)
+			if err != nil {
+				return err
+			}
+			role := strings.Join(t.Roles, ", ")
+			if role == "" {
+				role = "<none>"
+			}
+			l.Items = append(l.Items, raw)
+			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, t.Name})
+			l.Names = append(l.Names, t.Name)
+		}
+		return o.print(o.f.IOStreams.Out, o.f.IOStreams.ErrOut, l)
+	})
+}
+
+// OIDCUntrustOptions is `kubectl kyma oidc untrust`.
+type OIDCUntrustOptions struct {
+	f          *Factory
+	Arg        string
+	Repository string
+}
+
+// NewCmdOIDCUntrust builds `oidc untrust`; runF, when set, replaces Run.
+func NewCmdOIDCUntrust(f *Factory, runF func(*OIDCUntrustOptions) error) *cobra.Command {
+	o := &OIDCUntrustOptions{f: f}
+	cmd := &cobra.Command{
+		Use:               "untrust NAME|ID --repository OWNER/REPO",
+		Short:             "Remove a repository's trust: its OpenIDConnect resource and role binding",
+		Long:              "Delete the repository's OpenIDConnect resource (its tokens are refused within the authenticator's cache time, seconds) and its role binding.",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeEnvironments(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Arg = args[0]
+			if err := oidctrust.CheckRepository(o.Repository); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&o.Repository, "repository", "", "the repository whose trust goes: OWNER/REPO")
+	return cmd
+}
+
+// Run deletes the trust.
+func (o *OIDCUntrustOptions) Run(ctx context.Context) error {
+	return withClusterBinding(ctx, o.f, o.Arg, func(env target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
+		gone, err := oidctrust.Client{Dynamic: dyn}.Delete(ctx, o.Repository)
+		for _, g := range gone {
+			fmt.Fprintf(o.f.IOStreams.Out, "%s deleted\n", g)
+		}
+		if err != nil {
+			return fmt.Errorf("untrust %s on %s: %w", o.Repository, env.Name, err)
+		}
+		return nil
+	})
+}
+
+// withClusterBinding runs fn with a dynamic client on the environment's cluster,
+// through a binding made for it and deleted when fn returns (noted in the made record
+// first, so that `kubectl kyma gc` finds it should the deletion fail).
+func withClusterBinding(ctx context.Context, f *Factory, arg string, fn func(target, *bindingKubeconfig, dynamic.Interface) error) (err error) {
+	env, err := resolveEnvironment(ctx, f, arg)
+	if err != nil {
+		return err
+	}
+	svc, err := f.Bindings()
+	if err != nil {
+		return err
+	}
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	b, err := svc.Create(createCtx, env.ID, 0)
+	cancel()
+	if err != nil {
+		return explainLimit(ctx, f, svc, env, fmt.Errorf("bind %q to reach its cluster: %w", env.Name, err))
+	}
+	recordMade(f, env.ID, b.ID, madeByOIDC)
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		derr := svc.Delete(dctx, env.ID, b.ID)
+		if derr != nil && !errors.Is(derr, binding.ErrNotFound) && !errors.Is(derr, binding.ErrExpired) {
+			derr = fmt.Errorf("delete binding %s: %w; retry with 'kubectl kyma gc %s'", b.ID, derr, env.Name)
+			if err == nil {
+				err = derr
+			} else {
+				fmt.Fprintf(f.IOStreams.ErrOut, "error: %v\n", derr)
+			}
+		}
+	}()
+	kc, err := parseKubeconfig(b.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("binding %s: %w", b.ID, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(b.Kubeconfig))
+	if err != nil {
+		return fmt.Errorf("binding %s: its kubeconfig: %w", b.ID, err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("a client for the cluster: %w", err)
+	}
+	return fn(env, kc, dyn)
+}
+
+// writeOIDCKubeconfig writes a kubeconfig whose user runs the credential plugin with
+// oidc: the cluster's server and CA, no secret.
+func writeOIDCKubeconfig(path, name string, kc *bindingKubeconfig, oidc credential.OIDC) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: kc.Server, CertificateAuthorityData: kc.CAData, TLSServerName: kc.TLSServerName}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc)}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	cfg.CurrentContext = name
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return fmt.Errorf("encode kubeconfig: %w", err)
+	}
+	return privfile.ReplaceFile(path, data)
+}
+
+// oidcExecConfig is the user stanza of a CI job's kubeconfig.
+func oidcExecConfig(oidc credential.OIDC) *clientcmdapi.ExecConfig {
+	args := []string{"credential", "--oidc", oidc.Source}
+	if oidc.Audience != "" {
+		args = append(args, "--audience", oidc.Audience)
+	}
+	if oidc.TokenEnv != "" {
+		args = append(args, "--token-env", oidc.TokenEnv)
+	}
+	if oidc.TokenFile != "" {
+		args = append(args, "--token-file", oidc.TokenFile)
+	}
+	return &clientcmdapi.ExecConfig{
+		APIVersion:         "client.authentication.k8s.io/v1",
+		Command:            execCommand,
+		Args:               args,
+		InteractiveMode:    clientcmdapi.NeverExecInteractiveMode,
+		ProvideClusterInfo: true,
+		InstallHint: `kubectl-kyma is not installed: install it with
+  kubectl krew install kyma`,
+	}
+}

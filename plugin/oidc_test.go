@@ -1,0 +1,144 @@
+package plugin
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
+)
+
+// runOIDC runs `oidc ARGS...` with the subcommand built by build, whose runF captures
+// the options instead of running.
+func runOIDC(t *testing.T, args []string, build func(f *Factory) *cobra.Command) error {
+	t.Helper()
+	f := NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &strings.Builder{}})
+	oidc := &cobra.Command{Use: "oidc"}
+	oidc.AddCommand(build(f))
+	root := &cobra.Command{Use: "kubectl-kyma", SilenceUsage: true, SilenceErrors: true}
+	root.AddCommand(oidc)
+	root.SetArgs(append([]string{"oidc"}, args...))
+	root.SetOut(&strings.Builder{})
+	return root.Execute()
+}
+
+func TestOIDCTrustFlags(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args    []string
+		want    *OIDCTrustOptions
+		wantErr string
+	}{
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--output-file", "ci.kubeconfig"},
+			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Trust: oidctrust.Trust{
+				Repository: "example/app", Issuer: oidctrust.GitHubIssuer, RepositoryClaim: "repository",
+				RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "deployer", "--namespace", "apps",
+			"--issuer", "https://127.0.0.1:8443/oidc", "--issuer-ca", ca, "--audience", "aud", "--required-claim", "ref=refs/heads/main",
+			"--dry-run", "-o", "yaml"},
+			want: &OIDCTrustOptions{Arg: "my-kyma", Role: "deployer", Namespace: "apps", IssuerCA: ca, DryRun: true, Output: "yaml",
+				RequiredClaims: []string{"ref=refs/heads/main"}, Trust: oidctrust.Trust{
+					Repository: "example/app", Issuer: "https://127.0.0.1:8443/oidc", Audience: "aud", RepositoryClaim: "repository",
+					CABundle: []byte("PEM"), RequiredClaims: map[string]string{"ref": "refs/heads/main"},
+					Role: oidctrust.Role{Kind: "Role", Name: "deployer", Namespace: "apps"}}}},
+		{args: []string{"trust", "my-kyma", "--clusterrole", "view"}, wantErr: "--repository must be OWNER/REPO"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app"}, wantErr: "--clusterrole R"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "r"}, wantErr: "--role needs --namespace"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "r", "--clusterrole", "c", "--namespace", "n"}, wantErr: "not both"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--dry-run"}, wantErr: "-o yaml or -o json"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "-o", "yaml"}, wantErr: "-o goes with --dry-run"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--issuer", "http://x"}, wantErr: "https URL"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--required-claim", "ref"}, wantErr: "CLAIM=VALUE"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--issuer-ca", "/nonexistent"}, wantErr: "read --issuer-ca"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var got *OIDCTrustOptions
+			err := runOIDC(t, tc.args, func(f *Factory) *cobra.Command {
+				return NewCmdOIDCTrust(f, func(o *OIDCTrustOptions) error { got = o; return nil })
+			})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got, cmp.AllowUnexported(OIDCTrustOptions{}), cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".f" }, cmp.Ignore())); d != "" {
+				t.Errorf("options (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestOIDCListAndUntrustFlags(t *testing.T) {
+	var list *OIDCListOptions
+	if err := runOIDC(t, []string{"list", "my-kyma", "-o", "json"}, func(f *Factory) *cobra.Command {
+		return NewCmdOIDCList(f, func(o *OIDCListOptions) error { list = o; return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if list.Arg != "my-kyma" || list.Output != "json" {
+		t.Errorf("list options %+v", list)
+	}
+	if err := runOIDC(t, []string{"list", "my-kyma", "-o", "xml"}, func(f *Factory) *cobra.Command {
+		return NewCmdOIDCList(f, func(*OIDCListOptions) error { return nil })
+	}); err == nil || !strings.Contains(err.Error(), "unknown output format") {
+		t.Errorf("-o xml: %v", err)
+	}
+
+	var untrust *OIDCUntrustOptions
+	if err := runOIDC(t, []string{"untrust", "my-kyma", "--repository", "example/app"}, func(f *Factory) *cobra.Command {
+		return NewCmdOIDCUntrust(f, func(o *OIDCUntrustOptions) error { untrust = o; return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if untrust.Arg != "my-kyma" || untrust.Repository != "example/app" {
+		t.Errorf("untrust options %+v", untrust)
+	}
+	if err := runOIDC(t, []string{"untrust", "my-kyma"}, func(f *Factory) *cobra.Command {
+		return NewCmdOIDCUntrust(f, func(*OIDCUntrustOptions) error { return nil })
+	}); err == nil || !strings.Contains(err.Error(), "--repository") {
+		t.Errorf("untrust without --repository: %v", err)
+	}
+}
+
+func TestOIDCKubeconfigRunsTheCredentialPluginAndHoldsNoSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ci.kubeconfig")
+	kc := &bindingKubeconfig{Server: "https://api.example", CAData: []byte("CA"), Token: "binding-token"}
+	if err := writeOIDCKubeconfig(path, "kyma-my", kc, credential.OIDC{Source: credential.OIDCGitHub, Audience: "https://api.example"}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), "binding-token") {
+		t.Fatal("the binding's token is in the CI kubeconfig")
+	}
+	cfg, err := clientcmd.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, u := cfg.Clusters["kyma-my"], cfg.AuthInfos["kyma-my"]
+	if c == nil || c.Server != "https://api.example" || string(c.CertificateAuthorityData) != "CA" {
+		t.Errorf("cluster %+v", c)
+	}
+	if u == nil || u.Exec == nil || u.Token != "" {
+		t.Fatalf("user %+v", u)
+	}
+	if d := cmp.Diff([]string{"credential", "--oidc", "github", "--audience", "https://api.example"}, u.Exec.Args); d != "" {
+		t.Errorf("exec args (-want +got):\n%s", d)
+	}
+	if u.Exec.Command != "kubectl-kyma" || !u.Exec.ProvideClusterInfo {
+		t.Errorf("exec %+v", u.Exec)
+	}
+}
