@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/filelock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
@@ -383,17 +383,11 @@ func withRecordLock(path string, fn func() error) error {
 	if err := privfile.Touch(recordRoot(path), path+".lock"); err != nil {
 		return err
 	}
-	l := flock.New(path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
-	if !ok {
-		if err == nil {
-			err = errors.New("timed out")
-		}
-		return fmt.Errorf("lock %s: %w", path, err)
+	unlock, err := filelock.Lock(context.Background(), path+".lock", 10*time.Second)
+	if err != nil {
+		return err
 	}
-	defer func() { _ = l.Unlock() }()
+	defer unlock()
 	return fn()
 }
 
@@ -421,14 +415,16 @@ func holdInUse(record, bindingID string) (release func(), err error) {
 	if err := privfile.Touch(recordRoot(record), path); err != nil {
 		return nil, err
 	}
-	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
-	ok, err := l.TryLock()
-	if err != nil || !ok {
-		return nil, fmt.Errorf("lock %s: %v", path, err)
+	unlock, ok, err := filelock.TryLock(path)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s is locked by another process", path)
 	}
 	return func() {
 		_ = os.Remove(path)
-		_ = l.Unlock()
+		unlock()
 	}, nil
 }
 
@@ -439,16 +435,12 @@ func inUse(record, bindingID string) bool {
 	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || privfile.CheckDirs(recordRoot(record), filepath.Dir(path)) != nil {
 		return false
 	}
-	l := flock.New(path, flock.SetFlag(os.O_RDONLY|privfile.NoFollow))
-	ok, err := l.TryLock()
-	if err != nil {
-		return true // cannot tell: keep it
-	}
-	if !ok {
-		return true
+	unlock, ok, err := filelock.TryLockExisting(path)
+	if err != nil || !ok {
+		return true // held, or cannot tell: keep it
 	}
 	_ = os.Remove(path)
-	_ = l.Unlock()
+	unlock()
 	return false
 }
 
