@@ -56,9 +56,9 @@ var (
 // Labels and annotations on the objects this package makes: the trust's name ties
 // the binding to its OpenIDConnect resource, so untrust finds both.
 const (
-	LabelManagedBy      = "app.kubernetes.io/managed-by"
-	ManagedBy           = "kubectl-kyma"
-	LabelTrust          = "kubectl-kyma.io/oidc-trust"
+	LabelManagedBy       = "app.kubernetes.io/managed-by"
+	ManagedBy            = "kubectl-kyma"
+	LabelTrust           = "kubectl-kyma.io/oidc-trust"
 	AnnotationRepository = "kubectl-kyma.io/repository"
 )
 
