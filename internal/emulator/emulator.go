@@ -24,6 +24,9 @@ const (
 	ServiceKeyFile = serviceKeyFile
 	// BrokerFile is the broker configuration: url, tokenURL, client, region, plan ids.
 	BrokerFile = brokerFile
+	// OIDCSigningKeyFile is the RSA key (PKCS#8 PEM) that signs the GitHub-shaped ID
+	// tokens; the JWKS publishes its public half.
+	OIDCSigningKeyFile = oidcKeyFile
 )
 
 // server holds what the handlers share.
@@ -37,6 +40,7 @@ type server struct {
 	subaccountID string
 	stats        counters
 	faults       faultRules
+	issuer       *issuer
 }
 
 // Emulator is a running emulator.
@@ -51,6 +55,7 @@ type Emulator struct {
 
 	s        *server
 	srv      *http.Server
+	webhook  *http.Server // the token webhook, when Options.TokenWebhookAddr is set
 	served   chan error
 	stop     context.CancelFunc
 	janitor  sync.WaitGroup
@@ -86,6 +91,10 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	iss, err := loadOrCreateIssuer(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	backend := opts.Backend
 	if backend == nil {
 		if backend, err = NewKubeBackend(opts.Kubeconfig); err != nil {
@@ -99,15 +108,24 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	_, subaccountID, _ := st.ids()
 	s := &server{
 		opts: opts, log: opts.Logger, store: st, secrets: sec, backend: backend,
-		baseURL: "https://" + ln.Addr().String(), subaccountID: subaccountID,
+		baseURL: "https://" + ln.Addr().String(), subaccountID: subaccountID, issuer: iss,
 	}
 	if err := writeClientFiles(opts.StateDir, s.baseURL, opts.Region, sec, subaccountID); err != nil {
 		ln.Close()
 		return nil, err
 	}
+	if err := writeGitHubActionsEnv(opts.StateDir, s.baseURL, iss.newJob(s.defaultJob())); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	webhook, err := startTokenWebhook(ctx, opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	e := &Emulator{
 		URL: s.baseURL, CACert: ca.certPEM, StateDir: opts.StateDir, s: s,
-		served: make(chan error, 1),
+		served: make(chan error, 1), webhook: webhook,
 		srv: &http.Server{
 			Handler:           s.skewDate(s.injectFaults(s.logRequests(s.routes()))),
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -135,6 +153,9 @@ func (e *Emulator) Shutdown(ctx context.Context) error {
 	var err error
 	e.shutdown.Do(func() {
 		err = e.srv.Shutdown(ctx)
+		if e.webhook != nil {
+			err = errors.Join(err, e.webhook.Shutdown(ctx))
+		}
 		e.stop()
 		e.janitor.Wait()
 		if serr := <-e.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
@@ -226,6 +247,11 @@ func (s *server) routes() http.Handler {
 	}
 	mux.HandleFunc("GET /kubeconfig/{instance_id}", s.handleRuntimeKubeconfig)
 	mux.HandleFunc("GET /emulator/v1/stats", s.handleStats)
+	// The GitHub Actions OIDC provider: the issuer is the emulator's URL.
+	mux.HandleFunc("GET "+oidcDiscoveryPath, s.handleOIDCDiscovery)
+	mux.HandleFunc("GET "+oidcJWKSPath, s.handleJWKS)
+	mux.HandleFunc("GET "+oidcTokenPath, s.handleIDToken)
+	mux.HandleFunc("POST "+oidcJobsPath, s.handleNewJob)
 	for _, m := range []string{"GET", "POST", "DELETE"} {
 		mux.HandleFunc(m+" /emulator/v1/faults", s.handleFaults)
 	}

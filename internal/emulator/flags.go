@@ -23,6 +23,12 @@ Admin endpoints, for loopback clients: GET /emulator/v1/stats, and POST, GET and
 DELETE /emulator/v1/faults to inject faults, e.g. with a body of
 {"route":"GET /provisioning/v1/environments","count":2,"status":503,"retryAfter":"1"}.
 
+It is also a GitHub Actions OIDC provider: the issuer is its URL (discovery at
+/.well-known/openid-configuration), and github-actions.env in the state folder holds
+ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN of a job of
+--oidc-repository. POST /emulator/v1/github-actions/jobs with {"repository":"o/r"}
+makes another job and answers its two variables as JSON.
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -38,6 +44,11 @@ Flags:
 	fs.DurationVar(&o.BindTimeout, "bind-timeout", DefaultBindTimeout, "bound on a create-binding request, as KEB's CreateBindingTimeout")
 	fs.StringVar(&bindable, "bindable-plans", strings.Join(DefaultBindablePlans(), ","), "comma-separated `plans` that allow bindings")
 	fs.StringVar(&o.Region, "region", DefaultRegion, "platform `region` of the emulated subaccount (KEB's default request region)")
+	fs.StringVar(&o.OIDCRepository, "oidc-repository", DefaultOIDCRepository, "`OWNER/REPO` of the GitHub Actions job that github-actions.env is for")
+	fs.DurationVar(&o.OIDCTokenTTL, "oidc-token-ttl", DefaultOIDCTokenTTL, "lifetime of the GitHub Actions ID tokens the emulator issues")
+	fs.StringVar(&o.TokenWebhookAddr, "token-webhook-addr", "", "serve the cluster's OpenIDConnect token webhook on this loopback `address` (the one in the apiserver's webhook config; make dev-up)")
+	fs.StringVar(&o.TokenWebhookCert, "token-webhook-cert", "", "serving certificate `file` (PEM) of the token webhook")
+	fs.StringVar(&o.TokenWebhookKey, "token-webhook-key", "", "serving key `file` (PEM) of the token webhook")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}

@@ -59,6 +59,20 @@ type Options struct {
 	// Logger receives the emulator's logs; nil discards them.
 	Logger *slog.Logger
 
+	// OIDCRepository (OWNER/REPO) is the repository of the default GitHub Actions job,
+	// the one github-actions.env is for; empty means DefaultOIDCRepository.
+	OIDCRepository string
+	// OIDCTokenTTL is the lifetime of the ID tokens the token endpoint issues; zero
+	// means DefaultOIDCTokenTTL.
+	OIDCTokenTTL time.Duration
+	// TokenWebhookAddr, when set, is a loopback address where the emulator serves the
+	// cluster's token webhook (package oidcwebhook), with TokenWebhookCert and
+	// TokenWebhookKey (PEM files) as its serving certificate. testcluster writes all
+	// three for a detached cluster (make dev-up); an attached one serves its own.
+	TokenWebhookAddr string
+	TokenWebhookCert string
+	TokenWebhookKey  string
+
 	// Backend replaces the client-go back end built from Kubeconfig (unit tests).
 	Backend Backend
 	// now replaces time.Now (unit tests).
@@ -82,6 +96,12 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.OIDCRepository == "" {
+		o.OIDCRepository = DefaultOIDCRepository
+	}
+	if o.OIDCTokenTTL == 0 {
+		o.OIDCTokenTTL = DefaultOIDCTokenTTL
+	}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -99,7 +119,21 @@ func (o Options) validate() error {
 	if err := checkLoopback(o.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
-	if o.ProvisioningDelay < 0 || o.BindingTTL < 0 || o.BindDelay < 0 || o.BindTimeout < 0 {
+	if err := checkRepository(o.OIDCRepository); err != nil {
+		return fmt.Errorf("--oidc-repository: %w", err)
+	}
+	if o.TokenWebhookAddr != "" {
+		if err := checkLoopback(o.TokenWebhookAddr); err != nil {
+			return fmt.Errorf("--token-webhook-addr: %w", err)
+		}
+		if o.TokenWebhookCert == "" || o.TokenWebhookKey == "" {
+			return errors.New("--token-webhook-addr needs --token-webhook-cert and --token-webhook-key")
+		}
+		if o.Backend != nil && o.Kubeconfig == "" {
+			return errors.New("--token-webhook-addr needs --kubeconfig: the webhook reads the OpenIDConnect resources from the API server")
+		}
+	}
+	if o.ProvisioningDelay < 0 || o.BindingTTL < 0 || o.BindDelay < 0 || o.BindTimeout < 0 || o.OIDCTokenTTL < 0 {
 		return errors.New("durations must not be negative")
 	}
 	for _, p := range o.BindablePlans {

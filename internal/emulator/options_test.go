@@ -29,7 +29,8 @@ func TestParseFlags(t *testing.T) {
 	o, err := ParseFlags([]string{
 		"--kubeconfig", "k", "--state-dir", "s", "--addr", "127.0.0.1:8443", "--provisioning-delay", "0s",
 		"--binding-ttl", "30s", "--bind-delay", "2s", "--bindable-plans", "aws, azure", "--region", "cf-us10",
-		"--date-skew", "-1h",
+		"--date-skew", "-1h", "--oidc-repository", "acme/site", "--oidc-token-ttl", "90s",
+		"--token-webhook-addr", "127.0.0.1:9443", "--token-webhook-cert", "w.crt", "--token-webhook-key", "w.key",
 	}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +38,8 @@ func TestParseFlags(t *testing.T) {
 	want := Options{
 		Addr: "127.0.0.1:8443", Kubeconfig: "k", StateDir: "s", ProvisioningDelay: 0, BindingTTL: 30 * time.Second,
 		BindDelay: 2 * time.Second, BindTimeout: DefaultBindTimeout, BindablePlans: []string{"aws", "azure"}, Region: "cf-us10",
-		DateSkew: -time.Hour,
+		DateSkew: -time.Hour, OIDCRepository: "acme/site", OIDCTokenTTL: 90 * time.Second,
+		TokenWebhookAddr: "127.0.0.1:9443", TokenWebhookCert: "w.crt", TokenWebhookKey: "w.key",
 	}
 	if diff := cmp.Diff(want, o, cmp.AllowUnexported(Options{}), cmp.Comparer(func(a, b func() time.Time) bool { return a == nil && b == nil })); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
@@ -47,7 +49,8 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.ProvisioningDelay != DefaultProvisioningDelay || d.Addr != DefaultAddr || len(d.BindablePlans) != 5 {
+	if d.ProvisioningDelay != DefaultProvisioningDelay || d.Addr != DefaultAddr || len(d.BindablePlans) != 5 ||
+		d.OIDCRepository != DefaultOIDCRepository || d.OIDCTokenTTL != DefaultOIDCTokenTTL || d.TokenWebhookAddr != "" {
 		t.Errorf("defaults = %+v", d)
 	}
 	if _, err := ParseFlags([]string{"-h"}, &bytes.Buffer{}); !errors.Is(err, flag.ErrHelp) {
@@ -67,6 +70,9 @@ func TestStartRefusals(t *testing.T) {
 		{"wildcard address", Options{StateDir: dir, Backend: newFakeBackend(newFakeClock()), Addr: "0.0.0.0:0"}, "not a loopback address"},
 		{"unknown plan", Options{StateDir: dir, Backend: newFakeBackend(newFakeClock()), BindablePlans: []string{"aws", "huge"}}, `unknown plan "huge"`},
 		{"kubeconfig missing", Options{StateDir: dir, Kubeconfig: filepath.Join(dir, "none")}, "load kubeconfig"},
+		{"bad OIDC repository", Options{StateDir: dir, Backend: newFakeBackend(newFakeClock()), OIDCRepository: "app"}, "--oidc-repository"},
+		{"webhook beyond loopback", Options{StateDir: dir, Backend: newFakeBackend(newFakeClock()), Kubeconfig: "k", TokenWebhookAddr: "0.0.0.0:9443", TokenWebhookCert: "c", TokenWebhookKey: "k"}, "--token-webhook-addr"},
+		{"webhook without certificate", Options{StateDir: dir, Backend: newFakeBackend(newFakeClock()), Kubeconfig: "k", TokenWebhookAddr: "127.0.0.1:0"}, "--token-webhook-cert"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,10 @@ type counters struct {
 	bindingRequests atomic.Int64
 	tokensIssued    atomic.Int64
 	faultedRequests atomic.Int64
+	// oidcTokenRequests counts requests to the GitHub Actions token endpoint, refused
+	// ones included; oidcTokensIssued the ID tokens it issued.
+	oidcTokenRequests atomic.Int64
+	oidcTokensIssued  atomic.Int64
 }
 
 // Stats is the body of GET /emulator/v1/stats.
@@ -29,6 +33,11 @@ type Stats struct {
 	// FaultedRequests counts requests that a fault rule (POST /emulator/v1/faults)
 	// changed since start.
 	FaultedRequests int64 `json:"faultedRequests"`
+	// OIDCTokenRequests counts requests to the GitHub Actions token endpoint since start,
+	// refused ones included.
+	OIDCTokenRequests int64 `json:"oidcTokenRequests"`
+	// OIDCTokensIssued counts the ID tokens that endpoint issued since start.
+	OIDCTokensIssued int64 `json:"oidcTokensIssued"`
 }
 
 // handleStats serves GET /emulator/v1/stats to loopback clients only.
@@ -46,10 +55,12 @@ func (s *server) handleStats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, Stats{
-		BindingsCreated: s.stats.bindingsCreated.Load(),
-		BindingRequests: s.stats.bindingRequests.Load(),
-		LiveBindings:    live,
-		TokensIssued:    s.stats.tokensIssued.Load(),
-		FaultedRequests: s.stats.faultedRequests.Load(),
+		BindingsCreated:   s.stats.bindingsCreated.Load(),
+		BindingRequests:   s.stats.bindingRequests.Load(),
+		LiveBindings:      live,
+		TokensIssued:      s.stats.tokensIssued.Load(),
+		FaultedRequests:   s.stats.faultedRequests.Load(),
+		OIDCTokenRequests: s.stats.oidcTokenRequests.Load(),
+		OIDCTokensIssued:  s.stats.oidcTokensIssued.Load(),
 	})
 }
