@@ -11,9 +11,12 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
 
 // expirationFlag is a binding lifetime given as seconds (600) or a duration (10m).
@@ -44,16 +47,21 @@ func (e *expirationFlag) Type() string { return "seconds" }
 
 // BindOptions makes a binding and prints its kubeconfig.
 type BindOptions struct {
-	f *Factory
+	IO       genericiooptions.IOStreams
+	Bindings func() (binding.Service, error)
+	envs     environments
+	limit    limitNotes
+	// record notes a binding this machine made (see recordMade).
+	record func(envID, bindingID, kind string)
 
 	Arg        string
 	Expiration expirationFlag
 	out        outputFlags
 }
 
-// NewCmdBind builds `kubectl kyma bind NAME|ID`.
-func NewCmdBind(f *Factory) *cobra.Command {
-	o := &BindOptions{f: f}
+// NewCmdBind builds `kubectl kyma bind NAME|ID`; runF, when set, replaces Run (tests).
+func NewCmdBind(f *Factory, runF func(*BindOptions) error) *cobra.Command {
+	o := &BindOptions{}
 	cmd := &cobra.Command{
 		Use:   "bind NAME|ID",
 		Short: "Make a binding and print its kubeconfig, which holds a short-lived token",
@@ -64,40 +72,48 @@ kubeconfig that never holds a stale token, use 'kubectl kyma kubeconfig'.`,
   kubectl kyma bind my-kyma -o json   # the whole binding: id, expiry, kubeconfig`,
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Arg = args[0]
-			if o.out.Output != "" {
-				if err := o.out.validate(); err != nil {
-					return err
-				}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	cmd.Flags().Var(&o.Expiration, "expiration", "the binding's lifetime: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	cmd.Flags().StringVarP(&o.out.Output, "output", "o", "", "json, yaml, jsonpath=... or go-template=... for the whole binding; default: its kubeconfig")
 	return cmd
 }
 
+// Complete takes the streams and the profile's services, and the argument.
+func (o *BindOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Bindings, o.envs, o.limit = f.IOStreams, f.Bindings, environmentsOf(f), limitNotesOf(f)
+	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
+	o.Arg = args[0]
+	return nil
+}
+
+// Validate checks -o, when given: without it the command prints the kubeconfig.
+func (o *BindOptions) Validate() error {
+	if o.out.Output == "" {
+		return nil
+	}
+	return o.out.validate()
+}
+
 // Run makes the binding.
 func (o *BindOptions) Run(ctx context.Context) error {
-	env, err := resolveEnvironment(ctx, o.f, o.Arg)
+	env, err := o.envs.resolve(ctx, o.Arg)
 	if err != nil {
 		return err
 	}
-	svc, err := o.f.Bindings()
+	svc, err := o.Bindings()
 	if err != nil {
 		return err
 	}
 	b, err := svc.Create(ctx, env.ID, o.Expiration.d)
 	if err != nil {
-		return explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		return o.limit.explain(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
-	recordMade(o.f, env.ID, b.ID, madeByBind)
+	o.record(env.ID, b.ID, madeByBind)
 	if o.out.Output == "" {
-		_, err := fmt.Fprint(o.f.IOStreams.Out, b.Kubeconfig)
+		_, err := fmt.Fprint(o.IO.Out, b.Kubeconfig)
 		if !b.ExpiresAt.IsZero() {
-			fmt.Fprintf(o.f.IOStreams.ErrOut, "binding/%s expires at %s\n", b.ID, b.ExpiresAt.Local().Format(time.RFC3339))
+			fmt.Fprintf(o.IO.ErrOut, "binding/%s expires at %s\n", b.ID, b.ExpiresAt.Local().Format(time.RFC3339))
 		}
 		return err
 	}
@@ -105,56 +121,77 @@ func (o *BindOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.out.print(o.f.IOStreams.Out, o.f.IOStreams.ErrOut, listing{Kind: "Binding", Single: true, Items: []json.RawMessage{raw}, Names: []string{b.ID}})
+	return o.out.print(o.IO.Out, o.IO.ErrOut, listing{Kind: "Binding", Single: true, Items: []json.RawMessage{raw}, Names: []string{b.ID}})
 }
 
-// NewCmdBindings builds `kubectl kyma bindings NAME|ID`.
-func NewCmdBindings(f *Factory) *cobra.Command {
-	var out outputFlags
+// BindingsOptions lists an environment's bindings.
+type BindingsOptions struct {
+	IO       genericiooptions.IOStreams
+	Clock    clock.Clock
+	Bindings func() (binding.Service, error)
+	envs     environments
+
+	Arg string
+	out outputFlags
+}
+
+// NewCmdBindings builds `kubectl kyma bindings NAME|ID`; runF, when set, replaces Run
+// (tests).
+func NewCmdBindings(f *Factory, runF func(*BindingsOptions) error) *cobra.Command {
+	o := &BindingsOptions{}
 	cmd := &cobra.Command{
 		Use:               "bindings NAME|ID",
 		Short:             "List an environment's bindings",
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			env, err := resolveEnvironment(ctx, f, args[0])
-			if err != nil {
-				return err
-			}
-			svc, err := f.Bindings()
-			if err != nil {
-				return err
-			}
-			bs, err := svc.List(ctx, env.ID)
-			if err != nil {
-				return fmt.Errorf("list the bindings of %q: %w", env.Name, err)
-			}
-			l := listing{
-				Kind: "Binding",
-				Columns: []metav1.TableColumnDefinition{
-					column("ID", false), column("CREATED", false), column("EXPIRES", false), column("CREATED BY", true),
-				},
-			}
-			now := f.Clock.Now()
-			for _, b := range bs {
-				b.Kubeconfig = "" // a list never shows tokens
-				raw, err := json.Marshal(b)
-				if err != nil {
-					return err
-				}
-				l.Items = append(l.Items, raw)
-				l.Names = append(l.Names, b.ID)
-				l.Rows = append(l.Rows, []any{b.ID, age(now, b.CreatedAt), expiresIn(now, b.ExpiresAt), b.CreatedBy})
-			}
-			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
+		RunE:              runE(f, o, runF),
+	}
+	o.out.addFlags(cmd)
+	return cmd
+}
+
+// Complete takes the streams, the clock and the profile's services, and the argument.
+func (o *BindingsOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Clock, o.Bindings, o.envs = f.IOStreams, f.Clock, f.Bindings, environmentsOf(f)
+	o.Arg = args[0]
+	return nil
+}
+
+// Validate checks -o.
+func (o *BindingsOptions) Validate() error { return o.out.validate() }
+
+// Run prints the bindings, without their kubeconfigs.
+func (o *BindingsOptions) Run(ctx context.Context) error {
+	env, err := o.envs.resolve(ctx, o.Arg)
+	if err != nil {
+		return err
+	}
+	svc, err := o.Bindings()
+	if err != nil {
+		return err
+	}
+	bs, err := svc.List(ctx, env.ID)
+	if err != nil {
+		return fmt.Errorf("list the bindings of %q: %w", env.Name, err)
+	}
+	l := listing{
+		Kind: "Binding",
+		Columns: []metav1.TableColumnDefinition{
+			column("ID", false), column("CREATED", false), column("EXPIRES", false), column("CREATED BY", true),
 		},
 	}
-	out.addFlags(cmd)
-	return cmd
+	now := o.Clock.Now()
+	for _, b := range bs {
+		b.Kubeconfig = "" // a list never shows tokens
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		l.Items = append(l.Items, raw)
+		l.Names = append(l.Names, b.ID)
+		l.Rows = append(l.Rows, []any{b.ID, age(now, b.CreatedAt), expiresIn(now, b.ExpiresAt), b.CreatedBy})
+	}
+	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // expiresIn says when a binding expires, relative to now.
@@ -168,50 +205,76 @@ func expiresIn(now, t time.Time) string {
 	return "in " + duration.HumanDuration(t.Sub(now))
 }
 
-// NewCmdUnbind builds `kubectl kyma unbind NAME|ID BINDING_ID`.
-func NewCmdUnbind(f *Factory) *cobra.Command {
+// UnbindOptions revokes a binding.
+type UnbindOptions struct {
+	IO       genericiooptions.IOStreams
+	Profile  func() (*config.Profile, error)
+	CacheDir func() (string, error)
+	Bindings func() (binding.Service, error)
+	envs     environments
+
+	Arg       string
+	BindingID string
+}
+
+// NewCmdUnbind builds `kubectl kyma unbind NAME|ID BINDING_ID`; runF, when set,
+// replaces Run (tests).
+func NewCmdUnbind(f *Factory, runF func(*UnbindOptions) error) *cobra.Command {
+	o := &UnbindOptions{}
 	return &cobra.Command{
 		Use:               "unbind NAME|ID BINDING_ID",
 		Short:             "Revoke a binding: its token is refused from then on",
 		Args:              exactArgs("NAME|ID", "BINDING_ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := resolveEnvironment(ctx, f, args[0])
-			if err != nil {
-				return err
-			}
-			svc, err := f.Bindings()
-			if err != nil {
-				return err
-			}
-			if err := svc.Delete(ctx, env.ID, args[1]); err != nil {
-				if errors.Is(err, binding.ErrNotFound) {
-					return fmt.Errorf("environment %q has no binding %s", env.Name, args[1])
-				}
-				return fmt.Errorf("unbind %s: %w", args[1], err)
-			}
-			forgetCached(f, env.ID, args[1])
-			fmt.Fprintf(f.IOStreams.Out, "binding/%s deleted\n", args[1])
-			return nil
-		},
+		RunE:              runE(f, o, runF),
 	}
+}
+
+// Complete takes the streams, the profile's services and cache, and the arguments.
+func (o *UnbindOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Profile, o.CacheDir, o.Bindings, o.envs = f.IOStreams, f.Profile, f.CacheDir, f.Bindings, environmentsOf(f)
+	o.Arg, o.BindingID = args[0], args[1]
+	return nil
+}
+
+// Validate has nothing to check that cobra did not: the two arguments are opaque.
+func (o *UnbindOptions) Validate() error { return nil }
+
+// Run deletes the binding and drops the cached credential that holds it.
+func (o *UnbindOptions) Run(ctx context.Context) error {
+	env, err := o.envs.resolve(ctx, o.Arg)
+	if err != nil {
+		return err
+	}
+	svc, err := o.Bindings()
+	if err != nil {
+		return err
+	}
+	if err := svc.Delete(ctx, env.ID, o.BindingID); err != nil {
+		if errors.Is(err, binding.ErrNotFound) {
+			return fmt.Errorf("environment %q has no binding %s", env.Name, o.BindingID)
+		}
+		return fmt.Errorf("unbind %s: %w", o.BindingID, err)
+	}
+	o.forgetCached(env.ID)
+	fmt.Fprintf(o.IO.Out, "binding/%s deleted\n", o.BindingID)
+	return nil
 }
 
 // forgetCached drops this machine's cached credential if it holds the revoked binding,
 // so the next kubectl call makes a new binding at once rather than after a 401.
-func forgetCached(f *Factory, envID, bindingID string) {
-	p, err := f.Profile()
+func (o *UnbindOptions) forgetCached(envID string) {
+	p, err := o.Profile()
 	if err != nil {
 		return
 	}
-	dir, err := f.CacheDir()
+	dir, err := o.CacheDir()
 	if err != nil {
 		return
 	}
 	cache := credential.Cache{Dir: dir}
 	key := credential.Key{Profile: p.Name, Environment: envID}
-	if e := cache.Load(key); e != nil && e.BindingID == bindingID {
+	if e := cache.Load(key); e != nil && e.BindingID == o.BindingID {
 		_ = cache.Remove(key)
 	}
 }

@@ -281,18 +281,3 @@ func parseKubeconfig(text string) (*bindingKubeconfig, error) {
 	}
 	return &bindingKubeconfig{Server: cluster.Server, CAData: cluster.CertificateAuthorityData, TLSServerName: cluster.TLSServerName, Token: user.Token}, nil
 }
-
-// revokeCached deletes the bindings behind a profile's cached credentials.
-func revokeCached(ctx context.Context, f *Factory, profile, dir string) error {
-	svc, err := f.Bindings()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range (credential.Cache{Dir: dir}).Entries(profile) {
-		if err := svc.Delete(ctx, e.Environment, e.BindingID); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
-			errs = append(errs, fmt.Errorf("delete binding %s: %w", e.BindingID, err))
-		}
-	}
-	return errors.Join(errs...)
-}

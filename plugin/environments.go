@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
@@ -20,27 +24,44 @@ type target struct {
 	Name string
 }
 
-// resolveEnvironment finds the Kyma environment that arg names, by id or by name. A
-// broker profile has no environment list: there arg is the instance id.
+// environments finds the environment a command names, through the profile's services.
+type environments struct {
+	profile      func() (*config.Profile, error)
+	provisioning func() (*provisioning.Client, error)
+}
+
+// environmentsOf takes the factory's profile and Provisioning Service client, lazily.
+func environmentsOf(f *Factory) environments {
+	return environments{profile: f.Profile, provisioning: f.Provisioning}
+}
+
+// resolveEnvironment is environmentsOf(f).resolve, for the commands that still take
+// the factory.
 func resolveEnvironment(ctx context.Context, f *Factory, arg string) (target, error) {
-	p, err := f.Profile()
+	return environmentsOf(f).resolve(ctx, arg)
+}
+
+// resolve finds the Kyma environment that arg names, by id or by name. A broker
+// profile has no environment list: there arg is the instance id.
+func (es environments) resolve(ctx context.Context, arg string) (target, error) {
+	p, err := es.profile()
 	if err != nil {
 		return target{}, err
 	}
 	if p.Kind == config.KindBroker {
 		return target{ID: arg, Name: arg}, nil
 	}
-	env, err := findEnvironment(ctx, f, arg)
+	env, err := es.find(ctx, arg)
 	if err != nil {
 		return target{}, err
 	}
 	return target{ID: env.ID, Name: env.DisplayName()}, nil
 }
 
-// findEnvironment looks arg up among the subaccount's Kyma environments: an id
-// matches first, then a name, which must be unique.
-func findEnvironment(ctx context.Context, f *Factory, arg string) (*provisioning.Environment, error) {
-	c, err := f.Provisioning()
+// find looks arg up among the subaccount's Kyma environments: an id matches first,
+// then a name, which must be unique.
+func (es environments) find(ctx context.Context, arg string) (*provisioning.Environment, error) {
+	c, err := es.provisioning()
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +107,7 @@ func isKyma(environmentType string) bool {
 }
 
 // environmentListing shows environments as kubectl shows resources.
-func environmentListing(f *Factory, envs []provisioning.Environment, single bool) (listing, error) {
+func environmentListing(now time.Time, envs []provisioning.Environment, single bool) (listing, error) {
 	l := listing{
 		Kind:   "Environment",
 		Single: single,
@@ -96,7 +117,6 @@ func environmentListing(f *Factory, envs []provisioning.Environment, single bool
 			column("SUBACCOUNT", true), column("API SERVER", true), column("MESSAGE", true),
 		},
 	}
-	now := f.Clock.Now()
 	for _, e := range envs {
 		raw, err := json.Marshal(e)
 		if err != nil {
@@ -112,112 +132,167 @@ func environmentListing(f *Factory, envs []provisioning.Environment, single bool
 	return l, nil
 }
 
-// NewCmdList builds `kubectl kyma list`.
-func NewCmdList(f *Factory) *cobra.Command {
-	var out outputFlags
+// ListOptions lists the subaccount's Kyma environments.
+type ListOptions struct {
+	IO           genericiooptions.IOStreams
+	Clock        clock.Clock
+	Provisioning func() (*provisioning.Client, error)
+
+	out outputFlags
+}
+
+// NewCmdList builds `kubectl kyma list`; runF, when set, replaces Run (tests).
+func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
+	o := &ListOptions{}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List the subaccount's Kyma environments",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			c, err := f.Provisioning()
-			if err != nil {
-				return err
-			}
-			envs, err := c.ListEnvironments(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list environments: %w", err)
-			}
-			envs = slices.DeleteFunc(envs, func(e provisioning.Environment) bool {
-				return !isKyma(e.EnvironmentType)
-			})
-			l, err := environmentListing(f, envs, false)
-			if err != nil {
-				return err
-			}
-			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
-		},
+		RunE:    runE(f, o, runF),
 	}
-	out.addFlags(cmd)
+	o.out.addFlags(cmd)
 	return cmd
 }
 
-// NewCmdGet builds `kubectl kyma get NAME|ID`.
-func NewCmdGet(f *Factory) *cobra.Command {
-	var out outputFlags
+// Complete takes the streams, the clock and the Provisioning Service client.
+func (o *ListOptions) Complete(f *Factory, _ []string) error {
+	o.IO, o.Clock, o.Provisioning = f.IOStreams, f.Clock, f.Provisioning
+	return nil
+}
+
+// Validate checks -o.
+func (o *ListOptions) Validate() error { return o.out.validate() }
+
+// Run prints the environments.
+func (o *ListOptions) Run(ctx context.Context) error {
+	c, err := o.Provisioning()
+	if err != nil {
+		return err
+	}
+	envs, err := c.ListEnvironments(ctx)
+	if err != nil {
+		return fmt.Errorf("list environments: %w", err)
+	}
+	envs = slices.DeleteFunc(envs, func(e provisioning.Environment) bool {
+		return !isKyma(e.EnvironmentType)
+	})
+	l, err := environmentListing(o.Clock.Now(), envs, false)
+	if err != nil {
+		return err
+	}
+	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+}
+
+// GetOptions shows one Kyma environment.
+type GetOptions struct {
+	IO    genericiooptions.IOStreams
+	Clock clock.Clock
+	envs  environments
+
+	Arg string
+	out outputFlags
+}
+
+// NewCmdGet builds `kubectl kyma get NAME|ID`; runF, when set, replaces Run (tests).
+func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
+	o := &GetOptions{}
 	cmd := &cobra.Command{
 		Use:               "get NAME|ID",
 		Short:             "Show one Kyma environment",
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			e, err := findEnvironment(cmd.Context(), f, args[0])
-			if err != nil {
-				return err
-			}
-			l, err := environmentListing(f, []provisioning.Environment{*e}, true)
-			if err != nil {
-				return err
-			}
-			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
-		},
+		RunE:              runE(f, o, runF),
 	}
-	out.addFlags(cmd)
+	o.out.addFlags(cmd)
 	return cmd
 }
 
-// NewCmdAvailable builds `kubectl kyma available`.
-func NewCmdAvailable(f *Factory) *cobra.Command {
-	var out outputFlags
+// Complete takes the streams, the clock and the environment finder, and the argument.
+func (o *GetOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Clock, o.envs = f.IOStreams, f.Clock, environmentsOf(f)
+	o.Arg = args[0]
+	return nil
+}
+
+// Validate checks -o.
+func (o *GetOptions) Validate() error { return o.out.validate() }
+
+// Run prints the environment.
+func (o *GetOptions) Run(ctx context.Context) error {
+	e, err := o.envs.find(ctx, o.Arg)
+	if err != nil {
+		return err
+	}
+	l, err := environmentListing(o.Clock.Now(), []provisioning.Environment{*e}, true)
+	if err != nil {
+		return err
+	}
+	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+}
+
+// AvailableOptions lists the Kyma plans the subaccount is entitled to.
+type AvailableOptions struct {
+	IO           genericiooptions.IOStreams
+	Provisioning func() (*provisioning.Client, error)
+
+	out outputFlags
+}
+
+// NewCmdAvailable builds `kubectl kyma available`; runF, when set, replaces Run (tests).
+func NewCmdAvailable(f *Factory, runF func(*AvailableOptions) error) *cobra.Command {
+	o := &AvailableOptions{}
 	cmd := &cobra.Command{
 		Use:   "available",
 		Short: "List the Kyma plans the subaccount is entitled to, with their regions",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			c, err := f.Provisioning()
-			if err != nil {
-				return err
-			}
-			avail, err := c.AvailableEnvironments(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list available environments: %w", err)
-			}
-			l := listing{
-				Kind: "AvailableEnvironment",
-				Columns: []metav1.TableColumnDefinition{
-					column("PLAN", false), column("DESCRIPTION", false), column("REGIONS", false),
-					column("ALL REGIONS", true), column("UPDATABLE", true), column("AVAILABILITY", true),
-				},
-			}
-			for _, a := range avail {
-				if !isKyma(a.EnvironmentType) {
-					continue
-				}
-				raw, err := json.Marshal(a)
-				if err != nil {
-					return err
-				}
-				l.Items = append(l.Items, raw)
-				l.Names = append(l.Names, a.PlanName)
-				rs := regions(map[string]any(a.CreateSchema))
-				l.Rows = append(l.Rows, []any{a.PlanName, a.Description, shortList(rs, 3),
-					strings.Join(rs, ","), fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
-			}
-			return out.print(f.IOStreams.Out, f.IOStreams.ErrOut, l)
+		RunE:  runE(f, o, runF),
+	}
+	o.out.addFlags(cmd)
+	return cmd
+}
+
+// Complete takes the streams and the Provisioning Service client.
+func (o *AvailableOptions) Complete(f *Factory, _ []string) error {
+	o.IO, o.Provisioning = f.IOStreams, f.Provisioning
+	return nil
+}
+
+// Validate checks -o.
+func (o *AvailableOptions) Validate() error { return o.out.validate() }
+
+// Run prints the plans with their regions.
+func (o *AvailableOptions) Run(ctx context.Context) error {
+	c, err := o.Provisioning()
+	if err != nil {
+		return err
+	}
+	avail, err := c.AvailableEnvironments(ctx)
+	if err != nil {
+		return fmt.Errorf("list available environments: %w", err)
+	}
+	l := listing{
+		Kind: "AvailableEnvironment",
+		Columns: []metav1.TableColumnDefinition{
+			column("PLAN", false), column("DESCRIPTION", false), column("REGIONS", false),
+			column("ALL REGIONS", true), column("UPDATABLE", true), column("AVAILABILITY", true),
 		},
 	}
-	out.addFlags(cmd)
-	return cmd
+	for _, a := range avail {
+		if !isKyma(a.EnvironmentType) {
+			continue
+		}
+		raw, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		l.Items = append(l.Items, raw)
+		l.Names = append(l.Names, a.PlanName)
+		rs := regions(map[string]any(a.CreateSchema))
+		l.Rows = append(l.Rows, []any{a.PlanName, a.Description, shortList(rs, 3),
+			strings.Join(rs, ","), fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
+	}
+	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // regions finds the enum of a "region" property anywhere in a plan's create schema:

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
 
 // limitError is a refused bind at the limit of live bindings, with what the user needs
@@ -22,19 +24,39 @@ type limitError struct {
 func (e *limitError) Error() string { return e.msg }
 func (e *limitError) Unwrap() error { return e.err }
 
-// explainLimit turns err, a failed Create of a binding of env, into an error that lists
-// the environment's live bindings (id, created, expires), marks those this machine
-// made, and points at `kubectl kyma gc`. Any other error comes back as it was. The
-// commands that make bindings call it on their Create error paths.
+// limitNotes is what explains a refused bind at the limit of live bindings: the
+// profile and cache that hold this machine's record of the bindings it made, and the
+// clock for their ages.
+type limitNotes struct {
+	profile  func() (*config.Profile, error)
+	cacheDir func() (string, error)
+	clock    clock.Clock
+}
+
+// limitNotesOf takes the factory's profile, cache and clock, lazily.
+func limitNotesOf(f *Factory) limitNotes {
+	return limitNotes{profile: f.Profile, cacheDir: f.CacheDir, clock: f.Clock}
+}
+
+// explainLimit is limitNotesOf(f).explain, for the commands that still take the
+// factory.
 func explainLimit(ctx context.Context, f *Factory, svc binding.Service, env target, err error) error {
+	return limitNotesOf(f).explain(ctx, svc, env, err)
+}
+
+// explain turns err, a failed Create of a binding of env, into an error that lists the
+// environment's live bindings (id, created, expires), marks those this machine made,
+// and points at `kubectl kyma gc`. Any other error comes back as it was. The commands
+// that make bindings call it on their Create error paths.
+func (n limitNotes) explain(ctx context.Context, svc binding.Service, env target, err error) error {
 	if !errors.Is(err, binding.ErrLimitReached) {
 		return err
 	}
 	var b strings.Builder
 	b.WriteString(err.Error())
 	made := map[string]madeBinding{}
-	if p, perr := f.Profile(); perr == nil {
-		if dir, derr := f.CacheDir(); derr == nil {
+	if p, perr := n.profile(); perr == nil {
+		if dir, derr := n.cacheDir(); derr == nil {
 			made = readMade(madeRecordPath(dir, p.Name, env.ID))
 		}
 	}
@@ -42,7 +64,7 @@ func explainLimit(ctx context.Context, f *Factory, svc binding.Service, env targ
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
 	live, lerr := svc.List(ctx, env.ID)
-	now := f.Clock.Now()
+	now := n.clock.Now()
 	ours := 0
 	switch {
 	case lerr != nil:

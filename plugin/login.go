@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
@@ -24,7 +26,9 @@ const (
 
 // LoginOptions stores a profile after one token request proves its credentials.
 type LoginOptions struct {
-	f *Factory
+	IO         genericiooptions.IOStreams
+	Store      config.Store
+	HTTPClient func(p *config.Profile) (*http.Client, error)
 
 	ServiceKeyFile       string
 	CertificateAuthority string
@@ -37,12 +41,14 @@ type LoginOptions struct {
 	ServiceID        string
 	PlanID           string
 
+	// profile is the one to store: named by --profile or KUBECTL_KYMA_PROFILE
+	// ("default" when neither names one), filled from the files the flags name.
 	profile *config.Profile
 }
 
-// NewCmdLogin builds `kubectl kyma login`.
-func NewCmdLogin(f *Factory) *cobra.Command {
-	o := &LoginOptions{f: f}
+// NewCmdLogin builds `kubectl kyma login`; runF, when set, replaces Run (tests).
+func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
+	o := &LoginOptions{}
 	cmd := &cobra.Command{
 		Use:   "login (--service-key FILE | --broker-url URL --token-url URL --client-id ID --client-secret-file FILE)",
 		Short: "Store a profile from a Cloud Management service key, or for the Kyma Environment Broker",
@@ -53,15 +59,7 @@ func NewCmdLogin(f *Factory) *cobra.Command {
   kubectl kyma login --profile keb --broker-url https://kyma-env-broker.example/oauth \
       --token-url https://oauth.example/oauth/token --client-id ID --client-secret-file secret.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(f, o, runF),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.ServiceKeyFile, "service-key", "", "a Cloud Management (cis) service key: the JSON of its binding, or its credentials object")
@@ -77,9 +75,11 @@ func NewCmdLogin(f *Factory) *cobra.Command {
 	return cmd
 }
 
-// Complete reads the service key or the secret file into a profile.
-func (o *LoginOptions) Complete() error {
-	name, err := o.f.ProfileName()
+// Complete takes the streams, the store and the HTTP client, and reads the service key
+// or the secret file into a profile.
+func (o *LoginOptions) Complete(f *Factory, _ []string) error {
+	o.IO, o.Store, o.HTTPClient = f.IOStreams, f.ConfigStore(), f.HTTPClient
+	name, err := f.ProfileName()
 	if err != nil {
 		return err
 	}
@@ -137,13 +137,13 @@ func (o *LoginOptions) Validate() error {
 		}
 		return err
 	}
-	_, err := o.f.HTTPClient(o.profile)
+	_, err := o.HTTPClient(o.profile)
 	return err
 }
 
 // Run asks for one token, then saves the profile and makes it the current one.
 func (o *LoginOptions) Run(ctx context.Context) error {
-	hc, err := o.f.HTTPClient(o.profile)
+	hc, err := o.HTTPClient(o.profile)
 	if err != nil {
 		return err
 	}
@@ -155,17 +155,16 @@ func (o *LoginOptions) Run(ctx context.Context) error {
 	if _, err := src.TokenContext(ctx); err != nil {
 		return fmt.Errorf("check the credentials: %w", err)
 	}
-	store := o.f.ConfigStore()
-	cfg, err := store.Load()
+	cfg, err := o.Store.Load()
 	if err != nil {
 		return err
 	}
 	cfg.Profiles[o.profile.Name] = o.profile
 	cfg.Current = o.profile.Name
-	if err := store.Save(cfg); err != nil {
+	if err := o.Store.Save(cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.f.IOStreams.Out, "Logged in: profile %q saved to %s and made current.\n", o.profile.Name, store.Path)
+	fmt.Fprintf(o.IO.Out, "Logged in: profile %q saved to %s and made current.\n", o.profile.Name, o.Store.Path)
 	return nil
 }
 

@@ -13,13 +13,18 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/follow"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
 // ProvisionOptions creates a Kyma environment.
 type ProvisionOptions struct {
-	f *Factory
+	IO           genericiooptions.IOStreams
+	Clock        clock.Clock
+	Provisioning func() (*provisioning.Client, error)
 
 	Name    string
 	Plan    string
@@ -34,9 +39,10 @@ type ProvisionOptions struct {
 	params map[string]any
 }
 
-// NewCmdProvision builds `kubectl kyma provision NAME`.
-func NewCmdProvision(f *Factory) *cobra.Command {
-	o := &ProvisionOptions{f: f}
+// NewCmdProvision builds `kubectl kyma provision NAME`; runF, when set, replaces Run
+// (tests).
+func NewCmdProvision(f *Factory, runF func(*ProvisionOptions) error) *cobra.Command {
+	o := &ProvisionOptions{}
 	cmd := &cobra.Command{
 		Use:   "provision NAME --plan PLAN --region REGION --user EMAIL",
 		Short: "Create a Kyma environment",
@@ -51,15 +57,7 @@ parameter that a flag also sets must agree with it.`,
   kubectl kyma provision my-kyma --plan aws --user me@example.com --parameters @params.json
   kubectl kyma available   # the plans and regions the subaccount may use`,
 		Args: exactArgs("NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(f, o, runF),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Plan, "plan", "", "the Kyma plan, as 'kubectl kyma available' lists them (aws, azure, gcp, ...)")
@@ -71,8 +69,10 @@ parameter that a flag also sets must agree with it.`,
 	return cmd
 }
 
-// Complete reads the arguments and --parameters.
-func (o *ProvisionOptions) Complete(args []string) error {
+// Complete takes the streams, the clock and the client, and reads the arguments and
+// --parameters.
+func (o *ProvisionOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Clock, o.Provisioning = f.IOStreams, f.Clock, f.Provisioning
 	o.Name = args[0]
 	o.params = map[string]any{}
 	if o.Parameters != "" {
@@ -163,7 +163,7 @@ func jsonText(v any) string {
 
 // Run creates the environment and, with --wait, follows it to OK.
 func (o *ProvisionOptions) Run(ctx context.Context) error {
-	c, err := o.f.Provisioning()
+	c, err := o.Provisioning()
 	if err != nil {
 		return err
 	}
@@ -178,20 +178,29 @@ func (o *ProvisionOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("provision %q: %w", o.Name, err)
 	}
-	fmt.Fprintf(o.f.IOStreams.Out, "environment/%s created (id %s)\n", o.Name, env.ID)
+	fmt.Fprintf(o.IO.Out, "environment/%s created (id %s)\n", o.Name, env.ID)
 	if !o.Wait {
 		return nil
 	}
 	// Terraform's provider waits through UPDATING too: the service may pass through it
 	// on the way to OK.
-	return waitFor(ctx, o.f, o.Name, "is ready", "follow it with 'kubectl kyma get "+o.Name+"'", o.Timeout,
-		environmentCheck(o.f, env.ID, "provisioning", nil, []string{provisioning.StateCreating, provisioning.StateUpdating},
-			(*provisioning.Environment).Ready, false))
+	check := follow.Environment{Client: c, ID: env.ID, Verb: "provisioning",
+		Pending: []string{provisioning.StateCreating, provisioning.StateUpdating}, OK: (*provisioning.Environment).Ready}
+	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: o.Name, Outcome: "is ready",
+		Follow: "follow it with 'kubectl kyma get " + o.Name + "'", Timeout: o.Timeout, Check: check.Check()})
+}
+
+// follower shows the progress of an operation a command waits for (--wait).
+func follower(io genericiooptions.IOStreams, clk clock.Clock) *follow.Follower {
+	return &follow.Follower{Clock: clk, Out: io.Out, ErrOut: io.ErrOut, TTY: isTerminal(io.ErrOut)}
 }
 
 // DeprovisionOptions deletes a Kyma environment.
 type DeprovisionOptions struct {
-	f *Factory
+	IO           genericiooptions.IOStreams
+	Clock        clock.Clock
+	Provisioning func() (*provisioning.Client, error)
+	envs         environments
 
 	Arg     string
 	Wait    bool
@@ -199,18 +208,16 @@ type DeprovisionOptions struct {
 	Timeout time.Duration
 }
 
-// NewCmdDeprovision builds `kubectl kyma deprovision NAME|ID`.
-func NewCmdDeprovision(f *Factory) *cobra.Command {
-	o := &DeprovisionOptions{f: f}
+// NewCmdDeprovision builds `kubectl kyma deprovision NAME|ID`; runF, when set,
+// replaces Run (tests).
+func NewCmdDeprovision(f *Factory, runF func(*DeprovisionOptions) error) *cobra.Command {
+	o := &DeprovisionOptions{}
 	cmd := &cobra.Command{
 		Use:               "deprovision NAME|ID",
 		Short:             "Delete a Kyma environment and its cluster",
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Arg = args[0]
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "wait until the environment is gone")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
@@ -218,45 +225,52 @@ func NewCmdDeprovision(f *Factory) *cobra.Command {
 	return cmd
 }
 
+// Complete takes the streams, the clock and the clients, and the argument.
+func (o *DeprovisionOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Clock, o.Provisioning, o.envs = f.IOStreams, f.Clock, f.Provisioning, environmentsOf(f)
+	o.Arg = args[0]
+	return nil
+}
+
+// Validate has nothing to check that cobra did not: a --timeout that is not positive
+// only ends --wait at once, as it always has.
+func (o *DeprovisionOptions) Validate() error { return nil }
+
 // Run asks (on a terminal), deletes and, with --wait, follows the environment until
 // the service no longer knows it.
 func (o *DeprovisionOptions) Run(ctx context.Context) error {
-	env, err := findEnvironment(ctx, o.f, o.Arg)
+	env, err := o.envs.find(ctx, o.Arg)
 	if err != nil {
 		return err
 	}
 	name := env.DisplayName()
-	if !o.Yes && isTerminal(o.f.IOStreams.In) {
-		fmt.Fprintf(o.f.IOStreams.ErrOut, "Deprovision environment %q (%s)? Its cluster and everything in it will be deleted. [y/N]: ", name, env.ID)
-		answer, _ := bufio.NewReader(o.f.IOStreams.In).ReadString('\n')
+	if !o.Yes && isTerminal(o.IO.In) {
+		fmt.Fprintf(o.IO.ErrOut, "Deprovision environment %q (%s)? Its cluster and everything in it will be deleted. [y/N]: ", name, env.ID)
+		answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return errors.New("deprovision cancelled")
 		}
 	}
-	c, err := o.f.Provisioning()
+	c, err := o.Provisioning()
 	if err != nil {
 		return err
 	}
 	if _, err := c.DeleteEnvironment(ctx, env.ID); err != nil {
 		return fmt.Errorf("deprovision %q: %w", name, err)
 	}
-	fmt.Fprintf(o.f.IOStreams.Out, "environment/%s deprovisioning (id %s)\n", name, env.ID)
+	fmt.Fprintf(o.IO.Out, "environment/%s deprovisioning (id %s)\n", name, env.ID)
 	if !o.Wait {
 		return nil
 	}
-	return waitFor(ctx, o.f, name, "is gone", "follow it with 'kubectl kyma get "+name+"'", o.Timeout,
-		environmentCheck(o.f, env.ID, "deprovisioning", env, []string{provisioning.StateDeleting},
-			func(*provisioning.Environment) bool { return false }, true))
+	check := follow.Environment{Client: c, ID: env.ID, Verb: "deprovisioning", Before: env,
+		Pending: []string{provisioning.StateDeleting}, OK: func(*provisioning.Environment) bool { return false }, GoneIsDone: true}
+	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: name, Outcome: "is gone",
+		Follow: "follow it with 'kubectl kyma get " + name + "'", Timeout: o.Timeout, Check: check.Check()})
 }
 
+// isTerminal reports whether v is a terminal: a prompt or a progress line in place
+// only makes sense there.
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

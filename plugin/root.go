@@ -48,6 +48,35 @@ func exitCode(err error, errOut io.Writer) int {
 	return 1
 }
 
+// command is what every command's options do. Complete takes what the command needs
+// from the Factory (streams, clock, and the clients as the Factory's lazy functions, so
+// a flag error still comes before any profile is read) and reads the arguments;
+// Validate checks flags and arguments, one sentence each, before any network call;
+// Run does the work.
+type command interface {
+	Complete(f *Factory, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE is the RunE of a command whose options are o: Complete, Validate, then Run, or
+// runF in place of Run when a test gives one, to see what the flags parsed into
+// without calling any service.
+func runE[O command](f *Factory, o O, runF func(O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(f, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		if runF != nil {
+			return runF(o)
+		}
+		return o.Run(cmd.Context())
+	}
+}
+
 // NewRootCmd builds `kubectl kyma` and its subcommands.
 func NewRootCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -96,29 +125,29 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 		}
 	}
 	add("setup",
-		NewCmdLogin(f),
-		NewCmdLogout(f),
-		NewCmdProfiles(f),
-		NewCmdVersion(f),
+		NewCmdLogin(f, nil),
+		NewCmdLogout(f, nil),
+		NewCmdProfiles(f, nil),
+		NewCmdVersion(f, nil),
 	)
 	add("env",
-		NewCmdAvailable(f),
-		NewCmdList(f),
-		NewCmdGet(f),
-		NewCmdProvision(f),
-		NewCmdUpdate(f),
-		NewCmdDeprovision(f),
+		NewCmdAvailable(f, nil),
+		NewCmdList(f, nil),
+		NewCmdGet(f, nil),
+		NewCmdProvision(f, nil),
+		NewCmdUpdate(f, nil),
+		NewCmdDeprovision(f, nil),
 	)
 	add("access",
-		NewCmdBind(f),
-		NewCmdBindings(f),
-		NewCmdUnbind(f),
+		NewCmdBind(f, nil),
+		NewCmdBindings(f, nil),
+		NewCmdUnbind(f, nil),
 		NewCmdKubeconfig(f),
 		NewCmdCredential(f),
 	)
 	add("access",
 		NewCmdRun(f),
-		NewCmdStatus(f),
+		NewCmdStatus(f, nil),
 		NewCmdGC(f),
 		NewCmdOIDC(f),
 	)

@@ -12,16 +12,26 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
 // StatusOptions shows what the credential cache holds.
 type StatusOptions struct {
-	f *Factory
+	IO    genericiooptions.IOStreams
+	Clock clock.Clock
+	// ProfileName is the profile --profile or KUBECTL_KYMA_PROFILE names, if any.
+	ProfileName  func() (string, error)
+	Profile      func() (*config.Profile, error)
+	CacheDir     func() (string, error)
+	Provisioning func() (*provisioning.Client, error)
+	Bindings     func() (binding.Service, error)
 
 	CachedOnly bool
 	out        outputFlags
@@ -59,9 +69,9 @@ type refreshError struct {
 	Error string    `json:"error"`
 }
 
-// NewCmdStatus builds `kubectl kyma status`.
-func NewCmdStatus(f *Factory) *cobra.Command {
-	o := &StatusOptions{f: f}
+// NewCmdStatus builds `kubectl kyma status`; runF, when set, replaces Run (tests).
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
+	o := &StatusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the cached credentials: binding, time left, refresh in flight, live bindings",
@@ -75,17 +85,22 @@ live bindings against the limit of 10.
   kubectl kyma status -o json
   kubectl kyma status --cached-only -o jsonpath='{.items[*].timeLeftSeconds}'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.out.validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(f, o, runF),
 	}
 	cmd.Flags().BoolVar(&o.CachedOnly, "cached-only", false, "read only the local cache: no network call")
 	o.out.addFlags(cmd)
 	return cmd
 }
+
+// Complete takes the streams, the clock, the profile's name, services and cache.
+func (o *StatusOptions) Complete(f *Factory, _ []string) error {
+	o.IO, o.Clock, o.ProfileName = f.IOStreams, f.Clock, f.ProfileName
+	o.Profile, o.CacheDir, o.Provisioning, o.Bindings = f.Profile, f.CacheDir, f.Provisioning, f.Bindings
+	return nil
+}
+
+// Validate checks -o.
+func (o *StatusOptions) Validate() error { return o.out.validate() }
 
 // Run prints the status of every cached credential of the profile.
 func (o *StatusOptions) Run(ctx context.Context) error {
@@ -93,12 +108,12 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := o.f.CacheDir()
+	dir, err := o.CacheDir()
 	if err != nil {
 		return err
 	}
 	cache := credential.Cache{Dir: dir}
-	now := o.f.Clock.Now()
+	now := o.Clock.Now()
 	entries := cache.Entries(p.Name)
 	slices.SortFunc(entries, func(a, b *credential.Entry) int { return strings.Compare(a.Environment, b.Environment) })
 	rows := make([]credentialStatus, 0, len(entries))
@@ -129,21 +144,21 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 // profile is the profile to show. With --cached-only only its name is needed, so a
 // profile named by --profile or KUBECTL_KYMA_PROFILE is not even loaded.
 func (o *StatusOptions) profile() (*config.Profile, error) {
-	name, err := o.f.ProfileName()
+	name, err := o.ProfileName()
 	if err != nil {
 		return nil, err
 	}
 	if o.CachedOnly && name != "" {
 		return &config.Profile{Name: name}, nil
 	}
-	return o.f.Profile()
+	return o.Profile()
 }
 
 // addLive fills in each environment's live bindings at the service.
 func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir string, rows []credentialStatus) {
 	names := map[string]string{}
 	if p.Kind == config.KindCIS {
-		if c, err := o.f.Provisioning(); err == nil {
+		if c, err := o.Provisioning(); err == nil {
 			if envs, err := c.ListEnvironments(ctx); err == nil {
 				for _, e := range envs {
 					names[e.ID] = e.DisplayName()
@@ -151,7 +166,7 @@ func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir stri
 			}
 		}
 	}
-	svc, svcErr := o.f.Bindings()
+	svc, svcErr := o.Bindings()
 	for i := range rows {
 		r := &rows[i]
 		r.EnvironmentName = names[r.Environment]
@@ -231,7 +246,7 @@ func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
 		row = append(row, r.Superseded, age(now, r.IssuedAt)+" ago")
 		l.Rows = append(l.Rows, row)
 	}
-	return o.out.print(o.f.IOStreams.Out, o.f.IOStreams.ErrOut, l)
+	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // timeLeft is a duration until expiry, as kubectl prints ages, or "expired".

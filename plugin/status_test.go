@@ -115,3 +115,14 @@ func TestStatusOfAnEmptyCache(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q", e.out, e.err)
 	}
 }
+
+func TestStatusFlags(t *testing.T) {
+	testFlags(t, NewCmdStatus, []flagsCase[StatusOptions]{
+		{args: []string{"status"}, want: &StatusOptions{}},
+		{args: []string{"status", "--cached-only", "-o", "jsonpath={.items[*].timeLeftSeconds}"},
+			want: &StatusOptions{CachedOnly: true, out: outputFlags{Output: "jsonpath={.items[*].timeLeftSeconds}"}}},
+		{args: []string{"status", "-o", "json"}, want: &StatusOptions{out: outputFlags{Output: "json"}}},
+		{args: []string{"status", "-o", "jsonpath"}, wantErr: "-o jsonpath needs a template"},
+		{args: []string{"status", "prod"}, wantErr: `unknown command "prod" for "kubectl kyma status"`},
+	})
+}

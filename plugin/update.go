@@ -7,15 +7,23 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/follow"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
 // UpdateOptions changes a Kyma environment's plan or parameters.
 type UpdateOptions struct {
-	f *Factory
+	IO           genericiooptions.IOStreams
+	Clock        clock.Clock
+	Profile      func() (*config.Profile, error)
+	Provisioning func() (*provisioning.Client, error)
+	Broker       func(p *config.Profile) (*broker.Client, error)
+	envs         environments
 
 	Arg string
 	// Parameters is --parameters: JSON, or @FILE holding it.
@@ -27,12 +35,10 @@ type UpdateOptions struct {
 	params map[string]any
 }
 
-// NewCmdUpdate builds `kubectl kyma update NAME|ID`.
-func NewCmdUpdate(f *Factory) *cobra.Command { return newCmdUpdate(f, nil) }
-
-// newCmdUpdate lets a test replace Run with runF, to see the parsed options.
-func newCmdUpdate(f *Factory, runF func(*UpdateOptions) error) *cobra.Command {
-	o := &UpdateOptions{f: f}
+// NewCmdUpdate builds `kubectl kyma update NAME|ID`; runF, when set, replaces Run
+// (tests).
+func NewCmdUpdate(f *Factory, runF func(*UpdateOptions) error) *cobra.Command {
+	o := &UpdateOptions{}
 	cmd := &cobra.Command{
 		Use:   "update NAME|ID [--parameters JSON|@FILE] [--plan PLAN] [--wait]",
 		Short: "Change a Kyma environment's parameters or plan",
@@ -48,18 +54,7 @@ instance id and --plan takes the plan's id from KEB's catalog.`,
   kubectl kyma update my-free-kyma --plan aws --wait`,
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Parameters, "parameters", "", "parameters to change, as a JSON object or @FILE holding one")
@@ -69,8 +64,11 @@ instance id and --plan takes the plan's id from KEB's catalog.`,
 	return cmd
 }
 
-// Complete reads the arguments and --parameters.
-func (o *UpdateOptions) Complete(args []string) error {
+// Complete takes the streams, the clock and the clients, and reads the arguments and
+// --parameters.
+func (o *UpdateOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Clock, o.Profile, o.Provisioning, o.Broker = f.IOStreams, f.Clock, f.Profile, f.Provisioning, f.brokerClient
+	o.envs = environmentsOf(f)
 	o.Arg = args[0]
 	if o.Parameters != "" {
 		p, err := readParameters(o.Parameters)
@@ -95,19 +93,19 @@ func (o *UpdateOptions) Validate() error {
 
 // Run sends the update and, with --wait, follows it to its end.
 func (o *UpdateOptions) Run(ctx context.Context) error {
-	p, err := o.f.Profile()
+	p, err := o.Profile()
 	if err != nil {
 		return err
 	}
 	if p.Kind == config.KindBroker {
 		return o.runBroker(ctx, p)
 	}
-	env, err := findEnvironment(ctx, o.f, o.Arg)
+	env, err := o.envs.find(ctx, o.Arg)
 	if err != nil {
 		return err
 	}
 	name := env.DisplayName()
-	c, err := o.f.Provisioning()
+	c, err := o.Provisioning()
 	if err != nil {
 		return err
 	}
@@ -119,18 +117,19 @@ func (o *UpdateOptions) Run(ctx context.Context) error {
 	if err := c.UpdateEnvironment(ctx, env.ID, provisioning.UpdateEnvironmentRequest{PlanName: plan, Parameters: o.params}); err != nil {
 		return fmt.Errorf("update %q: %w", name, err)
 	}
-	fmt.Fprintf(o.f.IOStreams.Out, "environment/%s updating (id %s)\n", name, env.ID)
+	fmt.Fprintf(o.IO.Out, "environment/%s updating (id %s)\n", name, env.ID)
 	if !o.Wait {
 		return nil
 	}
-	return waitFor(ctx, o.f, name, "is updated", "follow it with 'kubectl kyma get "+name+"'", o.Timeout,
-		environmentCheck(o.f, env.ID, "update", env, []string{provisioning.StateUpdating},
-			(*provisioning.Environment).Ready, false))
+	check := follow.Environment{Client: c, ID: env.ID, Verb: "update", Before: env,
+		Pending: []string{provisioning.StateUpdating}, OK: (*provisioning.Environment).Ready}
+	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: name, Outcome: "is updated",
+		Follow: "follow it with 'kubectl kyma get " + name + "'", Timeout: o.Timeout, Check: check.Check()})
 }
 
 // runBroker updates through KEB's OSB API and follows the operation's last_operation.
 func (o *UpdateOptions) runBroker(ctx context.Context, p *config.Profile) error {
-	c, err := o.f.brokerClient(p)
+	c, err := o.Broker(p)
 	if err != nil {
 		return err
 	}
@@ -148,28 +147,14 @@ func (o *UpdateOptions) runBroker(ctx context.Context, p *config.Profile) error 
 		return fmt.Errorf("update %q: %w", o.Arg, err)
 	}
 	if !op.Async {
-		fmt.Fprintf(o.f.IOStreams.Out, "environment/%s unchanged: the broker found nothing to change\n", o.Arg)
+		fmt.Fprintf(o.IO.Out, "environment/%s unchanged: the broker found nothing to change\n", o.Arg)
 		return nil
 	}
-	fmt.Fprintf(o.f.IOStreams.Out, "environment/%s updating (operation %s)\n", o.Arg, op.Operation)
+	fmt.Fprintf(o.IO.Out, "environment/%s updating (operation %s)\n", o.Arg, op.Operation)
 	if !o.Wait {
 		return nil
 	}
-	return waitFor(ctx, o.f, o.Arg, "is updated", "KEB's last_operation of instance "+o.Arg+" tells how it ends", o.Timeout,
-		func(ctx context.Context) (string, bool, error) {
-			lo, err := c.LastOperation(ctx, o.Arg, op.Operation, p.ServiceID, "")
-			if err != nil {
-				return "", false, err
-			}
-			switch lo.State {
-			case broker.StateSucceeded:
-				return lo.State, true, nil
-			case broker.StateFailed:
-				if lo.Description == "" {
-					return lo.State, false, fmt.Errorf("update of %q failed (last_operation state %q)", o.Arg, lo.State)
-				}
-				return lo.State, false, fmt.Errorf("update of %q failed (last_operation state %q): %s", o.Arg, lo.State, lo.Description)
-			}
-			return lo.State, false, nil
-		})
+	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: o.Arg, Outcome: "is updated",
+		Follow: "KEB's last_operation of instance " + o.Arg + " tells how it ends", Timeout: o.Timeout,
+		Check: follow.BrokerUpdate(c, o.Arg, op.Operation, p.ServiceID)})
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 )
@@ -19,11 +17,7 @@ func TestUpdateFlags(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"administrators":["a@example.com"]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		args    []string
-		want    *UpdateOptions
-		wantErr string
-	}{
+	testFlags(t, NewCmdUpdate, []flagsCase[UpdateOptions]{
 		{args: []string{"update", "prod", "--parameters", `{"autoScalerMax":7}`, "--wait"},
 			want: &UpdateOptions{Arg: "prod", Parameters: `{"autoScalerMax":7}`, Wait: true, Timeout: time.Hour,
 				params: map[string]any{"autoScalerMax": json.Number("7")}}},
@@ -37,35 +31,7 @@ func TestUpdateFlags(t *testing.T) {
 		{args: []string{"update", "prod", "--parameters", `{"a":1} {"b":2}`}, wantErr: "--parameters holds more than one JSON value"},
 		{args: []string{"update", "prod", "--parameters", "@" + file + ".missing"}, wantErr: "read --parameters file"},
 		{args: []string{"update", "prod", "--plan", "aws", "--timeout", "0s"}, wantErr: "--timeout must be positive"},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			e := newTestEnv(t, newFakeBindings())
-			var got *UpdateOptions
-			root := NewRootCmd(e.f)
-			for _, c := range root.Commands() {
-				if c.Name() == "update" {
-					root.RemoveCommand(c)
-				}
-			}
-			root.AddCommand(newCmdUpdate(e.f, func(o *UpdateOptions) error { got = o; return nil }))
-			root.SetArgs(tc.args)
-			err := root.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(UpdateOptions{}), cmp.FilterPath(func(p cmp.Path) bool {
-				return p.Last().String() == ".f"
-			}, cmp.Ignore())); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 // provision --parameters: merged under NAME and --region, which a parameter may repeat
