@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -76,6 +77,45 @@ var (
 	ErrNotReady = errors.New("environment not ready")
 )
 
+// Classify returns the errors of this package that a service's answer with an
+// unexpected status stands for, by its status and its error message, for the API
+// clients' error types to wrap. The messages are KEB's (internal/broker/bind_create.go,
+// bind_get.go, bind_delete.go), which the Provisioning Service passes through.
+//
+// A 404 or 410 whose body is not JSON (notJSON) is not ErrNotFound: that is a proxy's
+// or a wrong base URL's page (KEB's router answers a path outside /oauth with a
+// plain-text 404), and a caller must not conclude that a binding is gone from it. (The
+// Provisioning Service's own 404 for a deleted binding has an empty body, which counts.)
+func Classify(status int, message string, notJSON bool) []error {
+	var ks []error
+	switch {
+	case status == http.StatusUnauthorized:
+		ks = append(ks, ErrUnauthorized)
+	case settling(message):
+		// KEB's GET of a binding without its kubeconfig yet: a 404 that says "not
+		// yet", not "no such binding" (internal/broker/bind_get.go).
+		return append(ks, ErrNotReady)
+	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
+		ks = append(ks, ErrNotFound)
+	}
+	m := strings.ToLower(message)
+	switch {
+	case strings.Contains(m, "maximum number of non expired bindings"):
+		ks = append(ks, ErrLimitReached)
+	case strings.Contains(m, "creation is in progress"), strings.Contains(m, "creation in progress"), strings.Contains(m, "creation failed"):
+		ks = append(ks, ErrNotReady)
+	case strings.Contains(m, "binding expired"):
+		ks = append(ks, ErrExpired)
+	}
+	return ks
+}
+
+// settling reports whether an error message is KEB's "Binding creation in
+// progress": the binding exists, its kubeconfig is not there yet.
+func settling(message string) bool {
+	return strings.Contains(strings.ToLower(message), "binding creation in progress")
+}
+
 // MinExpiration and MaxExpiration bound a binding's lifetime, as KEB enforces them.
 const (
 	MinExpiration     = 600 * time.Second
@@ -102,6 +142,34 @@ const (
 // plausible reports whether life is one KEB could have granted.
 func plausible(life time.Duration) bool {
 	return life >= MinExpiration-lifetimeSlack && life <= MaxExpiration+lifetimeSlack
+}
+
+// ExpirationSeconds turns a lifetime into the whole seconds both APIs take as
+// expiration_seconds, rounding up so that a binding never lives shorter than asked.
+func ExpirationSeconds(d time.Duration) (int64, error) {
+	if d < 0 {
+		return 0, fmt.Errorf("binding expiration %s is negative", d)
+	}
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s, nil
+}
+
+// NewExpiry is when a binding a Create just made stops working, on this machine's
+// clock: the service's expiresAt moved by LocalExpiry (date, received and requested
+// as there), or, when the service said nothing of it, an estimate that errs early:
+// sent, when the request was sent, plus the lifetime asked for.
+func NewExpiry(expiresAt time.Time, date string, sent, received time.Time, requested time.Duration) (time.Time, string) {
+	exp, note := LocalExpiry(expiresAt, date, received, requested)
+	if exp.IsZero() {
+		if requested == 0 {
+			requested = DefaultExpiration
+		}
+		exp = sent.Add(requested)
+	}
+	return exp, note
 }
 
 // LocalExpiry moves expiresAt, a time on the service's clock, onto this machine's clock

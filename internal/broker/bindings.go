@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 )
@@ -50,15 +51,8 @@ func (b *bindingJSON) expiry() time.Time {
 	return time.Time{}
 }
 
-func bindingURL(base, instanceID, bindingID string) string {
-	return base + "/v2/service_instances/" + url.PathEscape(instanceID) + "/service_bindings/" + url.PathEscape(bindingID)
-}
-
-func requireID(what, id string) error {
-	if strings.TrimSpace(id) == "" {
-		return fmt.Errorf("no %s id given", what)
-	}
-	return nil
+func bindingPath(instanceID, bindingID string) string {
+	return instancePath(instanceID) + "/service_bindings/" + url.PathEscape(bindingID)
 }
 
 // Bind creates binding bindingID of an instance (PUT; 201 new, 200 when the same
@@ -71,18 +65,15 @@ func requireID(what, id string) error {
 // job drops it. Errors wrap binding.ErrNotFound (unknown instance),
 // ErrNotReady, ErrLimitReached and ErrUnauthorized; see APIError.
 func (c *Client) Bind(ctx context.Context, instanceID, bindingID string, req BindRequest) (*binding.Binding, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
 	if !validBindingID(bindingID) {
 		return nil, fmt.Errorf("binding id %q is not a lowercase RFC 1123 name of at most 50 characters", bindingID)
 	}
-	if req.Expiration < 0 {
-		return nil, fmt.Errorf("binding expiration %s is negative", req.Expiration)
-	}
-	secs := int64(req.Expiration / time.Second)
-	if req.Expiration%time.Second != 0 {
-		secs++
+	secs, err := binding.ExpirationSeconds(req.Expiration)
+	if err != nil {
+		return nil, err
 	}
 	type params struct {
 		ExpirationSeconds int64 `json:"expiration_seconds"`
@@ -95,14 +86,14 @@ func (c *Client) Bind(ctx context.Context, instanceID, bindingID string, req Bin
 	if secs > 0 {
 		body.Parameters = &params{ExpirationSeconds: secs}
 	}
-	sent := c.now()
-	r, err := c.do(ctx, http.MethodPut, bindingURL(c.baseURL, instanceID, bindingID), body,
+	sent := c.Now()
+	r, err := c.Do(ctx, http.MethodPut, bindingPath(instanceID, bindingID), body,
 		http.StatusCreated, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
 	var bj bindingJSON
-	if err := decode(r, &bj); err != nil {
+	if err := r.Decode(&bj); err != nil {
 		// The broker answered 200 or 201: the binding exists and counts.
 		return nil, &binding.MadeError{ID: bindingID, Err: err}
 	}
@@ -110,14 +101,7 @@ func (c *Client) Bind(ctx context.Context, instanceID, bindingID string, req Bin
 		return nil, &binding.MadeError{ID: bindingID, Err: fmt.Errorf("the Kyma Environment Broker created binding %q but sent no kubeconfig", bindingID)}
 	}
 	b := &binding.Binding{ID: bindingID, EnvironmentID: instanceID, Kubeconfig: bj.Credentials.Kubeconfig}
-	b.ExpiresAt, b.ClockNote = binding.LocalExpiry(bj.expiry(), r.header.Get("Date"), c.now(), time.Duration(secs)*time.Second)
-	if b.ExpiresAt.IsZero() {
-		lifetime := time.Duration(secs) * time.Second
-		if lifetime == 0 {
-			lifetime = binding.DefaultExpiration
-		}
-		b.ExpiresAt = sent.Add(lifetime)
-	}
+	b.ExpiresAt, b.ClockNote = binding.NewExpiry(bj.expiry(), r.Header.Get("Date"), sent, c.Now(), time.Duration(secs)*time.Second)
 	return b, nil
 }
 
@@ -128,18 +112,14 @@ func (c *Client) Bind(ctx context.Context, instanceID, bindingID string, req Bin
 // expired", ErrExpired and ErrNotFound) and one still being made ("Binding creation
 // in progress", ErrNotFound).
 func (c *Client) GetBinding(ctx context.Context, instanceID, bindingID string) (*binding.Binding, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
-	if err := requireID("binding", bindingID); err != nil {
+	if err := apiclient.RequireID("binding", bindingID); err != nil {
 		return nil, err
 	}
-	r, err := c.do(ctx, http.MethodGet, bindingURL(c.baseURL, instanceID, bindingID), nil, http.StatusOK)
+	bj, err := apiclient.Get[bindingJSON](ctx, c.Client, bindingPath(instanceID, bindingID))
 	if err != nil {
-		return nil, err
-	}
-	var bj bindingJSON
-	if err := decode(r, &bj); err != nil {
 		return nil, err
 	}
 	return &binding.Binding{ID: bindingID, EnvironmentID: instanceID, Kubeconfig: bj.Credentials.Kubeconfig, ExpiresAt: bj.expiry()}, nil
@@ -155,14 +135,14 @@ func (c *Client) GetBinding(ctx context.Context, instanceID, bindingID string) (
 // that KEB still holds is deleted normally (200), so 410 says "gone", not "expired".
 // A caller that wanted the binding gone can treat ErrNotFound as done.
 func (c *Client) Unbind(ctx context.Context, instanceID, bindingID, serviceID, planID string) error {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return err
 	}
-	if err := requireID("binding", bindingID); err != nil {
+	if err := apiclient.RequireID("binding", bindingID); err != nil {
 		return err
 	}
 	q := url.Values{"service_id": {serviceID}, "plan_id": {planID}}
-	_, err := c.do(ctx, http.MethodDelete, bindingURL(c.baseURL, instanceID, bindingID)+"?"+q.Encode(), nil,
+	_, err := c.Do(ctx, http.MethodDelete, bindingPath(instanceID, bindingID)+"?"+q.Encode(), nil,
 		http.StatusOK, http.StatusAccepted)
 	return err
 }

@@ -32,22 +32,13 @@
 package broker
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
-	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/wwwauth"
 )
 
 // APIVersion is the OSB API version sent in X-Broker-API-Version.
@@ -64,114 +55,27 @@ const (
 	TrialPlanID = "7d55d31d-35ae-4438-bf13-6ffdfa107d9f"
 )
 
-// Clock tells the time; tests pass a fake.
-type Clock interface {
-	Now() time.Time
+// Client calls one KEB. Its methods are safe for concurrent use.
+//
+// The embedded apiclient.Client holds the UserAgent and the Clock, which tells the
+// time for the expiry estimate of a binding whose answer says nothing about expiry.
+type Client struct {
+	*apiclient.Client
 }
 
-// Client calls one KEB. Its methods are safe for concurrent use.
-type Client struct {
-	baseURL string
-	hc      *http.Client
-
-	// UserAgent, when set, is sent as User-Agent.
-	UserAgent string
-	// Clock tells the time for the expiry estimate of a binding whose answer says
-	// nothing about expiry; nil means the system clock.
-	Clock Clock
+// service is what the HTTP core needs to know of KEB.
+var service = apiclient.Service{
+	Name:    "the Kyma Environment Broker",
+	URLName: "broker URL",
+	Header:  http.Header{"X-Broker-Api-Version": {APIVersion}}, // X-Broker-API-Version, in canonical form
+	Error:   func(resp *http.Response, body []byte) error { return newAPIError(resp, body) },
 }
 
 // New returns a client of the KEB whose OSB prefix is baseURL
 // (https://<host>/oauth or https://<host>/oauth/<region>). httpClient must add the
 // bearer token; nil means http.DefaultClient (for tests).
 func New(baseURL string, httpClient *http.Client) *Client {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	// It follows no redirect: httpClient adds the bearer token on every hop.
-	return &Client{baseURL: strings.TrimRight(strings.TrimSpace(baseURL), "/"), hc: redirect.Client(httpClient)}
-}
-
-// BaseURL is the OSB prefix, without a trailing slash.
-func (c *Client) BaseURL() string { return c.baseURL }
-
-func (c *Client) now() time.Time {
-	if c.Clock == nil {
-		return time.Now()
-	}
-	return c.Clock.Now()
-}
-
-const maxBody = 16 << 20
-
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// do sends method to the full URL u with body (JSON unless nil) and returns the
-// answer when its status is one of ok, an *APIError otherwise.
-func (c *Client) do(ctx context.Context, method, u string, body any, ok ...int) (*response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b) // replayable by auth.Transport after a 401
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, fmt.Errorf("the broker URL %q is not valid: %w", c.baseURL, err)
-	}
-	req.Header.Set("X-Broker-API-Version", APIVersion)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, c.transportError(err)
-	}
-	defer resp.Body.Close()
-	if err := redirect.Check(resp); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the Kyma Environment Broker's answer: %w", err)
-	}
-	for _, s := range ok {
-		if resp.StatusCode == s {
-			return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
-		}
-	}
-	return nil, newAPIError(resp, b)
-}
-
-// transportError explains a request that got no answer; a token error from
-// auth.Transport already is one sentence about the UAA.
-func (c *Client) transportError(err error) error {
-	var ae *auth.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("cannot reach the Kyma Environment Broker at %s: %w", c.baseURL, err)
-}
-
-func decode(r *response, v any) error {
-	if err := json.Unmarshal(r.body, v); err != nil {
-		return fmt.Errorf("the Kyma Environment Broker answered %d with a body that is not the expected JSON: %v", r.status, err)
-	}
-	return nil
+	return &Client{apiclient.New(baseURL, httpClient, service)}
 }
 
 // APIError is an answer of KEB with an unexpected status. Its Error is one sentence
@@ -201,20 +105,14 @@ type APIError struct {
 
 // Error returns one sentence; it never quotes a raw body.
 func (e *APIError) Error() string {
-	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	status := apiclient.StatusLine(e.StatusCode)
 	switch {
 	case e.StatusCode == http.StatusUnauthorized:
-		s := fmt.Sprintf("the Kyma Environment Broker refused the access token (%s)", status)
-		if why := wwwauth.Reason(e.WWWAuthenticate); why != "" {
-			s += ": " + why
-		} else if e.Description != "" {
-			s += ": " + e.Description
-		}
-		return s
+		return apiclient.Refused(service.Name, e.StatusCode, e.WWWAuthenticate, e.Description)
 	case e.StatusCode == http.StatusNotFound && e.NotJSON:
 		return fmt.Sprintf("the Kyma Environment Broker answered %s with a body that is not JSON; check that the broker URL ends in /oauth or /oauth/<region>", status)
 	case e.ErrorCode == "BindingNotSupported":
-		return fmt.Sprintf("the Kyma Environment Broker answered %s: %s (the instance's plan does not allow bindings)", status, firstNonEmpty(e.Description, "binding is not supported"))
+		return fmt.Sprintf("the Kyma Environment Broker answered %s: %s (the instance's plan does not allow bindings)", status, apiclient.FirstNonEmpty(e.Description, "binding is not supported"))
 	case e.Description != "":
 		return fmt.Sprintf("the Kyma Environment Broker answered %s: %s", status, e.Description)
 	case e.NotJSON:
@@ -229,72 +127,19 @@ func (e *APIError) Error() string {
 // Unwrap returns the binding errors this answer stands for.
 func (e *APIError) Unwrap() []error { return e.kinds }
 
-// newAPIError reads the OSB error body {"error","description"}. encoding/json
-// matches field names case-insensitively, which takes KEB's 412
-// {"Description":"..."} too.
+// newAPIError reads the OSB error body {"error","description"}.
 func newAPIError(resp *http.Response, body []byte) *APIError {
 	e := &APIError{StatusCode: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
-	body = bytes.TrimSpace(body)
-	if len(body) > 0 {
-		var b struct {
-			Error       json.RawMessage `json:"error"`
-			Description string          `json:"description"`
-			Message     string          `json:"message"`
-		}
-		if json.Unmarshal(body, &b) != nil {
-			e.NotJSON = true
-		} else {
-			var code string
-			if json.Unmarshal(b.Error, &code) == nil {
-				e.ErrorCode = code
-			}
-			e.Description = firstNonEmpty(b.Description, b.Message)
-		}
+	var b apiclient.ErrorBody
+	b, e.NotJSON = apiclient.ParseErrorBody(body)
+	var code string
+	if json.Unmarshal(b.Error, &code) == nil {
+		e.ErrorCode = code
 	}
-	e.kinds = kinds(e.StatusCode, e.Description, e.NotJSON)
+	e.Description = b.Text()
+	// KEB's messages (internal/broker/bind_create.go, bind_get.go, bind_delete.go).
+	e.kinds = binding.Classify(e.StatusCode, e.Description, e.NotJSON)
 	return e
-}
-
-// kinds maps a status and description to the binding errors they mean, by KEB's
-// messages (internal/broker/bind_create.go, bind_get.go, bind_delete.go). A 404
-// whose body is not JSON is a wrong URL, not a missing binding.
-func kinds(status int, description string, notJSON bool) []error {
-	var ks []error
-	switch {
-	case status == http.StatusUnauthorized:
-		ks = append(ks, binding.ErrUnauthorized)
-	case settling(description):
-		// KEB's GET of a binding without its kubeconfig yet: a 404 that says "not
-		// yet", not "no such binding" (internal/broker/bind_get.go).
-		return append(ks, binding.ErrNotReady)
-	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
-		ks = append(ks, binding.ErrNotFound)
-	}
-	d := strings.ToLower(description)
-	switch {
-	case strings.Contains(d, "maximum number of non expired bindings"):
-		ks = append(ks, binding.ErrLimitReached)
-	case strings.Contains(d, "creation is in progress"), strings.Contains(d, "creation in progress"), strings.Contains(d, "creation failed"):
-		ks = append(ks, binding.ErrNotReady)
-	case strings.Contains(d, "binding expired"):
-		ks = append(ks, binding.ErrExpired)
-	}
-	return ks
-}
-
-// settling reports whether an error message is KEB's "Binding creation in
-// progress": the binding exists, its kubeconfig is not there yet.
-func settling(message string) bool {
-	return strings.Contains(strings.ToLower(message), "binding creation in progress")
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // NewBindingID returns a fresh binding id: a lowercase UUID v4 from crypto/rand. A

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 var ctx = context.Background()
@@ -325,7 +326,7 @@ func TestBindExpiryFallbacks(t *testing.T) {
 			}))
 			defer srv.Close()
 			c := New(srv.URL+"/oauth", nil)
-			c.Clock = fixedClock{t0}
+			c.Clock = clock.NewFake(t0)
 			b, err := c.Bind(ctx, "I1", "b-1", BindRequest{ServiceID: KymaServiceID, PlanID: AWSPlanID, Expiration: tt.exp})
 			if err != nil {
 				t.Fatal(err)

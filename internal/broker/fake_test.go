@@ -11,13 +11,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
 
 // fakeJWT is an unsigned JWT whose exp is exp.
 func fakeJWT(exp time.Time) string {
@@ -213,7 +211,7 @@ func (f *fakeKEB) start(t *testing.T) *Client {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	c := New(srv.URL+"/oauth/cf-eu10/", srv.Client())
-	c.Clock = fixedClock{t0}
+	c.Clock = clock.NewFake(t0)
 	return c
 }
 

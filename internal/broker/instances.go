@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
 )
 
 // ProvisionRequest is the body of an OSB provision. KEB reads the subaccount, global
@@ -49,18 +51,18 @@ type LastOperation struct {
 	Description string `json:"description,omitempty"`
 }
 
-func instanceURL(base, instanceID string) string {
-	return base + "/v2/service_instances/" + url.PathEscape(instanceID)
+func instancePath(instanceID string) string {
+	return "/v2/service_instances/" + url.PathEscape(instanceID)
 }
 
 // Provision asks KEB for a new instance (PUT ?accepts_incomplete=true; KEB
 // provisions asynchronously: 202 and an operation to poll). The instance id is the
 // caller's choice, like a binding id.
 func (c *Client) Provision(ctx context.Context, instanceID string, req ProvisionRequest) (*Operation, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
-	r, err := c.do(ctx, http.MethodPut, instanceURL(c.baseURL, instanceID)+"?accepts_incomplete=true", req,
+	r, err := c.Do(ctx, http.MethodPut, instancePath(instanceID)+"?accepts_incomplete=true", req,
 		http.StatusAccepted, http.StatusCreated, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -74,11 +76,11 @@ func (c *Client) Provision(ctx context.Context, instanceID string, req Provision
 // (internal/broker/instance_deprovision.go returns IsAsync false, which brokerapi
 // writes as 200 with an empty object), and the Operation's Async is false.
 func (c *Client) Deprovision(ctx context.Context, instanceID, serviceID, planID string) (*Operation, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
 	q := url.Values{"accepts_incomplete": {"true"}, "service_id": {serviceID}, "plan_id": {planID}}
-	r, err := c.do(ctx, http.MethodDelete, instanceURL(c.baseURL, instanceID)+"?"+q.Encode(), nil,
+	r, err := c.Do(ctx, http.MethodDelete, instancePath(instanceID)+"?"+q.Encode(), nil,
 		http.StatusAccepted, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -101,18 +103,10 @@ type Instance struct {
 // (internal/broker/instance_get.go); an unknown instance is an *APIError wrapping
 // binding.ErrNotFound too.
 func (c *Client) GetInstance(ctx context.Context, instanceID string) (*Instance, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
-	r, err := c.do(ctx, http.MethodGet, instanceURL(c.baseURL, instanceID), nil, http.StatusOK)
-	if err != nil {
-		return nil, err
-	}
-	var in Instance
-	if err := decode(r, &in); err != nil {
-		return nil, err
-	}
-	return &in, nil
+	return apiclient.Get[Instance](ctx, c.Client, instancePath(instanceID))
 }
 
 // UpdateRequest is the body of an OSB update (PATCH). KEB reads ServiceID (brokerapi
@@ -137,13 +131,13 @@ type UpdateRequest struct {
 // the body is {} or the dashboard URL and labels). An unknown instance is an *APIError wrapping
 // binding.ErrNotFound (404).
 func (c *Client) Update(ctx context.Context, instanceID string, req UpdateRequest) (*Operation, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
 	if req.Context == nil {
 		req.Context = map[string]any{}
 	}
-	r, err := c.do(ctx, http.MethodPatch, instanceURL(c.baseURL, instanceID)+"?accepts_incomplete=true", req,
+	r, err := c.Do(ctx, http.MethodPatch, instancePath(instanceID)+"?accepts_incomplete=true", req,
 		http.StatusAccepted, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -158,10 +152,10 @@ func isEmptyJSON(b []byte) bool {
 	return len(b) == 0 || string(b) == "{}"
 }
 
-func operation(r *response) (*Operation, error) {
-	op := &Operation{Async: r.status == http.StatusAccepted}
-	if !isEmptyJSON(r.body) {
-		if err := decode(r, op); err != nil {
+func operation(r *apiclient.Response) (*Operation, error) {
+	op := &Operation{Async: r.Status == http.StatusAccepted}
+	if !isEmptyJSON(r.Body) {
+		if err := r.Decode(op); err != nil {
 			return nil, err
 		}
 	}
@@ -175,7 +169,7 @@ func operation(r *response) (*Operation, error) {
 // not found", an *APIError wrapping binding.ErrNotFound
 // (internal/broker/instance_last_operation.go).
 func (c *Client) LastOperation(ctx context.Context, instanceID, operation, serviceID, planID string) (*LastOperation, error) {
-	if err := requireID("instance", instanceID); err != nil {
+	if err := apiclient.RequireID("instance", instanceID); err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -184,17 +178,9 @@ func (c *Client) LastOperation(ctx context.Context, instanceID, operation, servi
 			q.Set(k, v)
 		}
 	}
-	u := instanceURL(c.baseURL, instanceID) + "/last_operation"
+	u := instancePath(instanceID) + "/last_operation"
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	r, err := c.do(ctx, http.MethodGet, u, nil, http.StatusOK)
-	if err != nil {
-		return nil, err
-	}
-	var lo LastOperation
-	if err := decode(r, &lo); err != nil {
-		return nil, err
-	}
-	return &lo, nil
+	return apiclient.Get[LastOperation](ctx, c.Client, u)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 )
@@ -36,8 +37,8 @@ type bindingJSON struct {
 // toBinding maps the wire shape, taking the first id and expiry that is there.
 func (b *bindingJSON) toBinding(environmentID string) binding.Binding {
 	out := binding.Binding{
-		ID:            firstNonEmpty(b.BindingID, b.ID),
-		EnvironmentID: firstNonEmpty(b.InstanceID, environmentID),
+		ID:            apiclient.FirstNonEmpty(b.BindingID, b.ID),
+		EnvironmentID: apiclient.FirstNonEmpty(b.InstanceID, environmentID),
 		Kubeconfig:    b.Credentials.Kubeconfig,
 		CreatedBy:     b.CreatedBy,
 		CreatedAt:     b.CreatedDate.Time,
@@ -62,19 +63,6 @@ func bindingsPath(environmentID string) string {
 	return environmentPath(environmentID) + "/bindings"
 }
 
-// expirationSeconds turns a lifetime into the whole seconds the API takes, rounding
-// up so that a binding never lives shorter than asked.
-func expirationSeconds(d time.Duration) (int64, error) {
-	if d < 0 {
-		return 0, fmt.Errorf("binding expiration %s is negative", d)
-	}
-	s := int64(d / time.Second)
-	if d%time.Second != 0 {
-		s++
-	}
-	return s, nil
-}
-
 // CreateBinding makes a new binding of an environment whose token lives for
 // expiration (600 s to 7200 s; zero leaves it to the service, which defaults to
 // 600 s): PUT .../environments/{id}/bindings.
@@ -89,10 +77,10 @@ func expirationSeconds(d time.Duration) (int64, error) {
 // for. The environment must be ready; otherwise the error wraps binding.ErrNotReady.
 // At 10 live bindings it wraps binding.ErrLimitReached.
 func (c *Client) CreateBinding(ctx context.Context, environmentID string, expiration time.Duration) (*binding.Binding, error) {
-	if err := requireID("environment", environmentID); err != nil {
+	if err := apiclient.RequireID("environment", environmentID); err != nil {
 		return nil, err
 	}
-	secs, err := expirationSeconds(expiration)
+	secs, err := binding.ExpirationSeconds(expiration)
 	if err != nil {
 		return nil, err
 	}
@@ -105,17 +93,17 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 	if secs > 0 {
 		body.Parameters = &params{ExpirationSeconds: secs}
 	}
-	sent := c.now()
-	r, err := c.do(ctx, http.MethodPut, bindingsPath(environmentID), body,
+	sent := c.Now()
+	r, err := c.Do(ctx, http.MethodPut, bindingsPath(environmentID), body,
 		http.StatusAccepted, http.StatusOK, http.StatusCreated)
 	if err != nil {
 		return nil, err
 	}
-	answered := c.now() // the time of the answer's Date, before any wait for the kubeconfig
+	answered := c.Now() // the time of the answer's Date, before any wait for the kubeconfig
 	var bj bindingJSON
-	located := idFromLocation(r.header.Get("Location"))
-	if len(bytes.TrimSpace(r.body)) > 0 {
-		if err := decode(r, &bj); err != nil {
+	located := idFromLocation(r.Header.Get("Location"))
+	if !r.Empty() {
+		if err := r.Decode(&bj); err != nil {
 			if located != "" {
 				// The binding exists and counts towards the limit: name it, so it
 				// can be deleted.
@@ -136,14 +124,7 @@ func (c *Client) CreateBinding(ctx context.Context, environmentID string, expira
 			return nil, err
 		}
 	}
-	b.ExpiresAt, b.ClockNote = binding.LocalExpiry(b.ExpiresAt, r.header.Get("Date"), answered, time.Duration(secs)*time.Second)
-	if b.ExpiresAt.IsZero() {
-		lifetime := time.Duration(secs) * time.Second
-		if lifetime == 0 {
-			lifetime = binding.DefaultExpiration
-		}
-		b.ExpiresAt = sent.Add(lifetime)
-	}
+	b.ExpiresAt, b.ClockNote = binding.NewExpiry(b.ExpiresAt, r.Header.Get("Date"), sent, answered, time.Duration(secs)*time.Second)
 	return &b, nil
 }
 
@@ -186,7 +167,7 @@ func (c *Client) fetchKubeconfig(ctx context.Context, b *binding.Binding) error 
 			break
 		}
 		pause = min(pause, bindSettleFor-waited)
-		if werr := c.wait(ctx, pause); werr != nil {
+		if werr := c.Wait(ctx, pause); werr != nil {
 			err = werr
 			break
 		}
@@ -213,18 +194,14 @@ func (c *Client) fetchKubeconfig(ctx context.Context, b *binding.Binding) error 
 // *APIError wrapping binding.ErrNotFound (the service answers 404 with an empty
 // body). ExpiresAt comes from the answer or the token's exp claim; zero if neither.
 func (c *Client) GetBinding(ctx context.Context, environmentID, bindingID string) (*binding.Binding, error) {
-	if err := requireID("environment", environmentID); err != nil {
+	if err := apiclient.RequireID("environment", environmentID); err != nil {
 		return nil, err
 	}
-	if err := requireID("binding", bindingID); err != nil {
+	if err := apiclient.RequireID("binding", bindingID); err != nil {
 		return nil, err
 	}
-	r, err := c.do(ctx, http.MethodGet, bindingsPath(environmentID)+"/"+url.PathEscape(bindingID), nil, http.StatusOK)
+	bj, err := apiclient.Get[bindingJSON](ctx, c.Client, bindingsPath(environmentID)+"/"+url.PathEscape(bindingID))
 	if err != nil {
-		return nil, err
-	}
-	var bj bindingJSON
-	if err := decode(r, &bj); err != nil {
 		return nil, err
 	}
 	b := bj.toBinding(environmentID)
@@ -237,10 +214,10 @@ func (c *Client) GetBinding(ctx context.Context, environmentID, bindingID string
 // message says the environment instance is not found is returned as the error it
 // is.
 func (c *Client) ListBindings(ctx context.Context, environmentID string) ([]binding.Binding, error) {
-	if err := requireID("environment", environmentID); err != nil {
+	if err := apiclient.RequireID("environment", environmentID); err != nil {
 		return nil, err
 	}
-	r, err := c.do(ctx, http.MethodGet, bindingsPath(environmentID), nil, http.StatusOK)
+	r, err := c.Do(ctx, http.MethodGet, bindingsPath(environmentID), nil, http.StatusOK)
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && !ae.NotJSON &&
@@ -250,13 +227,13 @@ func (c *Client) ListBindings(ctx context.Context, environmentID string) ([]bind
 		return nil, err
 	}
 	var entries []bindingJSON
-	if body := bytes.TrimSpace(r.body); len(body) > 0 && body[0] == '[' {
-		err = decode(r, &entries) // a bare array: not seen, but cheap to accept
+	if body := bytes.TrimSpace(r.Body); len(body) > 0 && body[0] == '[' {
+		err = r.Decode(&entries) // a bare array: not seen, but cheap to accept
 	} else {
 		var out struct {
 			Bindings []bindingJSON `json:"bindings"`
 		}
-		err = decode(r, &out)
+		err = r.Decode(&out)
 		entries = out.Bindings
 	}
 	if err != nil {
@@ -276,13 +253,13 @@ func (c *Client) ListBindings(ctx context.Context, environmentID string) ([]bind
 // cache). An unknown binding (404), or one already gone at the broker (410), is an
 // *APIError wrapping binding.ErrNotFound: for a caller that wanted it gone, done.
 func (c *Client) DeleteBinding(ctx context.Context, environmentID, bindingID string) error {
-	if err := requireID("environment", environmentID); err != nil {
+	if err := apiclient.RequireID("environment", environmentID); err != nil {
 		return err
 	}
-	if err := requireID("binding", bindingID); err != nil {
+	if err := apiclient.RequireID("binding", bindingID); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, http.MethodDelete, bindingsPath(environmentID)+"/"+url.PathEscape(bindingID), nil,
+	_, err := c.Do(ctx, http.MethodDelete, bindingsPath(environmentID)+"/"+url.PathEscape(bindingID), nil,
 		http.StatusOK, http.StatusAccepted, http.StatusNoContent)
 	return err
 }

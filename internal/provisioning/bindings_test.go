@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 func TestCreateBinding(t *testing.T) {
@@ -121,23 +122,6 @@ func TestCreateBinding(t *testing.T) {
 // TestCreateBindingWithoutKubeconfig: a 202 without credentials.kubeconfig (SAP's
 // procedure reads it with a GET by the Location id) is completed by that GET; when the
 // GET has none either, the binding is deleted, and the error says so.
-// waitingClock is a Clock whose After fires at once and moves its time on; it
-// records every wait, so the bind's polling is tested without sleeping.
-type waitingClock struct {
-	now   time.Time
-	waits []time.Duration
-}
-
-func (c *waitingClock) Now() time.Time { return c.now }
-
-func (c *waitingClock) After(d time.Duration) <-chan time.Time {
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
-}
-
 func TestCreateBindingWithoutKubeconfig(t *testing.T) {
 	kc := kubeconfig(fakeJWT(t0.Add(time.Hour)))
 	getBody, _ := json.Marshal(map[string]any{"credentials": map[string]string{"kubeconfig": kc}})
@@ -234,8 +218,8 @@ func TestCreateBindingWithoutKubeconfig(t *testing.T) {
 			}))
 			defer srv.Close()
 			c := New(srv.URL, srv.Client())
-			clock := &waitingClock{now: t0}
-			c.Clock = clock
+			clk := clock.NewFake(t0)
+			c.Clock = clk
 			got, err := c.Bindings().Create(ctx, "E1", time.Hour)
 			if diff := cmp.Diff(tt.wantErr, errString(err)); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
@@ -246,7 +230,7 @@ func TestCreateBindingWithoutKubeconfig(t *testing.T) {
 			if diff := cmp.Diff(tt.wantRequests, seen); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantWaits, clock.waits); diff != "" {
+			if diff := cmp.Diff(tt.wantWaits, clk.Waits()); diff != "" {
 				t.Errorf("waits (-want +got):\n%s", diff)
 			}
 		})
@@ -274,7 +258,7 @@ func TestCreateBindingWaitEndsWithTheContext(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := New(srv.URL, srv.Client())
-	c.Clock = fixedClock{t0} // no After: a real 1 s timer, which the cancel beats
+	c.Clock = clock.Real{} // a real 1 s wait, which the cancel beats
 	_, err := c.Bindings().Create(cctx, "E1", time.Hour)
 	if err == nil || !strings.Contains(err.Error(), "context canceled; the binding was deleted") || !deleted.Load() {
 		t.Fatalf("error %v (deleted %v), want the cancel and the deletion", err, deleted.Load())

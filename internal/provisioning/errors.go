@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/wwwauth"
 )
 
 // APIError is an answer of the Provisioning Service with an unexpected status. Its
@@ -47,16 +47,10 @@ type APIError struct {
 
 // Error returns one sentence; it never quotes a raw body.
 func (e *APIError) Error() string {
-	status := fmt.Sprintf("%d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	status := apiclient.StatusLine(e.StatusCode)
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
-		s := fmt.Sprintf("the Provisioning Service refused the access token (%s)", status)
-		if why := wwwauth.Reason(e.WWWAuthenticate); why != "" {
-			s += ": " + why
-		} else if e.Message != "" {
-			s += ": " + e.Message
-		}
-		return s
+		return apiclient.Refused(service.Name, e.StatusCode, e.WWWAuthenticate, e.Message)
 	case http.StatusForbidden:
 		s := fmt.Sprintf("the Provisioning Service denied the request (%s)", status)
 		if e.Message != "" {
@@ -93,84 +87,39 @@ func newAPIError(resp *http.Response, body []byte) *APIError {
 		WWWAuthenticate: resp.Header.Get("WWW-Authenticate"),
 		CorrelationID:   firstHeader(resp.Header, "X-Correlationid", "X-Correlation-Id", "X-Vcap-Request-Id"),
 	}
-	body = bytes.TrimSpace(body)
-	if len(body) > 0 {
-		var b struct {
-			Error       json.RawMessage `json:"error"`
-			Description string          `json:"description"`
-			Message     string          `json:"message"`
-		}
-		if json.Unmarshal(body, &b) != nil {
-			e.NotJSON = true
-		} else {
-			var inner struct {
-				Code          json.RawMessage `json:"code"`
-				Message       string          `json:"message"`
-				Description   string          `json:"description"`
-				Target        string          `json:"target"`
-				CorrelationID string          `json:"correlationID"`
-			}
-			var code string
-			switch {
-			case json.Unmarshal(b.Error, &inner) == nil:
-				e.Code = jsonScalar(inner.Code)
-				e.Message = firstNonEmpty(inner.Message, inner.Description)
-				e.Target = inner.Target
-				if inner.CorrelationID != "" {
-					e.CorrelationID = inner.CorrelationID
-				}
-			case json.Unmarshal(b.Error, &code) == nil:
-				e.Code = code
-			}
-			if e.Message == "" {
-				e.Message = firstNonEmpty(b.Description, b.Message)
-			}
-		}
+	var b apiclient.ErrorBody
+	b, e.NotJSON = apiclient.ParseErrorBody(body)
+	var inner struct {
+		Code          json.RawMessage `json:"code"`
+		Message       string          `json:"message"`
+		Description   string          `json:"description"`
+		Target        string          `json:"target"`
+		CorrelationID string          `json:"correlationID"`
 	}
-	e.Message = strings.TrimSpace(e.Message)
+	var code string
+	switch {
+	case e.NotJSON:
+	case json.Unmarshal(b.Error, &inner) == nil:
+		e.Code = jsonScalar(inner.Code)
+		e.Message = apiclient.FirstNonEmpty(inner.Message, inner.Description)
+		e.Target = inner.Target
+		if inner.CorrelationID != "" {
+			e.CorrelationID = inner.CorrelationID
+		}
+	case json.Unmarshal(b.Error, &code) == nil:
+		e.Code = code
+	}
+	if e.Message == "" {
+		e.Message = b.Text()
+	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		e.RetryAt = retryAt(resp.Header, time.Now())
 	}
-	e.kinds = kinds(resp.StatusCode, e.Message, e.NotJSON)
+	// The messages are KEB's (internal/broker/bind_create.go, bind_get.go), which
+	// the Provisioning Service passes through; the status of that pass-through is
+	// not documented, so the message decides wherever it is clear.
+	e.kinds = binding.Classify(resp.StatusCode, e.Message, e.NotJSON)
 	return e
-}
-
-// kinds maps a status and message to the binding errors they mean. The messages
-// are KEB's (internal/broker/bind_create.go, bind_get.go), which the Provisioning
-// Service passes through; the status of that pass-through is not documented, so the
-// message decides wherever it is clear.
-//
-// A 404 whose body is not JSON is not ErrNotFound: that is a proxy's or a wrong base
-// URL's page, and a caller must not conclude that a binding is gone from it. (The
-// service's own 404 for a deleted binding has an empty body, which counts.)
-func kinds(status int, message string, notJSON bool) []error {
-	var ks []error
-	switch {
-	case status == http.StatusUnauthorized:
-		ks = append(ks, binding.ErrUnauthorized)
-	case settling(message):
-		// KEB's GET of a binding without its kubeconfig yet: a 404 that says "not
-		// yet", not "no such binding" (internal/broker/bind_get.go).
-		return append(ks, binding.ErrNotReady)
-	case (status == http.StatusNotFound || status == http.StatusGone) && !notJSON:
-		ks = append(ks, binding.ErrNotFound)
-	}
-	m := strings.ToLower(message)
-	switch {
-	case strings.Contains(m, "maximum number of non expired bindings"):
-		ks = append(ks, binding.ErrLimitReached)
-	case strings.Contains(m, "creation is in progress"), strings.Contains(m, "creation in progress"), strings.Contains(m, "creation failed"):
-		ks = append(ks, binding.ErrNotReady)
-	case strings.Contains(m, "binding expired"):
-		ks = append(ks, binding.ErrExpired)
-	}
-	return ks
-}
-
-// settling reports whether an error message is KEB's "Binding creation in
-// progress": the binding exists, its kubeconfig is not there yet.
-func settling(message string) bool {
-	return strings.Contains(strings.ToLower(message), "binding creation in progress")
 }
 
 // retryAt reads X-Ratelimit-Reset (epoch ms, or s when small) or Retry-After
@@ -206,15 +155,6 @@ func jsonScalar(raw json.RawMessage) string {
 		return s
 	}
 	return string(raw)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 func firstHeader(h http.Header, names ...string) string {

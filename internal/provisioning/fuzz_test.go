@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 // cannedTransport answers every request with one response, without a server: fast
@@ -39,7 +41,7 @@ func FuzzCreateBinding(f *testing.F) {
 			return
 		}
 		c := New("https://cis.example", &http.Client{Transport: cannedTransport{status, location, body}})
-		c.Clock = fixedClock{t0}
+		c.Clock = clock.NewFake(t0)
 		b, err := c.CreateBinding(ctx, "env", 10*time.Minute)
 		if err == nil && (b == nil || b.Kubeconfig == "") {
 			t.Fatalf("no error and no kubeconfig: %+v", b)

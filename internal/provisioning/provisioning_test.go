@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 // recorded is one request the fake service saw.
@@ -57,13 +58,9 @@ func newFake(t *testing.T, status int, body string, header map[string]string) (*
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	c := New(srv.URL+"/", srv.Client())
-	c.Clock = fixedClock{t0}
+	c.Clock = clock.NewFake(t0)
 	return c, f
 }
-
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
 
 var (
 	ctx = context.Background()
