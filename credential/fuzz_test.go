@@ -3,6 +3,8 @@ package credential
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +42,35 @@ func FuzzParseExecInfo(f *testing.F) {
 		info, err := ParseExecInfo(env)
 		if err == nil && info.APIVersion != apiV1 && info.APIVersion != apiV1beta1 {
 			t.Fatalf("accepted apiVersion %q", info.APIVersion)
+		}
+	})
+}
+
+// FuzzArgs: the exec stanza's arguments come from a kubeconfig anyone may edit. What
+// ParseArgs accepts, Render writes so that ParseArgs reads it back the same, and
+// rendering that again changes nothing. The words are the input split at newlines.
+func FuzzArgs(f *testing.F) {
+	f.Add("--profile\ndev\n--environment\n6f0c-1")
+	f.Add("--profile\ndev\n--environment\ne\n--expiration\n7200\n--refresh-margin\n2m0s\n--refresh-ahead\n0.9")
+	f.Add("--environment=e\n--expiration=10m30.5s\n--refresh-ahead=NaN")
+	f.Add("-environment\n-x\n--refresh-margin\n-1h\n--refresh-ahead\n-0")
+	f.Add("--environment\ne\n--expiration\n+600\n--\nextra")
+	f.Add("--expiration\n99999999999999")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := ParseArgs(strings.Split(text, "\n"))
+		if err != nil {
+			return
+		}
+		words := a.Render()
+		b, err := ParseArgs(words)
+		if err != nil {
+			t.Fatalf("ParseArgs(Render(%+v)) = %q: %v", a, words, err)
+		}
+		if !sameArgs(a, b) {
+			t.Fatalf("ParseArgs(Render(a)) = %+v, want %+v (words %q)", b, a, words)
+		}
+		if again := b.Render(); !slices.Equal(again, words) {
+			t.Fatalf("Render is not stable: %q, then %q", words, again)
 		}
 	})
 }

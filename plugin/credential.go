@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
@@ -22,10 +22,9 @@ import (
 type CredentialOptions struct {
 	f *Factory
 
-	Environment string
-	Margin      time.Duration
-	Ahead       float64
-	Expiration  expirationFlag
+	// Args are the exec stanza's arguments; Args.Profile is --profile as given.
+	Args       credential.Args
+	Expiration expirationFlag
 	// Background is the detached refresh that a cache hit started, under the
 	// entry's lock (see credential.Cache.BackgroundLock).
 	Background bool
@@ -38,8 +37,6 @@ type CredentialOptions struct {
 	// where this process is the front's child rather than the front itself; nil means
 	// this process's parent is the caller.
 	Caller *string
-
-	args []string
 }
 
 // NewCmdCredential builds `kubectl kyma credential`, which kubectl runs through the
@@ -56,31 +53,19 @@ The token comes from a cache; a new binding is made when the cached one is withi
 refresh margin of its expiry, or when the cluster refused it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Environment == "" {
-				return errors.New("--environment is required")
-			}
-			if err := credential.ValidAhead(o.Ahead); err != nil {
+			if err := o.Args.Validate(); err != nil {
 				return err
 			}
-			if o.Margin < 0 {
-				return errors.New("--refresh-margin must not be negative")
+			if fl := cmd.Flags().Lookup("caller"); fl.Changed {
+				caller := fl.Value.String()
+				o.Caller = &caller
 			}
-			cmd.Flags().Visit(func(fl *pflag.Flag) {
-				switch fl.Name {
-				case "caller":
-					caller := fl.Value.String()
-					o.Caller = &caller
-				case "background-refresh", "lock-fd", "lock-held":
-				default:
-					o.args = append(o.args, "--"+fl.Name+"="+fl.Value.String())
-				}
-			})
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&o.Environment, "environment", "", "the environment (instance) id")
-	cmd.Flags().DurationVar(&o.Margin, "refresh-margin", 0, "stop handing out a token this long before it expires, at most half its lifetime (default: the larger of 1m and a tenth of its lifetime)")
-	cmd.Flags().Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a token's time until due after which a call starts a background refresh: 0.5 to 1 (default 0.8; 1 turns it off)")
+	cmd.Flags().StringVar(&o.Args.Environment, credential.FlagEnvironment, "", "the environment (instance) id")
+	cmd.Flags().DurationVar(&o.Args.Margin, credential.FlagMargin, 0, "stop handing out a token this long before it expires, at most half its lifetime (default: the larger of 1m and a tenth of its lifetime)")
+	cmd.Flags().Float64Var(&o.Args.Ahead, credential.FlagAhead, 0, "share of a token's time until due after which a call starts a background refresh: 0.5 to 1 (default 0.8; 1 turns it off)")
 	cmd.Flags().BoolVar(&o.Background, "background-refresh", false, "run as the detached background refresh (set by the plugin itself)")
 	_ = cmd.Flags().MarkHidden("background-refresh")
 	cmd.Flags().IntVar(&o.LockFD, "lock-fd", 0, "the file descriptor of the entry's lock, held (set by kubectl-kyma itself)")
@@ -89,13 +74,14 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	_ = cmd.Flags().MarkHidden("lock-held")
 	cmd.Flags().String("caller", "", "the calling kubectl's identity (set by kubectl-kyma itself on Windows)")
 	_ = cmd.Flags().MarkHidden("caller")
-	cmd.Flags().Var(&o.Expiration, "expiration", "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
+	cmd.Flags().Var(&o.Expiration, credential.FlagExpiration, "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	return cmd
 }
 
 // Run prints the ExecCredential, making a binding when the cache cannot answer.
 func (o *CredentialOptions) Run(ctx context.Context) error {
-	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
+	o.Args.Profile, o.Args.Expiration = o.f.profileFlag, o.Expiration.d
+	in, err := o.Args.Input(os.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
 		return err
 	}
@@ -109,19 +95,16 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	}
 	r := &credential.Refresher{
 		Cache:  credential.Cache{Dir: dir},
-		Minter: &minter{f: o.f, env: o.Environment, expiration: o.Expiration.d, kind: madeByCredential},
+		Minter: &minter{f: o.f, env: o.Args.Environment, expiration: o.Expiration.d, kind: madeByCredential},
 		Probe:  probeCluster,
 	}
-	in := credential.Input{
-		Key:      credential.Key{Profile: p.Name, Environment: o.Environment},
-		Margin:   o.Margin,
-		Ahead:    o.Ahead,
-		ExecInfo: info,
-		Caller:   o.caller(),
-		Now:      o.f.Clock.Now,
-		Stderr:   o.f.IOStreams.ErrOut,
-		Spawn:    func(lock *os.File) error { return front.SpawnRefresh(o.args, lock) },
+	in.Key.Profile = p.Name
+	in.Caller, in.Now, in.Stderr = o.caller(), o.f.Clock.Now, o.f.IOStreams.ErrOut
+	spawnArgs := o.Args.Render()
+	if o.f.verbosity != 0 {
+		spawnArgs = append(spawnArgs, "--v="+strconv.Itoa(o.f.verbosity)) // as given, for the refresh's own requests
 	}
+	in.Spawn = func(lock *os.File) error { return front.SpawnRefresh(spawnArgs, lock) }
 	if o.Background {
 		lock := r.Cache.BackgroundLock(ctx, in.Key)
 		if lock == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,16 +154,8 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 // execConfig is the user stanza: kubectl runs kubectl-kyma credential, which never
 // prompts (interactiveMode Never) and holds no secret in its arguments.
 func (o *KubeconfigOptions) execConfig(profile, envID string) *clientcmdapi.ExecConfig {
-	args := []string{"credential", "--profile", profile, "--environment", envID}
-	if o.Expiration.d != 0 {
-		args = append(args, "--expiration", o.Expiration.String())
-	}
-	if o.Margin != 0 {
-		args = append(args, "--refresh-margin", o.Margin.String())
-	}
-	if o.Ahead != 0 {
-		args = append(args, "--refresh-ahead", strconv.FormatFloat(o.Ahead, 'f', -1, 64))
-	}
+	a := credential.Args{Profile: profile, Environment: envID, Expiration: o.Expiration.d, Margin: o.Margin, Ahead: o.Ahead}
+	args := append([]string{"credential"}, a.Render()...)
 	return &clientcmdapi.ExecConfig{
 		APIVersion:      "client.authentication.k8s.io/v1",
 		Command:         execCommand,

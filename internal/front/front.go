@@ -13,7 +13,6 @@ package front
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,34 +47,28 @@ func Main(args []string) int {
 // full CLI makes the binding and the others are answered here. It returns the lock,
 // held, when the miss is this process's to resolve.
 func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
-	fs := flag.NewFlagSet("credential", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var in credential.Input
-	fs.StringVar(&in.Key.Profile, "profile", "", "")
-	fs.StringVar(&in.Key.Environment, "environment", "", "")
-	fs.DurationVar(&in.Margin, "refresh-margin", 0, "")
-	fs.Float64Var(&in.Ahead, "refresh-ahead", 0, "")
-	// Flags the slow path reads; declared so that parsing does not stop at them.
-	fs.String("expiration", "", "")
-	if fs.Parse(args) != nil || fs.NArg() > 0 || in.Key.Environment == "" || credential.ValidAhead(in.Ahead) != nil {
+	a, err := credential.ParseArgs(args)
+	if err != nil || a.Environment == "" || credential.ValidAhead(a.Ahead) != nil {
 		return false, nil // the full CLI says what is wrong
 	}
-	if in.Key.Profile == "" {
-		in.Key.Profile = os.Getenv("KUBECTL_KYMA_PROFILE")
+	profile := a.Profile
+	if profile == "" {
+		profile = os.Getenv("KUBECTL_KYMA_PROFILE")
 	}
-	if in.Key.Profile == "" || credential.CheckProfileName(in.Key.Profile) != nil {
+	if profile == "" || credential.CheckProfileName(profile) != nil {
 		return false, nil // the full CLI knows the current profile, and explains a bad name
 	}
-	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
+	in, err := a.Input(os.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
 		return false, nil
 	}
+	in.Key.Profile = profile
 	dir, err := credential.DefaultDir()
 	if err != nil {
 		return false, nil
 	}
-	in.ExecInfo, in.Caller, in.Now, in.Stderr = info, credential.Caller(), time.Now, os.Stderr
-	in.Spawn = func(lock *os.File) error { return SpawnRefresh(args, lock) }
+	in.Caller, in.Now, in.Stderr = credential.Caller(), time.Now, os.Stderr
+	in.Spawn = func(lock *os.File) error { return SpawnRefresh(a.Render(), lock) }
 	cache := credential.Cache{Dir: dir}
 	if ok, err := cache.Hit(in, stdout); ok {
 		return err == nil, nil
