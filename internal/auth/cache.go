@@ -13,17 +13,13 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
 // DefaultMargin is how long before its expiry a cached token is no longer handed
 // out: long enough for a request that starts with it to reach the service in time.
 const DefaultMargin = time.Minute
-
-// Clock tells the time; tests pass a fake so that expiry is tested without sleeping.
-type Clock interface {
-	Now() time.Time
-}
 
 // Cache is an oauth2.TokenSource that reuses a token, in memory and in a file, until
 // Margin before it expires, and asks Source for a new one otherwise.
@@ -49,8 +45,9 @@ type Cache struct {
 	// Key names whose token the file holds (see ClientCredentials.CacheKey); a file
 	// written with another key is a miss.
 	Key string
-	// Clock tells the time; nil means the system clock.
-	Clock Clock
+	// Clock tells the time; nil means the system clock. Tests pass a clock.Fake, so
+	// that expiry is tested without sleeping.
+	Clock clock.Clock
 	// Margin is how long before expiry a token counts as expired; 0 means
 	// DefaultMargin.
 	Margin time.Duration
@@ -125,13 +122,6 @@ func (c *Cache) Invalidate() error {
 	return nil
 }
 
-func (c *Cache) now() time.Time {
-	if c.Clock == nil {
-		return time.Now()
-	}
-	return c.Clock.Now()
-}
-
 func (c *Cache) margin() time.Duration {
 	if c.Margin <= 0 {
 		return DefaultMargin
@@ -148,7 +138,7 @@ func (c *Cache) valid(t *oauth2.Token) bool {
 	if t.Expiry.IsZero() {
 		return true
 	}
-	return c.now().Add(c.margin()).Before(t.Expiry)
+	return clock.Or(c.Clock).Now().Add(c.margin()).Before(t.Expiry)
 }
 
 // read returns the file's token, or nil when there is none for Key.

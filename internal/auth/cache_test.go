@@ -17,16 +17,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
-
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.t }
 
 // fakeSource hands out "tok-1", "tok-2", ... each valid for ttl from clock's now.
 type fakeSource struct {
 	mu    sync.Mutex
-	clock *fakeClock
+	clock *clock.Fake
 	ttl   time.Duration
 	n     int
 	err   error
@@ -54,16 +52,16 @@ func (s *fakeSource) fetches() int {
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
-func newTestCache(t *testing.T) (*Cache, *fakeSource, *fakeClock) {
+func newTestCache(t *testing.T) (*Cache, *fakeSource, *clock.Fake) {
 	t.Helper()
-	clock := &fakeClock{t: t0}
-	src := &fakeSource{clock: clock, ttl: 12 * time.Hour}
+	clk := clock.NewFake(t0)
+	src := &fakeSource{clock: clk, ttl: 12 * time.Hour}
 	path := filepath.Join(t.TempDir(), "kubectl-kyma", "tokens", "default.json")
-	return &Cache{Source: src, Path: path, Key: "uaa client", Clock: clock}, src, clock
+	return &Cache{Source: src, Path: path, Key: "uaa client", Clock: clk}, src, clk
 }
 
 func TestCacheMissHitExpiry(t *testing.T) {
-	c, src, clock := newTestCache(t)
+	c, src, clk := newTestCache(t)
 	steps := []struct {
 		name        string
 		advance     time.Duration
@@ -80,9 +78,9 @@ func TestCacheMissHitExpiry(t *testing.T) {
 		{"expired: fetch", 13 * time.Hour, false, "tok-3", 3},
 	}
 	for _, s := range steps {
-		clock.t = clock.t.Add(s.advance)
+		clk.Add(s.advance)
 		if s.fresh {
-			c = &Cache{Source: src, Path: c.Path, Key: c.Key, Clock: clock}
+			c = &Cache{Source: src, Path: c.Path, Key: c.Key, Clock: clk}
 		}
 		tok, err := c.Token()
 		if err != nil {
@@ -203,7 +201,7 @@ func TestCacheSourceErrorAndUnwritableFile(t *testing.T) {
 	// A cache path below a regular file cannot be written; the token still comes.
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "file"), "x")
-	c2 := &Cache{Source: &fakeSource{clock: &fakeClock{t0}, ttl: time.Hour}, Path: filepath.Join(dir, "file", "token.json"), Clock: &fakeClock{t0}}
+	c2 := &Cache{Source: &fakeSource{clock: clock.NewFake(t0), ttl: time.Hour}, Path: filepath.Join(dir, "file", "token.json"), Clock: clock.NewFake(t0)}
 	if tok, err := c2.Token(); err != nil || tok.AccessToken != "tok-1" {
 		t.Errorf("Token() with an unwritable cache = %v, %v", tok, err)
 	}
@@ -326,7 +324,7 @@ func TestTransportNoRetryWithTheSameToken(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	src := &sameToken{}
-	c := &Cache{Source: src, Clock: &fakeClock{t0}}
+	c := &Cache{Source: src, Clock: clock.NewFake(t0)}
 	resp, err := NewHTTPClient(c, srv.Client()).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
