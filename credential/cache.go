@@ -135,6 +135,11 @@ func rootOf(entryPath string) string {
 	return filepath.Dir(filepath.Dir(filepath.Dir(entryPath)))
 }
 
+// EscapeName turns a name (an environment's, a binding's) into one path element, the
+// way the cache names its files (see safeName); records kept beside the cache (package
+// ledger) name theirs with it too, so one escaping holds under the cache folder.
+func EscapeName(s string) string { return safeName(s) }
+
 // safeName keeps a profile or environment name from escaping the cache folder. Letters,
 // digits, - and _ (and . past the start) stay as they are; every other byte is %XX, two
 // hex digits each, so that no two names share a file (a variable width, as %x of a rune

@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
 )
 
 // record writes made-record lines, as the commands that make bindings do.
@@ -51,7 +51,7 @@ func TestGCDeletesWhatThisMachineMadeAndNoLongerUses(t *testing.T) {
 	e.record("env-1", madeByBind, now.Add(-10*time.Minute), "by-bind", "expired-long-ago")
 	e.record("env-1", madeByRun, now.Add(-5*time.Minute), "by-run")
 	e.store(t, "env-1", &credential.Entry{BindingID: "current", Superseded: []credential.Superseded{{BindingID: "superseded", After: now.Add(time.Minute)}}})
-	release, err := holdInUse(madeRecordPath(e.cache, "test", "env-1"), "by-run")
+	release, err := ledger.Open(e.cache, "test", "env-1").HoldInUse("by-run")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ env-1: 3 binding(s) deleted, 3 of 10 live bindings left
 		t.Errorf("live bindings (-want +got):\n%s", diff)
 	}
 	// The record forgets what is gone, keeps what may be live.
-	if diff := cmp.Diff([]string{"by-run", "current"}, sortedKeys(readMade(madeRecordPath(e.cache, "test", "env-1")))); diff != "" {
+	if diff := cmp.Diff([]string{"by-run", "current"}, sortedKeys(ledger.Open(e.cache, "test", "env-1").Read())); diff != "" {
 		t.Errorf("record after gc (-want +got):\n%s", diff)
 	}
 
@@ -119,7 +119,7 @@ func TestGCWithoutAList(t *testing.T) {
 	if diff := cmp.Diff("binding/old deleted (made here by the credential helper)\nenv-1: 1 binding(s) deleted\n", e.out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"current"}, sortedKeys(readMade(madeRecordPath(e.cache, "test", "env-1")))); diff != "" {
+	if diff := cmp.Diff([]string{"current"}, sortedKeys(ledger.Open(e.cache, "test", "env-1").Read())); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)
 	}
 }
@@ -131,25 +131,6 @@ func TestGCWithNothingKnown(t *testing.T) {
 	}
 	if !strings.HasPrefix(e.out.String(), "Nothing to delete") {
 		t.Errorf("gc printed %q", e.out)
-	}
-}
-
-func TestMadeRecord(t *testing.T) {
-	e := newTestEnv(t, newFakeBindings())
-	e.record("env/../1", madeByBind, now, "a", "b")
-	path := madeRecordPath(e.cache, "test", "env/../1")
-	if filepath.Dir(path) != filepath.Join(e.cache, "made", "test") {
-		t.Fatalf("an environment id escaped the record folder: %s", path)
-	}
-	data, _ := os.ReadFile(path)
-	if want := "a bind 2026-11-23T10:00:00Z\nb bind 2026-11-23T10:00:00Z\n"; string(data) != want {
-		t.Errorf("record:\n%s\nwant:\n%s", data, want)
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("record mode: %v %v", fi, err)
-	}
-	if diff := cmp.Diff([]string{"env/../1"}, madeEnvironments(e.cache, "test")); diff != "" {
-		t.Errorf("environments (-want +got):\n%s", diff)
 	}
 }
 
@@ -199,25 +180,5 @@ the live bindings cannot be listed (` + broker.ErrListNotSupported.Error() + `);
 delete the ones this machine made and no longer uses with 'kubectl kyma gc env-1', or wait until one expires`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
-	}
-}
-
-// The record of bindings made here stays small without gc: past a size, every write
-// drops the lines of bindings that have certainly expired.
-func TestMadeRecordIsCompactedPastASize(t *testing.T) {
-	e := newTestEnv(t, newFakeBindings())
-	var old []string
-	for i := range 400 {
-		old = append(old, fmt.Sprintf("old-%03d-2f7c4c8e-4a4b-4e5e-9f0e-6b1d2f3a4b5c", i))
-	}
-	e.record("env-1", madeByCredential, now.Add(-3*time.Hour), old...)
-	e.record("env-1", madeByRun, now.Add(-10*time.Minute), "recent")
-	e.record("env-1", madeByCredential, now, "current")
-	path := madeRecordPath(e.cache, "test", "env-1")
-	if diff := cmp.Diff([]string{"current", "recent"}, sortedKeys(readMade(path))); diff != "" {
-		t.Errorf("record after compaction (-want +got):\n%s", diff)
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Size() > madeCompactSize {
-		t.Errorf("record: %v, %v", fi, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
 )
 
 // limitError is a refused bind at the limit of live bindings, with what the user needs
@@ -54,10 +55,10 @@ func (n limitNotes) explain(ctx context.Context, svc binding.Service, env target
 	}
 	var b strings.Builder
 	b.WriteString(err.Error())
-	made := map[string]madeBinding{}
+	made := map[string]ledger.Entry{}
 	if p, perr := n.profile(); perr == nil {
 		if dir, derr := n.cacheDir(); derr == nil {
-			made = readMade(madeRecordPath(dir, p.Name, env.ID))
+			made = ledger.Open(dir, p.Name, env.ID).Read()
 		}
 	}
 	// The command's own context may be near its end; the listing is worth a few seconds.
@@ -72,7 +73,7 @@ func (n limitNotes) explain(ctx context.Context, svc binding.Service, env target
 		if len(made) > 0 {
 			fmt.Fprintf(&b, "; this machine made these, which may be live:")
 			for _, id := range sortedKeys(made) {
-				fmt.Fprintf(&b, "\n  %s (%s, %s)", id, describeKind(made[id].Kind), age(now, made[id].At)+" ago")
+				fmt.Fprintf(&b, "\n  %s (%s, %s)", id, ledger.Describe(made[id].Kind), age(now, made[id].At)+" ago")
 			}
 			ours = len(made)
 		}
@@ -83,7 +84,7 @@ func (n limitNotes) explain(ctx context.Context, svc binding.Service, env target
 		for _, l := range live {
 			by := "no"
 			if m, ok := made[l.ID]; ok {
-				by = "yes (" + describeKind(m.Kind) + ")"
+				by = "yes (" + ledger.Describe(m.Kind) + ")"
 				ours++
 			}
 			created := "<unknown>"

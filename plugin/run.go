@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/rbac"
 )
 
@@ -155,7 +156,7 @@ func (o *RunOptions) Run(ctx context.Context) (err error) {
 	dir, _ := o.f.CacheDir()
 	p, _ := o.f.Profile()
 	if dir != "" && p != nil {
-		if release, err := holdInUse(madeRecordPath(dir, p.Name, env.ID), b.ID); err == nil {
+		if release, err := ledger.Open(dir, p.Name, env.ID).HoldInUse(b.ID); err == nil {
 			defer release()
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/rbac"
 )
 
@@ -272,7 +273,7 @@ func TestRunGivesTheCommandAPrivateKubeconfigAndDeletesTheBinding(t *testing.T) 
 	if diff := cmp.Diff([]string{"new-1"}, svc.deleted); diff != "" {
 		t.Errorf("deleted bindings (-want +got):\n%s", diff)
 	}
-	if made := readMade(madeRecordPath(e.cache, "test", "env-1")); made["new-1"].Kind != madeByRun {
+	if made := ledger.Open(e.cache, "test", "env-1").Read(); made["new-1"].Kind != madeByRun {
 		t.Errorf("the run's binding is not in the made record: %+v", made)
 	}
 }

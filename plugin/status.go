@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
@@ -182,7 +183,7 @@ func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir stri
 			r.LiveError = err.Error()
 		default:
 			n, ours := len(live), 0
-			made := readMade(madeRecordPath(dir, p.Name, r.Environment))
+			made := ledger.Open(dir, p.Name, r.Environment).Read()
 			for _, b := range live {
 				if _, ok := made[b.ID]; ok {
 					ours++
