@@ -19,6 +19,11 @@ const (
 	FlagExpiration  = "expiration"
 	FlagMargin      = "refresh-margin"
 	FlagAhead       = "refresh-ahead"
+	// The OIDC flags: a CI job's own ID token instead of a binding (see OIDC).
+	FlagOIDC      = "oidc"
+	FlagAudience  = "audience"
+	FlagTokenEnv  = "token-env"
+	FlagTokenFile = "token-file"
 )
 
 // Args are the arguments of `kubectl kyma credential` after the word credential, as a
@@ -42,6 +47,9 @@ type Args struct {
 	Margin time.Duration
 	// Ahead is the refresh-ahead share (see ValidAhead).
 	Ahead float64
+	// OIDC, when its Source is set, asks for the CI job's own ID token: no profile,
+	// no environment, no binding.
+	OIDC OIDC
 }
 
 // ParseArgs reads the arguments of `kubectl kyma credential` with the standard
@@ -60,6 +68,10 @@ func ParseArgs(args []string) (Args, error) {
 	})
 	fs.DurationVar(&a.Margin, FlagMargin, 0, "")
 	fs.Float64Var(&a.Ahead, FlagAhead, 0, "")
+	fs.StringVar(&a.OIDC.Source, FlagOIDC, "", "")
+	fs.StringVar(&a.OIDC.Audience, FlagAudience, "", "")
+	fs.StringVar(&a.OIDC.TokenEnv, FlagTokenEnv, "", "")
+	fs.StringVar(&a.OIDC.TokenFile, FlagTokenFile, "", "")
 	if err := fs.Parse(args); err != nil {
 		return Args{}, err
 	}
@@ -113,12 +125,15 @@ func (a Args) Render() []string {
 	if a.Ahead != 0 {
 		out = append(out, "--"+FlagAhead, strconv.FormatFloat(a.Ahead, 'f', -1, 64))
 	}
-	return out
+	return append(out, a.OIDC.render()...)
 }
 
 // Validate checks the meaning of a, as the full CLI's command does before it makes a
 // binding.
 func (a Args) Validate() error {
+	if a.OIDC.Source != "" {
+		return a.validateOIDC()
+	}
 	if a.Environment == "" {
 		return errors.New("--" + FlagEnvironment + " is required")
 	}

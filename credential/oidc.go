@@ -87,6 +87,39 @@ func (o OIDC) Check() error {
 	return nil
 }
 
+// render writes o's flags for Args.Render, absent ones left out.
+func (o OIDC) render() []string {
+	var out []string
+	for _, f := range []struct{ name, value string }{
+		{FlagOIDC, o.Source}, {FlagAudience, o.Audience}, {FlagTokenEnv, o.TokenEnv}, {FlagTokenFile, o.TokenFile},
+	} {
+		if f.value != "" {
+			out = append(out, "--"+f.name, f.value)
+		}
+	}
+	return out
+}
+
+// validateOIDC checks Args that ask for an ID token: the OIDC flags make sense
+// together, and no binding's flag comes with them.
+func (a Args) validateOIDC() error {
+	if err := a.OIDC.Check(); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{FlagProfile, a.Profile != ""}, {FlagEnvironment, a.Environment != ""}, {FlagExpiration, a.Expiration != 0},
+		{FlagMargin, a.Margin != 0}, {FlagAhead, a.Ahead != 0},
+	} {
+		if f.set {
+			return fmt.Errorf("--%s is for bindings, and --%s uses the job's own ID token: drop --%s", f.name, FlagOIDC, f.name)
+		}
+	}
+	return nil
+}
+
 // OIDCInput is one run of the plugin for an OIDC token.
 type OIDCInput struct {
 	OIDC

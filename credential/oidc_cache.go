@@ -116,30 +116,34 @@ func (c OIDCCache) Miss(ctx context.Context, in OIDCInput, w io.Writer) (served 
 }
 
 // Do prints a token for in: the one at hand, the cached one, or a new one from
-// GitHub's token service fetched under the entry's lock. lock is that lock when the
-// caller already holds it (the front hands it over on a miss); nil takes it here.
-func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, lock *os.File, w io.Writer) error {
-	if lock != nil {
-		defer lock.Close()
-	}
+// GitHub's token service fetched under the entry's lock, however many processes ask
+// at once.
+func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io.Writer) error {
 	if ok, err := c.Hit(in, w); ok || err != nil {
 		return err
 	}
+	path := c.path(in)
+	if err := privfile.MkdirAll(c.Dir, filepath.Dir(path)); err != nil {
+		return fmt.Errorf("the cache folder: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
+	lock := waitLock(wctx, c.Dir, path+".lock")
+	cancel()
 	if lock == nil {
-		path := c.path(in)
-		if err := privfile.MkdirAll(c.Dir, filepath.Dir(path)); err != nil {
-			return fmt.Errorf("the cache folder: %w", err)
-		}
-		wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
-		lock = waitLock(wctx, c.Dir, path+".lock")
-		cancel()
-		if lock == nil {
-			return fmt.Errorf("another kubectl-kyma process has held the lock %s.lock for over %s", path, DefaultLockTimeout)
-		}
+		return fmt.Errorf("another kubectl-kyma process has held the lock %s.lock for over %s", path, DefaultLockTimeout)
+	}
+	return c.DoHolding(ctx, in, fetch, lock, w)
+}
+
+// DoHolding is Do for a process that holds the entry's lock already: lock, which it
+// closes (the front takes it on a miss and hands it over), or nil when the parent
+// process holds it for this one (Windows).
+func (c OIDCCache) DoHolding(ctx context.Context, in OIDCInput, fetch OIDCFetcher, lock *os.File, w io.Writer) error {
+	if lock != nil {
 		defer lock.Close()
-		if ok, err := c.Hit(in, w); ok || err != nil {
-			return err
-		}
+	}
+	if ok, err := c.Hit(in, w); ok || err != nil { // another process may have fetched meanwhile
+		return err
 	}
 	return c.fetch(ctx, in, fetch, w)
 }
@@ -157,12 +161,27 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w
 		return err
 	}
 	e := &oidcEntry{Token: token, IssuedAt: now, ExpiresAt: claims.Exp}
-	if data, err := json.Marshal(e); err == nil {
-		// A token that cannot be stored is still handed out: the next call fetches again.
-		_ = privfile.WriteAtomic(c.Dir, c.path(in), data)
-	}
+	_ = c.store(in, e) // a token that cannot be stored is still handed out: the next call fetches again
 	c.sweep(now)
 	return writeExecCredential(w, in.ExecInfo.APIVersion, token, bounded(e.entry(), now, handOutUntil(e.entry(), 0)))
+}
+
+func (c OIDCCache) store(in OIDCInput, e *oidcEntry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return privfile.WriteAtomic(c.Dir, c.path(in), data)
+}
+
+// Store caches token for in as fetched at now, as a fetch does: for a warm cache
+// where no token service runs (the benchmark).
+func (c OIDCCache) Store(in OIDCInput, token string, now time.Time) error {
+	claims, err := in.checkToken(token, now)
+	if err != nil {
+		return err
+	}
+	return c.store(in, &oidcEntry{Token: token, IssuedAt: now, ExpiresAt: claims.Exp})
 }
 
 // oidcKeep is how long an entry's files stay after they were last written: a

@@ -81,7 +81,7 @@ func TestOIDCGitHubFetchesOnceThenHitsUntilTheMargin(t *testing.T) {
 	if ok, err := c.Hit(in, &out); ok || err != nil {
 		t.Fatalf("empty cache: Hit = %v, %v; want a miss", ok, err)
 	}
-	if err := c.Do(context.Background(), in, fetch, nil, &out); err != nil {
+	if err := c.Do(context.Background(), in, fetch, &out); err != nil {
 		t.Fatal(err)
 	}
 	first, until := printed(t, &out)
@@ -104,7 +104,7 @@ func TestOIDCGitHubFetchesOnceThenHitsUntilTheMargin(t *testing.T) {
 	if ok, _ := c.Hit(in, &out); ok {
 		t.Fatal("a token within its margin was handed out")
 	}
-	if err := c.Do(context.Background(), in, fetch, nil, &out); err != nil {
+	if err := c.Do(context.Background(), in, fetch, &out); err != nil {
 		t.Fatal(err)
 	}
 	if tok, _ := printed(t, &out); tok == first {
@@ -123,7 +123,7 @@ func TestOIDCCacheIsPrivateAndKeyedByAudienceServerAndJob(t *testing.T) {
 	fetch := countingFetcher(t, &now, &calls)
 	base := githubInput(&now)
 	var out bytes.Buffer
-	if err := c.Do(context.Background(), base, fetch, nil, &out); err != nil {
+	if err := c.Do(context.Background(), base, fetch, &out); err != nil {
 		t.Fatal(err)
 	}
 	otherAud, otherServer, otherJob := base, base, base
@@ -179,7 +179,11 @@ func TestOIDCHerdFetchesOneToken(t *testing.T) {
 			if !ok && err == nil {
 				var lock *os.File
 				if ok, lock, err = c.Miss(context.Background(), in, &out); !ok && err == nil {
-					err = c.Do(context.Background(), in, slow, lock, &out)
+					if lock != nil {
+						err = c.DoHolding(context.Background(), in, slow, lock, &out)
+					} else {
+						err = c.Do(context.Background(), in, slow, &out)
+					}
 				}
 			}
 			if err != nil {
@@ -205,7 +209,7 @@ func TestOIDCGitHubWithoutPermissionSaysSo(t *testing.T) {
 	err := OIDCCache{Dir: t.TempDir()}.Do(context.Background(), in, func(context.Context, string, string, string) (string, error) {
 		t.Fatal("fetched without a request token")
 		return "", nil
-	}, nil, &bytes.Buffer{})
+	}, &bytes.Buffer{})
 	if !errors.Is(err, ErrNoIDTokenPermission) || !strings.Contains(err.Error(), "permissions: id-token: write") {
 		t.Fatalf("error = %v, want the id-token permission named", err)
 	}
@@ -233,7 +237,7 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 		}, "not a JWT"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := c.Do(context.Background(), in, tc.fetch, nil, &bytes.Buffer{})
+			err := c.Do(context.Background(), in, tc.fetch, &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want %q", err, tc.want)
 			}

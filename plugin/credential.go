@@ -74,12 +74,19 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	_ = cmd.Flags().MarkHidden("lock-held")
 	cmd.Flags().String("caller", "", "the calling kubectl's identity (set by kubectl-kyma itself on Windows)")
 	_ = cmd.Flags().MarkHidden("caller")
+	cmd.Flags().StringVar(&o.Args.OIDC.Source, credential.FlagOIDC, "", "hand out the CI job's own ID token instead of a binding's: github, gitlab or file (see 'kubectl kyma oidc')")
+	cmd.Flags().StringVar(&o.Args.OIDC.Audience, credential.FlagAudience, "", "with --oidc: the audience the token is for (the trust's)")
+	cmd.Flags().StringVar(&o.Args.OIDC.TokenEnv, credential.FlagTokenEnv, "", "with --oidc gitlab: the variable that holds the token (default "+credential.DefaultGitLabTokenEnv+")")
+	cmd.Flags().StringVar(&o.Args.OIDC.TokenFile, credential.FlagTokenFile, "", "with --oidc file: the file that holds the token")
 	cmd.Flags().Var(&o.Expiration, credential.FlagExpiration, "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
 	return cmd
 }
 
 // Run prints the ExecCredential, making a binding when the cache cannot answer.
 func (o *CredentialOptions) Run(ctx context.Context) error {
+	if o.Args.OIDC.Source != "" {
+		return o.runOIDC(ctx)
+	}
 	o.Args.Profile, o.Args.Expiration = o.f.profileFlag, o.Expiration.d
 	in, err := o.Args.Input(os.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {

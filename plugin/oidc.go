@@ -18,6 +18,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/actionstoken"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
@@ -347,16 +348,7 @@ func writeOIDCKubeconfig(path, name string, kc *bindingKubeconfig, oidc credenti
 
 // oidcExecConfig is the user stanza of a CI job's kubeconfig.
 func oidcExecConfig(oidc credential.OIDC) *clientcmdapi.ExecConfig {
-	args := []string{"credential", "--oidc", oidc.Source}
-	if oidc.Audience != "" {
-		args = append(args, "--audience", oidc.Audience)
-	}
-	if oidc.TokenEnv != "" {
-		args = append(args, "--token-env", oidc.TokenEnv)
-	}
-	if oidc.TokenFile != "" {
-		args = append(args, "--token-file", oidc.TokenFile)
-	}
+	args := append([]string{"credential"}, credential.Args{OIDC: oidc}.Render()...)
 	return &clientcmdapi.ExecConfig{
 		APIVersion:         "client.authentication.k8s.io/v1",
 		Command:            execCommand,
@@ -366,4 +358,29 @@ func oidcExecConfig(oidc credential.OIDC) *clientcmdapi.ExecConfig {
 		InstallHint: `kubectl-kyma is not installed: install it with
   kubectl krew install kyma`,
 	}
+}
+
+// runOIDC is `credential --oidc` when the front could not answer: a GitHub token
+// fetched from the runner's token service under the entry's lock, or the error that
+// explains why there is no token. No profile and no binding take part.
+func (o *CredentialOptions) runOIDC(ctx context.Context) error {
+	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
+	if err != nil {
+		return err
+	}
+	dir, err := o.f.CacheDir()
+	if err != nil {
+		return err
+	}
+	in := credential.ReadOIDCEnv(o.Args.OIDC, os.LookupEnv)
+	in.ExecInfo, in.Now = info, o.f.Clock.Now
+	cache := credential.OIDCCache{Dir: dir}
+	fetch := actionstoken.Fetcher{}.Fetch
+	switch {
+	case o.LockFD > 0:
+		return cache.DoHolding(ctx, in, fetch, os.NewFile(uintptr(o.LockFD), "lock"), o.f.IOStreams.Out)
+	case o.LockHeld:
+		return cache.DoHolding(ctx, in, fetch, nil, o.f.IOStreams.Out)
+	}
+	return cache.Do(ctx, in, fetch, o.f.IOStreams.Out)
 }

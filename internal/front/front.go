@@ -48,6 +48,9 @@ func Main(args []string) int {
 // held, when the miss is this process's to resolve.
 func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 	a, err := credential.ParseArgs(args)
+	if err == nil && a.OIDC.Source != "" {
+		return serveOIDC(a, stdout)
+	}
 	if err != nil || a.Environment == "" || credential.ValidAhead(a.Ahead) != nil {
 		return false, nil // the full CLI says what is wrong
 	}
