@@ -21,7 +21,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/actionstoken"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
 )
 
 // madeByOIDC marks the bindings the oidc commands make to reach the cluster.
@@ -334,16 +334,9 @@ func withClusterBinding(ctx context.Context, f *Factory, arg string, fn func(tar
 // writeOIDCKubeconfig writes a kubeconfig whose user runs the credential plugin with
 // oidc: the cluster's server and CA, no secret.
 func writeOIDCKubeconfig(path, name string, kc *bindingKubeconfig, oidc credential.OIDC) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: kc.Server, CertificateAuthorityData: kc.CAData, TLSServerName: kc.TLSServerName}
-	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc)}
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	cfg.CurrentContext = name
-	data, err := clientcmd.Write(*cfg)
-	if err != nil {
-		return fmt.Errorf("encode kubeconfig: %w", err)
-	}
-	return privfile.ReplaceFile(path, data)
+	cluster := &clientcmdapi.Cluster{Server: kc.Server, CertificateAuthorityData: kc.CAData, TLSServerName: kc.TLSServerName}
+	_, err := kubeconfig.Target{Standalone: path}.Write(kubeconfig.New(name, cluster, &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc)}))
+	return err
 }
 
 // oidcExecConfig is the user stanza of a CI job's kubeconfig.
