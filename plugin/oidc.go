@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
@@ -20,8 +22,8 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/actionstoken"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
 )
 
 // madeByOIDC marks the bindings the oidc commands make to reach the cluster.
@@ -44,7 +46,8 @@ client secret: a fleet of runners never meets KEB's limit of ten bindings.`,
 
 // OIDCTrustOptions is `kubectl kyma oidc trust`.
 type OIDCTrustOptions struct {
-	f *Factory
+	IO     genericiooptions.IOStreams
+	access clusterAccess
 
 	Arg            string
 	Trust          oidctrust.Trust
@@ -60,7 +63,7 @@ type OIDCTrustOptions struct {
 
 // NewCmdOIDCTrust builds `oidc trust`; runF, when set, replaces Run (a flags test).
 func NewCmdOIDCTrust(f *Factory, runF func(*OIDCTrustOptions) error) *cobra.Command {
-	o := &OIDCTrustOptions{f: f}
+	o := &OIDCTrustOptions{}
 	cmd := &cobra.Command{
 		Use:   "trust NAME|ID --repository OWNER/REPO (--clusterrole R [--namespace NS] | --role R --namespace NS)",
 		Short: "Make the environment's cluster accept a repository's CI ID tokens, with a role",
@@ -79,18 +82,7 @@ secret: check it in.`,
   kubectl kyma oidc trust my-kyma --repository group/project --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Trust.Repository, "repository", "", "the repository whose jobs may reach the cluster: OWNER/REPO (GitLab: GROUP/PROJECT)")
@@ -108,9 +100,10 @@ secret: check it in.`,
 	return cmd
 }
 
-// Complete reads the argument, the role flags and the issuer's CA.
-func (o *OIDCTrustOptions) Complete(args []string) error {
-	o.Arg = args[0]
+// Complete takes the streams and the way to the cluster, and reads the argument, the
+// role flags and the issuer's CA.
+func (o *OIDCTrustOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.access, o.Arg = f.IOStreams, clusterAccessOf(f), args[0]
 	switch {
 	case o.Role != "":
 		o.Trust.Role = oidctrust.Role{Kind: "Role", Name: o.Role, Namespace: o.Namespace}
@@ -153,12 +146,12 @@ func (o *OIDCTrustOptions) Validate() error {
 
 // Run reaches the cluster, applies (or prints) the trust and writes the kubeconfig.
 func (o *OIDCTrustOptions) Run(ctx context.Context) error {
-	return withClusterBinding(ctx, o.f, o.Arg, func(env target, kc *bindingKubeconfig, dyn dynamic.Interface) error {
+	return o.access.with(ctx, o.Arg, func(env target, kc *bindingKubeconfig, dyn dynamic.Interface) error {
 		t := o.Trust
 		if t.Audience == "" {
 			t.Audience = kc.Server
 		}
-		out := o.f.IOStreams.Out
+		out := o.IO.Out
 		if o.DryRun {
 			var p printers.ResourcePrinter = &printers.JSONPrinter{}
 			if o.Output == "yaml" {
@@ -185,37 +178,39 @@ func (o *OIDCTrustOptions) Run(ctx context.Context) error {
 
 // OIDCListOptions is `kubectl kyma oidc list`.
 type OIDCListOptions struct {
-	f   *Factory
+	IO     genericiooptions.IOStreams
+	access clusterAccess
+
 	Arg string
 	outputFlags
 }
 
 // NewCmdOIDCList builds `oidc list`; runF, when set, replaces Run.
 func NewCmdOIDCList(f *Factory, runF func(*OIDCListOptions) error) *cobra.Command {
-	o := &OIDCListOptions{f: f}
+	o := &OIDCListOptions{}
 	cmd := &cobra.Command{
 		Use:               "list NAME|ID",
 		Short:             "List the environment's cluster's OIDC trusts: repository, issuer, audience, role",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Arg = args[0]
-			if err := o.validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	o.addFlags(cmd)
 	return cmd
 }
 
+// Complete takes the streams, the way to the cluster and the argument.
+func (o *OIDCListOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.access, o.Arg = f.IOStreams, clusterAccessOf(f), args[0]
+	return nil
+}
+
+// Validate checks -o before any network call.
+func (o *OIDCListOptions) Validate() error { return o.validate() }
+
 // Run lists the trusts.
 func (o *OIDCListOptions) Run(ctx context.Context) error {
-	return withClusterBinding(ctx, o.f, o.Arg, func(_ target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
+	return o.access.with(ctx, o.Arg, func(_ target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
 		trusts, err := oidctrust.Client{Dynamic: dyn}.List(ctx)
 		if err != nil {
 			return err
@@ -235,47 +230,49 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, t.Name})
 			l.Names = append(l.Names, t.Name)
 		}
-		return o.print(o.f.IOStreams.Out, o.f.IOStreams.ErrOut, l)
+		return o.print(o.IO.Out, o.IO.ErrOut, l)
 	})
 }
 
 // OIDCUntrustOptions is `kubectl kyma oidc untrust`.
 type OIDCUntrustOptions struct {
-	f          *Factory
+	IO     genericiooptions.IOStreams
+	access clusterAccess
+
 	Arg        string
 	Repository string
 }
 
 // NewCmdOIDCUntrust builds `oidc untrust`; runF, when set, replaces Run.
 func NewCmdOIDCUntrust(f *Factory, runF func(*OIDCUntrustOptions) error) *cobra.Command {
-	o := &OIDCUntrustOptions{f: f}
+	o := &OIDCUntrustOptions{}
 	cmd := &cobra.Command{
 		Use:               "untrust NAME|ID --repository OWNER/REPO",
 		Short:             "Remove a repository's trust: its OpenIDConnect resource and role binding",
 		Long:              "Delete the repository's OpenIDConnect resource (its tokens are refused within the authenticator's cache time, seconds) and its role binding.",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Arg = args[0]
-			if err := oidctrust.CheckRepository(o.Repository); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	cmd.Flags().StringVar(&o.Repository, "repository", "", "the repository whose trust goes: OWNER/REPO")
 	return cmd
 }
 
+// Complete takes the streams, the way to the cluster and the argument.
+func (o *OIDCUntrustOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.access, o.Arg = f.IOStreams, clusterAccessOf(f), args[0]
+	return nil
+}
+
+// Validate checks --repository before any network call.
+func (o *OIDCUntrustOptions) Validate() error { return oidctrust.CheckRepository(o.Repository) }
+
 // Run deletes the trust.
 func (o *OIDCUntrustOptions) Run(ctx context.Context) error {
-	return withClusterBinding(ctx, o.f, o.Arg, func(env target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
+	return o.access.with(ctx, o.Arg, func(env target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
 		gone, err := oidctrust.Client{Dynamic: dyn}.Delete(ctx, o.Repository)
 		for _, g := range gone {
-			fmt.Fprintf(o.f.IOStreams.Out, "%s deleted\n", g)
+			fmt.Fprintf(o.IO.Out, "%s deleted\n", g)
 		}
 		if err != nil {
 			return fmt.Errorf("untrust %s on %s: %w", o.Repository, env.Name, err)
@@ -284,15 +281,32 @@ func (o *OIDCUntrustOptions) Run(ctx context.Context) error {
 	})
 }
 
-// withClusterBinding runs fn with a dynamic client on the environment's cluster,
-// through a binding made for it and deleted when fn returns (noted in the made record
-// first, so that `kubectl kyma gc` finds it should the deletion fail).
-func withClusterBinding(ctx context.Context, f *Factory, arg string, fn func(target, *bindingKubeconfig, dynamic.Interface) error) (err error) {
-	env, err := resolveEnvironment(ctx, f, arg)
+// clusterAccess reaches an environment's cluster through a binding made for one
+// command and deleted when it is done.
+type clusterAccess struct {
+	bindings func() (binding.Service, error)
+	envs     environments
+	limit    limitNotes
+	record   func(envID, bindingID, kind string)
+	errOut   io.Writer
+}
+
+// clusterAccessOf takes the factory's binding service, environments and made record,
+// lazily.
+func clusterAccessOf(f *Factory) clusterAccess {
+	return clusterAccess{bindings: f.Bindings, envs: environmentsOf(f), limit: limitNotesOf(f), errOut: f.IOStreams.ErrOut,
+		record: func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }}
+}
+
+// with runs fn with a dynamic client on the environment's cluster, through a binding
+// made for it and deleted when fn returns (noted in the made record first, so that
+// `kubectl kyma gc` finds it should the deletion fail).
+func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bindingKubeconfig, dynamic.Interface) error) (err error) {
+	env, err := a.envs.resolve(ctx, arg)
 	if err != nil {
 		return err
 	}
-	svc, err := f.Bindings()
+	svc, err := a.bindings()
 	if err != nil {
 		return err
 	}
@@ -300,9 +314,9 @@ func withClusterBinding(ctx context.Context, f *Factory, arg string, fn func(tar
 	b, err := svc.Create(createCtx, env.ID, 0)
 	cancel()
 	if err != nil {
-		return explainLimit(ctx, f, svc, env, fmt.Errorf("bind %q to reach its cluster: %w", env.Name, err))
+		return a.limit.explain(ctx, svc, env, fmt.Errorf("bind %q to reach its cluster: %w", env.Name, err))
 	}
-	recordMade(f, env.ID, b.ID, madeByOIDC)
+	a.record(env.ID, b.ID, madeByOIDC)
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -312,7 +326,7 @@ func withClusterBinding(ctx context.Context, f *Factory, arg string, fn func(tar
 			if err == nil {
 				err = derr
 			} else {
-				fmt.Fprintf(f.IOStreams.ErrOut, "error: %v\n", derr)
+				fmt.Fprintf(a.errOut, "error: %v\n", derr)
 			}
 		}
 	}()
