@@ -63,6 +63,15 @@ type OIDC struct {
 	TokenFile string
 }
 
+// WithAudience is o with audience when it names none: the default of a trust and of
+// its kubeconfig is the cluster's API server URL.
+func (o OIDC) WithAudience(audience string) OIDC {
+	if o.Audience == "" {
+		o.Audience = audience
+	}
+	return o
+}
+
 // Check refuses a combination of flags that cannot work, in one sentence.
 func (o OIDC) Check() error {
 	switch o.Source {

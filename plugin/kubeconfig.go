@@ -35,6 +35,9 @@ type KubeconfigOptions struct {
 	// DryRun prints the change to the file as a diff and changes nothing: no cache
 	// entry, and a binding made only to learn the cluster is deleted again.
 	DryRun bool
+	// OIDC, when its Source is set, writes the user of a CI job of an existing trust
+	// (see 'kubectl kyma oidc') instead of a binding's.
+	OIDC credential.OIDC
 }
 
 // NewCmdKubeconfig builds `kubectl kyma kubeconfig NAME|ID`.
@@ -72,12 +75,22 @@ written to the file, and kubectl always gets a token that is valid.`,
 	fl.Float64Var(&o.Ahead, "refresh-ahead", 0, "share of a token's time until due after which kubectl-kyma makes the next binding in the background: 0.5 to 1 (default 0.8; 1 turns it off)")
 	fl.DurationVar(&o.Margin, "refresh-margin", 0, "make a new binding this long before the cached one expires, at most half its lifetime (default: the larger of 1m and a tenth of its lifetime)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the change to the kubeconfig as a unified diff and change nothing")
+	fl.StringVar(&o.OIDC.Source, credential.FlagOIDC, "", "write the user of a trusted CI job instead (see 'kubectl kyma oidc'): github, gitlab or file")
+	fl.StringVar(&o.OIDC.Audience, credential.FlagAudience, "", "with --oidc: the trust's audience (default: the cluster's API server URL, as 'oidc trust')")
+	fl.StringVar(&o.OIDC.TokenEnv, credential.FlagTokenEnv, "", "with --oidc gitlab: the variable that holds the job's token (default "+credential.DefaultGitLabTokenEnv+")")
+	fl.StringVar(&o.OIDC.TokenFile, credential.FlagTokenFile, "", "with --oidc file: the file that holds the token")
 	cmd.MarkFlagsMutuallyExclusive("kubeconfig", "output-file")
 	return cmd
 }
 
 // Validate checks the flags before any network call.
 func (o *KubeconfigOptions) Validate() error {
+	if o.OIDC.Source != "" {
+		if o.Static || o.Expiration.d != 0 || o.Margin != 0 || o.Ahead != 0 {
+			return errors.New("--oidc writes a CI job's user, which makes no binding: drop --static, --expiration and --refresh-*")
+		}
+		return o.OIDC.Check()
+	}
 	if o.Margin < 0 {
 		return errors.New("--refresh-margin must not be negative")
 	}
@@ -124,6 +137,9 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	}
 	if !o.Static {
 		user = &clientcmdapi.AuthInfo{Exec: o.execConfig(p.Name, env.ID)}
+	}
+	if o.OIDC.Source != "" {
+		user = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(o.OIDC.WithAudience(e.Server))}
 	}
 	cfg := kubeconfig.New(name, &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData, TLSServerName: e.TLSServerName}, user)
 	dest := kubeconfig.Target{Standalone: o.OutputFile, Explicit: o.Kubeconfig, Switch: !o.NoSwitch}

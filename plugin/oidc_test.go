@@ -142,3 +142,41 @@ func TestOIDCKubeconfigRunsTheCredentialPluginAndHoldsNoSecret(t *testing.T) {
 		t.Errorf("exec %+v", u.Exec)
 	}
 }
+
+func TestKubeconfigOIDCWritesTheJobsUser(t *testing.T) {
+	e := newTestEnv(t, newFakeBindings())
+	path := filepath.Join(t.TempDir(), "ci.kubeconfig")
+	if err := e.run("kubeconfig", "env-1", "--oidc", "gitlab", "--audience", "aud-1", "--token-env", "MY_TOKEN", "--output-file", path); err != nil {
+		t.Fatalf("%v\n%s", err, e.err)
+	}
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := cfg.AuthInfos[cfg.Contexts[cfg.CurrentContext].AuthInfo]
+	if d := cmp.Diff([]string{"credential", "--oidc", "gitlab", "--audience", "aud-1", "--token-env", "MY_TOKEN"}, u.Exec.Args); d != "" {
+		t.Errorf("exec args (-want +got):\n%s", d)
+	}
+	if c := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]; c.Server != "https://127.0.0.1:1" {
+		t.Errorf("server %q, want the binding's", c.Server)
+	}
+
+	// No --audience: the cluster's URL, as oidc trust defaults it.
+	if err := e.run("kubeconfig", "env-1", "--oidc", "github", "--output-file", path); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ = clientcmd.LoadFromFile(path)
+	if d := cmp.Diff([]string{"credential", "--oidc", "github", "--audience", "https://127.0.0.1:1"}, cfg.AuthInfos[cfg.CurrentContext].Exec.Args); d != "" {
+		t.Errorf("exec args (-want +got):\n%s", d)
+	}
+
+	for _, bad := range [][]string{
+		{"kubeconfig", "env-1", "--oidc", "github", "--static"},
+		{"kubeconfig", "env-1", "--oidc", "file"},
+		{"kubeconfig", "env-1", "--oidc", "azure"},
+	} {
+		if err := e.run(bad...); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
