@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/front"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/probe"
 )
 
 // CredentialOptions is the exec credential plugin's slow path: kubectl-kyma answers
@@ -103,7 +104,7 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	r := &credential.Refresher{
 		Cache:  credential.Cache{Dir: dir},
 		Minter: &minter{f: o.f, env: o.Args.Environment, expiration: o.Expiration.d, kind: madeByCredential},
-		Probe:  probeCluster,
+		Probe:  probe.Token,
 	}
 	in.Key.Profile = p.Name
 	in.Caller, in.Now, in.Stderr = o.caller(), o.f.Clock.Now, o.f.IOStreams.ErrOut

@@ -69,41 +69,7 @@ func (es environments) find(ctx context.Context, arg string) (*provisioning.Envi
 	if err != nil {
 		return nil, fmt.Errorf("list environments: %w", err)
 	}
-	var byName []provisioning.Environment
-	var have []string
-	for _, e := range envs {
-		if !isKyma(e.EnvironmentType) {
-			continue
-		}
-		if e.ID == arg {
-			return &e, nil
-		}
-		if e.DisplayName() == arg {
-			byName = append(byName, e)
-		}
-		have = append(have, fmt.Sprintf("%s (%s)", e.DisplayName(), e.ID))
-	}
-	switch len(byName) {
-	case 1:
-		return &byName[0], nil
-	case 0:
-		if len(have) == 0 {
-			return nil, fmt.Errorf("no Kyma environment %q: the subaccount has none", arg)
-		}
-		slices.Sort(have)
-		return nil, fmt.Errorf("no Kyma environment %q; the subaccount has: %s", arg, strings.Join(have, ", "))
-	}
-	ids := make([]string, len(byName))
-	for i, e := range byName {
-		ids[i] = e.ID
-	}
-	return nil, fmt.Errorf("%d Kyma environments are named %q: name one by id (%s)", len(byName), arg, strings.Join(ids, ", "))
-}
-
-// isKyma reports whether an environment type is Kyma's: a subaccount also lists its
-// Cloud Foundry and other environments, which this plugin leaves alone.
-func isKyma(environmentType string) bool {
-	return environmentType == "" || environmentType == provisioning.EnvironmentTypeKyma
+	return provisioning.FindKyma(envs, arg)
 }
 
 // environmentListing shows environments as kubectl shows resources.
@@ -175,7 +141,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("list environments: %w", err)
 	}
 	envs = slices.DeleteFunc(envs, func(e provisioning.Environment) bool {
-		return !isKyma(e.EnvironmentType)
+		return !e.IsKyma()
 	})
 	l, err := environmentListing(o.Clock.Now(), envs, false)
 	if err != nil {
@@ -279,7 +245,7 @@ func (o *AvailableOptions) Run(ctx context.Context) error {
 		},
 	}
 	for _, a := range avail {
-		if !isKyma(a.EnvironmentType) {
+		if !a.IsKyma() {
 			continue
 		}
 		raw, err := json.Marshal(a)
@@ -288,44 +254,11 @@ func (o *AvailableOptions) Run(ctx context.Context) error {
 		}
 		l.Items = append(l.Items, raw)
 		l.Names = append(l.Names, a.PlanName)
-		rs := regions(map[string]any(a.CreateSchema))
+		rs := a.Regions()
 		l.Rows = append(l.Rows, []any{a.PlanName, a.Description, shortList(rs, 3),
 			strings.Join(rs, ","), fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
 	}
 	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
-}
-
-// regions finds the enum of a "region" property anywhere in a plan's create schema:
-// KEB nests the JSON schema under parameters, and the nesting differs between plans.
-func regions(schema map[string]any) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if props, ok := x["properties"].(map[string]any); ok {
-				if r, ok := props["region"].(map[string]any); ok {
-					if enum, ok := r["enum"].([]any); ok {
-						for _, e := range enum {
-							if s, ok := e.(string); ok && !slices.Contains(out, s) {
-								out = append(out, s)
-							}
-						}
-					}
-				}
-			}
-			for _, val := range x {
-				walk(val)
-			}
-		case []any:
-			for _, val := range x {
-				walk(val)
-			}
-		}
-	}
-	walk(schema)
-	slices.Sort(out)
-	return out
 }
 
 // shortList joins the first n items and says how many more there are: a table row
@@ -363,7 +296,7 @@ func completeEnvironments(f *Factory) func(*cobra.Command, []string, string) ([]
 		}
 		var names []string
 		for _, e := range envs {
-			if !isKyma(e.EnvironmentType) {
+			if !e.IsKyma() {
 				continue
 			}
 			if n := e.DisplayName(); strings.HasPrefix(n, toComplete) {

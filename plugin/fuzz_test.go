@@ -1,29 +1,6 @@
 package plugin
 
-import (
-	"strings"
-	"testing"
-)
-
-// FuzzParseServiceKey: a service key file is whatever the user points at.
-func FuzzParseServiceKey(f *testing.F) {
-	f.Add(`{"credentials":{"uaa":{"clientid":"id","clientsecret":"s3cret","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://prov"}}}`)
-	f.Add(`{"uaa":{"clientid":"id","clientsecret":"s3cret","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://prov"}}`)
-	f.Add(`{"credentials":null}`)
-	f.Add(`{"credentials":{"uaa":"x"}}`)
-	f.Fuzz(func(t *testing.T, data string) {
-		key, err := parseServiceKey([]byte(data))
-		if err != nil {
-			if strings.Contains(err.Error(), "s3cret") {
-				t.Fatalf("the error holds the secret: %v", err)
-			}
-			return
-		}
-		if key.UAA.ClientID == "" || key.UAA.ClientSecret == "" || key.UAA.URL == "" || key.Endpoints.ProvisioningServiceURL == "" {
-			t.Fatalf("accepted a key with a field missing: %+v", key)
-		}
-	})
-}
+import "testing"
 
 // FuzzParseKubeconfig: the kubeconfig inside a binding comes from the service.
 func FuzzParseKubeconfig(f *testing.F) {

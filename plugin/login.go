@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -93,7 +92,7 @@ func (o *LoginOptions) Complete(f *Factory, _ []string) error {
 		if err != nil {
 			return fmt.Errorf("read the service key: %w", err)
 		}
-		key, err := parseServiceKey(data)
+		key, err := config.ParseServiceKey(data)
 		if err != nil {
 			return fmt.Errorf("service key %s: %w", o.ServiceKeyFile, err)
 		}
@@ -166,51 +165,4 @@ func (o *LoginOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.IO.Out, "Logged in: profile %q saved to %s and made current.\n", o.profile.Name, o.Store.Path)
 	return nil
-}
-
-// serviceKey is the credentials object of a Cloud Management (cis, plan local)
-// binding:
-//
-//	{"uaa": {"clientid": "...", "clientsecret": "...", "url": "https://..."},
-//	 "endpoints": {"provisioning_service_url": "https://..."}, ...}
-type serviceKey struct {
-	UAA struct {
-		ClientID     string `json:"clientid"`
-		ClientSecret string `json:"clientsecret"`
-		URL          string `json:"url"`
-	} `json:"uaa"`
-	Endpoints struct {
-		ProvisioningServiceURL string `json:"provisioning_service_url"`
-	} `json:"endpoints"`
-}
-
-// parseServiceKey takes a whole binding ({"credentials": {...}}, as the btp CLI and the
-// BTP cockpit show it) or just its credentials object.
-func parseServiceKey(data []byte) (*serviceKey, error) {
-	var outer struct {
-		Credentials *serviceKey `json:"credentials"`
-	}
-	if err := json.Unmarshal(data, &outer); err != nil {
-		return nil, errors.New("it is not JSON: pass the service key's JSON as the btp CLI or the BTP cockpit shows it")
-	}
-	key := outer.Credentials
-	if key == nil {
-		key = &serviceKey{}
-		if err := json.Unmarshal(data, key); err != nil {
-			return nil, errors.New("it is not a service key's JSON")
-		}
-	}
-	switch {
-	case key.UAA.ClientID == "" && key.UAA.URL == "":
-		return nil, errors.New("it has no uaa section: is it a key of the Cloud Management service (cis)?")
-	case key.UAA.ClientID == "":
-		return nil, errors.New("it has no uaa.clientid")
-	case key.UAA.ClientSecret == "":
-		return nil, errors.New("it has no uaa.clientsecret: keys with a certificate (x509) are not supported yet")
-	case key.UAA.URL == "":
-		return nil, errors.New("it has no uaa.url")
-	case key.Endpoints.ProvisioningServiceURL == "":
-		return nil, errors.New("it has no endpoints.provisioning_service_url: is it a key of the Cloud Management service (cis) with plan local?")
-	}
-	return key, nil
 }

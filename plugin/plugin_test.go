@@ -164,38 +164,6 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-func TestParseServiceKey(t *testing.T) {
-	full := `{"credentials":{"uaa":{"clientid":"id","clientsecret":"s3cret","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://prov"}}}`
-	inner := `{"uaa":{"clientid":"id","clientsecret":"s3cret","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://prov"}}`
-	for _, tc := range []struct{ name, in, err string }{
-		{"whole binding", full, ""},
-		{"credentials only", inner, ""},
-		{"not json", "clientid: x", "it is not JSON"},
-		{"other service", `{"credentials":{"url":"https://x"}}`, "it has no uaa section"},
-		{"no secret", `{"uaa":{"clientid":"id","url":"https://uaa"},"endpoints":{"provisioning_service_url":"https://p"}}`, "it has no uaa.clientsecret"},
-		{"no endpoint", `{"uaa":{"clientid":"id","clientsecret":"s","url":"https://uaa"}}`, "it has no endpoints.provisioning_service_url"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			key, err := parseServiceKey([]byte(tc.in))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
-				if strings.Contains(err.Error(), "s3cret") {
-					t.Errorf("error leaks the secret: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if key.UAA.ClientID != "id" || key.Endpoints.ProvisioningServiceURL != "https://prov" {
-				t.Errorf("parsed %+v", key)
-			}
-		})
-	}
-}
-
 func TestCheckURL(t *testing.T) {
 	for in, ok := range map[string]bool{
 		"https://uaa.example":     true,

@@ -1,4 +1,4 @@
-package plugin
+package probe
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestProbeCluster(t *testing.T) {
+func TestToken(t *testing.T) {
 	status := http.StatusCreated
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/apis/authentication.k8s.io/v1/selfsubjectreviews" || r.Header.Get("Authorization") != "Bearer tok" {
@@ -29,19 +29,19 @@ func TestProbeCluster(t *testing.T) {
 		{http.StatusServiceUnavailable, false, true},
 	} {
 		status = tc.status
-		ok, err := probeCluster(context.Background(), srv.URL+"/", ca, "tok")
+		ok, err := Token(context.Background(), srv.URL+"/", ca, "tok")
 		if ok != tc.accepted || (err != nil) != tc.err {
 			t.Errorf("answer %d: accepted %v, err %v", tc.status, ok, err)
 		}
 	}
-	if _, err := probeCluster(context.Background(), srv.URL, nil, "tok"); err == nil {
+	if _, err := Token(context.Background(), srv.URL, nil, "tok"); err == nil {
 		t.Error("a server the system roots do not trust was asked anyway")
 	}
 }
 
 // A redirect from the cluster is not followed: the token goes to no other URL, and the
 // answer says nothing about the token.
-func TestProbeClusterRefusesRedirects(t *testing.T) {
+func TestTokenRefusesRedirects(t *testing.T) {
 	var followed string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/elsewhere" {
@@ -53,7 +53,7 @@ func TestProbeClusterRefusesRedirects(t *testing.T) {
 	}))
 	defer srv.Close()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	ok, err := probeCluster(context.Background(), srv.URL, ca, "tok")
+	ok, err := Token(context.Background(), srv.URL, ca, "tok")
 	if ok || err == nil || followed != "" {
 		t.Errorf("accepted %v, err %v, the redirect target got %q; want no answer and no request", ok, err, followed)
 	}

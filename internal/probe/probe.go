@@ -1,4 +1,7 @@
-package plugin
+// Package probe asks a Kubernetes cluster whether it accepts a bearer token, for the
+// credential helper's refusal check (credential.Prober). It links only the standard
+// library and the project's redirect guard.
+package probe
 
 import (
 	"context"
@@ -21,14 +24,14 @@ import (
 // role), so only a refused token gets 401.
 const selfSubjectReview = `{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`
 
-// probeCluster asks the cluster at server whether it accepts token, for the credential
+// Token asks the cluster at server whether it accepts token, for the credential
 // helper's refusal check (credential.Prober): a 401 is a refusal; any other answer from
 // the API server (201, or 403 for an authenticated user denied the review) means the
 // token is accepted; no answer, or a 5xx, says nothing. It runs in kyma-cli only, off
 // the cache-hit path, and with the standard library: one request, trusting caData (or
 // the system roots when it is empty), through the proxy the environment names, as
 // kubectl would.
-func probeCluster(ctx context.Context, server string, caData []byte, token string) (bool, error) {
+func Token(ctx context.Context, server string, caData []byte, token string) (bool, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if len(caData) > 0 {
 		pool := x509.NewCertPool()
