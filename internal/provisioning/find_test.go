@@ -45,7 +45,7 @@ func TestFindKyma(t *testing.T) {
 func TestRegions(t *testing.T) {
 	a := AvailableEnvironment{CreateSchema: Object{"parameters": map[string]any{
 		"properties": map[string]any{"region": map[string]any{"enum": []any{"westeurope", "eastus"}}},
-		"oneOf": []any{map[string]any{"properties": map[string]any{"region": map[string]any{"enum": []any{"eastus", "japaneast", 3}}}}},
+		"oneOf":      []any{map[string]any{"properties": map[string]any{"region": map[string]any{"enum": []any{"eastus", "japaneast", 3}}}}},
 	}}}
 	if diff := cmp.Diff([]string{"eastus", "japaneast", "westeurope"}, a.Regions()); diff != "" {
 		t.Errorf("regions (-want +got):\n%s", diff)
