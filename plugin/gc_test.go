@@ -182,3 +182,12 @@ delete the ones this machine made and no longer uses with 'kubectl kyma gc env-1
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+func TestGCFlags(t *testing.T) {
+	testFlags(t, NewCmdGC, []flagsCase[GCOptions]{
+		{args: []string{"gc"}, want: &GCOptions{}},
+		{args: []string{"gc", "prod"}, want: &GCOptions{Arg: "prod"}},
+		{args: []string{"gc", "prod", "dev"}, wantErr: "accepts at most 1 arg(s), received 2"},
+		{args: []string{"gc", "--all"}, wantErr: "unknown flag: --all"},
+	})
+}

@@ -148,7 +148,7 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 	add("access",
 		NewCmdRun(f),
 		NewCmdStatus(f, nil),
-		NewCmdGC(f),
+		NewCmdGC(f, nil),
 		NewCmdOIDC(f),
 	)
 	cmd.SetHelpCommandGroupID("setup")
