@@ -18,8 +18,12 @@ kubeconfig=$(go run ./internal/testcluster/devcluster --dir "$dev/cluster")
 cp "$kubeconfig" "$dev/admin.kubeconfig"
 for p in kube-apiserver etcd; do cp "$dev/cluster/$p.pid" "$dev/$p.pid"; done
 
+# The detached cluster's apiserver asks its token webhook (OpenIDConnect trust) at the
+# address devcluster picked; the emulator serves it there.
 # shellcheck disable=SC2086 # EMULATOR_ARGS is a list of flags
 setsid bin/kyma-emulator --kubeconfig "$dev/admin.kubeconfig" --state-dir "$dev/emulator" \
+  --token-webhook-addr "$(cat "$dev/cluster/token-webhook.addr")" \
+  --token-webhook-cert "$dev/cluster/token-webhook.crt" --token-webhook-key "$dev/cluster/token-webhook.key" \
   ${EMULATOR_ARGS:-} >"$dev/emulator.out" 2>"$dev/emulator.log" </dev/null &
 echo $! >"$dev/emulator.pid"
 for _ in $(seq 1 300); do
@@ -40,6 +44,7 @@ dev-up: a Kubernetes API server and the Kyma emulator run on 127.0.0.1.
   admin:         kubectl --kubeconfig .dev/admin.kubeconfig get ns
   service key:   .dev/emulator/service-key.json
   broker:        .dev/emulator/broker.json
+  CI job (OIDC): .dev/emulator/github-actions.env   (issuer: $url, CA .dev/emulator/ca.crt)
 
 Try it:
   export PATH=\$PWD/bin:\$PATH XDG_CONFIG_HOME=\$PWD/.dev/config XDG_CACHE_HOME=\$PWD/.dev/cache

@@ -25,6 +25,8 @@ type pki struct {
 	saKey       string
 	tokenFile   string
 	adminToken  string
+	webhookCert string // the token webhook's serving certificate and key
+	webhookKey  string
 }
 
 // writePKI makes a CA, a serving certificate for 127.0.0.1 and localhost, a
@@ -70,6 +72,26 @@ func writePKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create serving certificate: %w", err)
 	}
+	// The token webhook serves on 127.0.0.1 with a certificate of the same CA, which its
+	// kubeconfig tells the apiserver to trust.
+	whKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate token webhook key: %w", err)
+	}
+	whTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "token-webhook"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	whDER, err := x509.CreateCertificate(rand.Reader, whTmpl, ca, &whKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("create token webhook certificate: %w", err)
+	}
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate service-account key: %w", err)
@@ -86,6 +108,8 @@ func writePKI(dir string) (*pki, error) {
 		saKey:       filepath.Join(dir, "service-account.key"),
 		tokenFile:   filepath.Join(dir, "tokens.csv"),
 		adminToken:  hex.EncodeToString(token),
+		webhookCert: filepath.Join(dir, "token-webhook.crt"),
+		webhookKey:  filepath.Join(dir, "token-webhook.key"),
 	}
 	files := map[string][]byte{
 		filepath.Join(dir, "ca.crt"): p.caPEM,
@@ -93,6 +117,8 @@ func writePKI(dir string) (*pki, error) {
 		p.servingKey:                 pemKey(srvKey),
 		p.saKey:                      pemKey(saKey),
 		p.tokenFile:                  []byte(p.adminToken + ",admin,admin-uid,system:masters\n"),
+		p.webhookCert:                pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: whDER}),
+		p.webhookKey:                 pemKey(whKey),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(name, data, 0o600); err != nil {

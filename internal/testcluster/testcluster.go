@@ -5,6 +5,11 @@
 // The apiserver runs with TLS, RBAC, service-account token signing (so TokenRequest
 // works, as KEB's bindings need) and a static admin token. Every listener is on the
 // loopback interface and on a free port, so several clusters can run side by side.
+//
+// Like a Kyma cluster, it trusts the OpenID Connect issuers its OpenIDConnect resources
+// (authentication.gardener.cloud/v1alpha1, whose CRD Start installs) name, through a
+// token webhook (package oidcwebhook): served in the caller's process for an attached
+// cluster, by kyma-emulator --token-webhook-addr for a detached one.
 package testcluster
 
 import (
@@ -39,9 +44,30 @@ type Cluster struct {
 	Kubeconfig string
 	// Dir holds the cluster's certificates, keys, data and logs.
 	Dir string
+	// TokenWebhook is where the apiserver asks about tokens it does not know itself.
+	TokenWebhook TokenWebhook
 
-	procs []*os.Process // apiserver first: it is stopped before etcd
+	procs   []*os.Process // apiserver first: it is stopped before etcd
+	webhook *http.Server  // the in-process token webhook of an attached cluster
+	logFile *os.File      // its log
 }
+
+// TokenWebhook is the token webhook the apiserver is configured with.
+type TokenWebhook struct {
+	// Addr is its loopback address, host:port.
+	Addr string
+	// CertFile and KeyFile are its serving certificate and key (PEM), signed by the
+	// cluster CA, which the apiserver trusts for it.
+	CertFile, KeyFile string
+	// Served says the cluster serves it itself (attached); a detached cluster leaves it
+	// to kyma-emulator --token-webhook-addr Addr --token-webhook-cert CertFile
+	// --token-webhook-key KeyFile.
+	Served bool
+}
+
+// Cache TTL of the apiserver's token webhook answers, accepted and refused alike: short,
+// so that deleting an OpenIDConnect resource (oidc untrust) bites within seconds.
+const tokenWebhookCacheTTL = "10s"
 
 // Options tune Start.
 type Options struct {
@@ -125,6 +151,10 @@ func Start(ctx context.Context, dir string, opts ...Options) (c *Cluster, err er
 		}
 	}()
 
+	if err := c.setUpTokenWebhook(p, !o.Detach); err != nil {
+		return nil, err
+	}
+
 	etcd, err := start(o, dir, "etcd", filepath.Join(o.BinDir, "etcd"),
 		"--name=default",
 		"--data-dir="+filepath.Join(dir, "etcd"),
@@ -154,6 +184,9 @@ func Start(ctx context.Context, dir string, opts ...Options) (c *Cluster, err er
 		"--service-account-key-file="+p.saKey,
 		"--service-account-signing-key-file="+p.saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
+		"--authentication-token-webhook-config-file="+filepath.Join(dir, tokenWebhookKubeconfig),
+		"--authentication-token-webhook-version=v1",
+		"--authentication-token-webhook-cache-ttl="+tokenWebhookCacheTTL,
 		"--cert-dir="+filepath.Join(dir, "certs"),
 		"--profiling=false",
 		"--v=0",
@@ -169,6 +202,12 @@ func Start(ctx context.Context, dir string, opts ...Options) (c *Cluster, err er
 	}
 	if err := c.waitReady(ctx, o.Ready); err != nil {
 		return nil, fmt.Errorf("%w (logs in %s)", err, dir)
+	}
+	if err := c.installCRDs(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.aggregateClusterRoles(ctx); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -254,9 +293,20 @@ func (c *Cluster) waitReady(ctx context.Context, limit time.Duration) error {
 	}
 }
 
-// Stop ends the apiserver, then etcd, by PID: SIGTERM, then SIGKILL after 10 s.
+// Stop ends the apiserver, then etcd, by PID: SIGTERM, then SIGKILL after 10 s; then
+// the in-process token webhook.
 func (c *Cluster) Stop() error {
 	var errs []error
+	defer func() {
+		if c.webhook != nil {
+			_ = c.webhook.Close()
+			c.webhook = nil
+		}
+		if c.logFile != nil {
+			_ = c.logFile.Close()
+			c.logFile = nil
+		}
+	}()
 	for _, p := range c.procs {
 		if err := StopPID(p.Pid, 10*time.Second); err != nil {
 			errs = append(errs, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +30,25 @@ func TestStartStop(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != "admin" {
 		t.Errorf("kubectl auth whoami = %q, want admin", got)
+	}
+	// Like a Kyma cluster, it serves OpenIDConnect resources and asks its token webhook
+	// about unknown tokens: refused, not an error.
+	if out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig, "get", "openidconnects").CombinedOutput(); err != nil {
+		t.Errorf("kubectl get openidconnects: %v\n%s", err, out)
+	}
+	if !c.TokenWebhook.Served {
+		t.Error("an attached cluster does not serve its token webhook")
+	}
+	unknown := "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2V4YW1wbGUuY29tIn0.c2ln" // {"iss":"https://example.com"}
+	out, err = exec.Command("kubectl", "--server", c.Server, "--certificate-authority", filepath.Join(c.Dir, "ca.crt"), "--token", unknown, "auth", "whoami").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Unauthorized") {
+		t.Errorf("an unknown JWT: %v, %s; want Unauthorized", err, out)
+	}
+	// The webhook down breaks nothing that does not need it: the admin's token is read
+	// from the token file first.
+	_ = c.webhook.Close()
+	if out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig, "auth", "whoami").CombinedOutput(); err != nil {
+		t.Errorf("kubectl auth whoami with the token webhook down: %v\n%s", err, out)
 	}
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)

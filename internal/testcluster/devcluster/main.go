@@ -1,6 +1,7 @@
 // Command devcluster starts a detached etcd + kube-apiserver for `make dev-up` and
 // prints the admin kubeconfig's path; `make dev-down` stops them by the PIDs it leaves
-// in the folder.
+// in the folder. The apiserver's token webhook (OpenIDConnect trust) is left to
+// kyma-emulator: the folder holds its address (token-webhook.addr), certificate and key.
 package main
 
 import (
