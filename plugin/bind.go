@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 )
 
 // expirationFlag is a binding lifetime given as seconds (600) or a duration (10m).
@@ -56,7 +57,7 @@ type BindOptions struct {
 
 	Arg        string
 	Expiration expirationFlag
-	out        outputFlags
+	out        printers.Flags
 }
 
 // NewCmdBind builds `kubectl kyma bind NAME|ID`; runF, when set, replaces Run (tests).
@@ -92,7 +93,7 @@ func (o *BindOptions) Validate() error {
 	if o.out.Output == "" {
 		return nil
 	}
-	return o.out.validate()
+	return o.out.Validate()
 }
 
 // Run makes the binding.
@@ -121,7 +122,7 @@ func (o *BindOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.out.print(o.IO.Out, o.IO.ErrOut, listing{Kind: "Binding", Single: true, Items: []json.RawMessage{raw}, Names: []string{b.ID}})
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, printers.Listing{Kind: "Binding", Single: true, Items: []json.RawMessage{raw}, Names: []string{b.ID}})
 }
 
 // BindingsOptions lists an environment's bindings.
@@ -132,7 +133,7 @@ type BindingsOptions struct {
 	envs     environments
 
 	Arg string
-	out outputFlags
+	out printers.Flags
 }
 
 // NewCmdBindings builds `kubectl kyma bindings NAME|ID`; runF, when set, replaces Run
@@ -146,7 +147,7 @@ func NewCmdBindings(f *Factory, runF func(*BindingsOptions) error) *cobra.Comman
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
 	}
-	o.out.addFlags(cmd)
+	o.out.AddFlags(cmd)
 	return cmd
 }
 
@@ -158,7 +159,7 @@ func (o *BindingsOptions) Complete(f *Factory, args []string) error {
 }
 
 // Validate checks -o.
-func (o *BindingsOptions) Validate() error { return o.out.validate() }
+func (o *BindingsOptions) Validate() error { return o.out.Validate() }
 
 // Run prints the bindings, without their kubeconfigs.
 func (o *BindingsOptions) Run(ctx context.Context) error {
@@ -174,10 +175,10 @@ func (o *BindingsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list the bindings of %q: %w", env.Name, err)
 	}
-	l := listing{
+	l := printers.Listing{
 		Kind: "Binding",
 		Columns: []metav1.TableColumnDefinition{
-			column("ID", false), column("CREATED", false), column("EXPIRES", false), column("CREATED BY", true),
+			printers.Column("ID", false), printers.Column("CREATED", false), printers.Column("EXPIRES", false), printers.Column("CREATED BY", true),
 		},
 	}
 	now := o.Clock.Now()
@@ -189,9 +190,9 @@ func (o *BindingsOptions) Run(ctx context.Context) error {
 		}
 		l.Items = append(l.Items, raw)
 		l.Names = append(l.Names, b.ID)
-		l.Rows = append(l.Rows, []any{b.ID, age(now, b.CreatedAt), expiresIn(now, b.ExpiresAt), b.CreatedBy})
+		l.Rows = append(l.Rows, []any{b.ID, printers.Age(now, b.CreatedAt), expiresIn(now, b.ExpiresAt), b.CreatedBy})
 	}
-	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // expiresIn says when a binding expires, relative to now.
@@ -200,7 +201,7 @@ func expiresIn(now, t time.Time) string {
 	case t.IsZero():
 		return "<unknown>"
 	case t.Before(now):
-		return "expired " + age(now, t) + " ago"
+		return "expired " + printers.Age(now, t) + " ago"
 	}
 	return "in " + duration.HumanDuration(t.Sub(now))
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ func TestBindFlags(t *testing.T) {
 	testFlags(t, NewCmdBind, []flagsCase[BindOptions]{
 		{args: []string{"bind", "prod"}, want: &BindOptions{Arg: "prod"}},
 		{args: []string{"bind", "prod", "--expiration", "3600", "-o", "json"},
-			want: &BindOptions{Arg: "prod", Expiration: expirationFlag{time.Hour}, out: outputFlags{Output: "json"}}},
+			want: &BindOptions{Arg: "prod", Expiration: expirationFlag{time.Hour}, out: printers.Flags{Output: "json"}}},
 		{args: []string{"bind", "prod", "--expiration", "15m"}, want: &BindOptions{Arg: "prod", Expiration: expirationFlag{15 * time.Minute}}},
 		{args: []string{"bind"}, wantErr: "kubectl kyma bind takes NAME|ID, got 0 arguments"},
 		{args: []string{"bind", "prod", "--expiration", "3h"}, wantErr: "a binding lives from 600 to 7200 seconds (10m to 2h), not 3h"},
@@ -21,7 +22,7 @@ func TestBindFlags(t *testing.T) {
 func TestBindingsFlags(t *testing.T) {
 	testFlags(t, NewCmdBindings, []flagsCase[BindingsOptions]{
 		{args: []string{"bindings", "prod"}, want: &BindingsOptions{Arg: "prod"}},
-		{args: []string{"bindings", "prod", "-o", "wide"}, want: &BindingsOptions{Arg: "prod", out: outputFlags{Output: "wide"}}},
+		{args: []string{"bindings", "prod", "-o", "wide"}, want: &BindingsOptions{Arg: "prod", out: printers.Flags{Output: "wide"}}},
 		{args: []string{"bindings"}, wantErr: "kubectl kyma bindings takes NAME|ID, got 0 arguments"},
 		{args: []string{"bindings", "prod", "-o", "csv"}, wantErr: `unknown output format "csv"`},
 	})

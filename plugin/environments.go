@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
@@ -73,14 +74,14 @@ func (es environments) find(ctx context.Context, arg string) (*provisioning.Envi
 }
 
 // environmentListing shows environments as kubectl shows resources.
-func environmentListing(now time.Time, envs []provisioning.Environment, single bool) (listing, error) {
-	l := listing{
+func environmentListing(now time.Time, envs []provisioning.Environment, single bool) (printers.Listing, error) {
+	l := printers.Listing{
 		Kind:   "Environment",
 		Single: single,
 		Columns: []metav1.TableColumnDefinition{
-			column("NAME", false), column("ID", false), column("STATE", false), column("PLAN", false),
-			column("REGION", false), column("AGE", false),
-			column("SUBACCOUNT", true), column("API SERVER", true), column("MESSAGE", true),
+			printers.Column("NAME", false), printers.Column("ID", false), printers.Column("STATE", false), printers.Column("PLAN", false),
+			printers.Column("REGION", false), printers.Column("AGE", false),
+			printers.Column("SUBACCOUNT", true), printers.Column("API SERVER", true), printers.Column("MESSAGE", true),
 		},
 	}
 	for _, e := range envs {
@@ -91,7 +92,7 @@ func environmentListing(now time.Time, envs []provisioning.Environment, single b
 		l.Items = append(l.Items, raw)
 		l.Names = append(l.Names, e.DisplayName())
 		l.Rows = append(l.Rows, []any{
-			e.DisplayName(), e.ID, e.State, e.PlanName, e.Parameters.String("region"), age(now, e.CreatedDate.Time),
+			e.DisplayName(), e.ID, e.State, e.PlanName, e.Parameters.String("region"), printers.Age(now, e.CreatedDate.Time),
 			e.SubaccountGUID, e.APIServerURL(), e.StateMessage,
 		})
 	}
@@ -104,7 +105,7 @@ type ListOptions struct {
 	Clock        clock.Clock
 	Provisioning func() (*provisioning.Client, error)
 
-	out outputFlags
+	out printers.Flags
 }
 
 // NewCmdList builds `kubectl kyma list`; runF, when set, replaces Run (tests).
@@ -117,7 +118,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    runE(f, o, runF),
 	}
-	o.out.addFlags(cmd)
+	o.out.AddFlags(cmd)
 	return cmd
 }
 
@@ -128,7 +129,7 @@ func (o *ListOptions) Complete(f *Factory, _ []string) error {
 }
 
 // Validate checks -o.
-func (o *ListOptions) Validate() error { return o.out.validate() }
+func (o *ListOptions) Validate() error { return o.out.Validate() }
 
 // Run prints the environments.
 func (o *ListOptions) Run(ctx context.Context) error {
@@ -147,7 +148,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // GetOptions shows one Kyma environment.
@@ -157,7 +158,7 @@ type GetOptions struct {
 	envs  environments
 
 	Arg string
-	out outputFlags
+	out printers.Flags
 }
 
 // NewCmdGet builds `kubectl kyma get NAME|ID`; runF, when set, replaces Run (tests).
@@ -170,7 +171,7 @@ func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
 	}
-	o.out.addFlags(cmd)
+	o.out.AddFlags(cmd)
 	return cmd
 }
 
@@ -182,7 +183,7 @@ func (o *GetOptions) Complete(f *Factory, args []string) error {
 }
 
 // Validate checks -o.
-func (o *GetOptions) Validate() error { return o.out.validate() }
+func (o *GetOptions) Validate() error { return o.out.Validate() }
 
 // Run prints the environment.
 func (o *GetOptions) Run(ctx context.Context) error {
@@ -194,7 +195,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // AvailableOptions lists the Kyma plans the subaccount is entitled to.
@@ -202,7 +203,7 @@ type AvailableOptions struct {
 	IO           genericiooptions.IOStreams
 	Provisioning func() (*provisioning.Client, error)
 
-	out outputFlags
+	out printers.Flags
 }
 
 // NewCmdAvailable builds `kubectl kyma available`; runF, when set, replaces Run (tests).
@@ -214,7 +215,7 @@ func NewCmdAvailable(f *Factory, runF func(*AvailableOptions) error) *cobra.Comm
 		Args:  cobra.NoArgs,
 		RunE:  runE(f, o, runF),
 	}
-	o.out.addFlags(cmd)
+	o.out.AddFlags(cmd)
 	return cmd
 }
 
@@ -225,7 +226,7 @@ func (o *AvailableOptions) Complete(f *Factory, _ []string) error {
 }
 
 // Validate checks -o.
-func (o *AvailableOptions) Validate() error { return o.out.validate() }
+func (o *AvailableOptions) Validate() error { return o.out.Validate() }
 
 // Run prints the plans with their regions.
 func (o *AvailableOptions) Run(ctx context.Context) error {
@@ -237,11 +238,11 @@ func (o *AvailableOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list available environments: %w", err)
 	}
-	l := listing{
+	l := printers.Listing{
 		Kind: "AvailableEnvironment",
 		Columns: []metav1.TableColumnDefinition{
-			column("PLAN", false), column("DESCRIPTION", false), column("REGIONS", false),
-			column("ALL REGIONS", true), column("UPDATABLE", true), column("AVAILABILITY", true),
+			printers.Column("PLAN", false), printers.Column("DESCRIPTION", false), printers.Column("REGIONS", false),
+			printers.Column("ALL REGIONS", true), printers.Column("UPDATABLE", true), printers.Column("AVAILABILITY", true),
 		},
 	}
 	for _, a := range avail {
@@ -258,7 +259,7 @@ func (o *AvailableOptions) Run(ctx context.Context) error {
 		l.Rows = append(l.Rows, []any{a.PlanName, a.Description, shortList(rs, 3),
 			strings.Join(rs, ","), fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
 	}
-	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // shortList joins the first n items and says how many more there are: a table row

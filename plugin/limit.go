@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 )
 
 // limitError is a refused bind at the limit of live bindings, with what the user needs
@@ -73,7 +74,7 @@ func (n limitNotes) explain(ctx context.Context, svc binding.Service, env target
 		if len(made) > 0 {
 			fmt.Fprintf(&b, "; this machine made these, which may be live:")
 			for _, id := range sortedKeys(made) {
-				fmt.Fprintf(&b, "\n  %s (%s, %s)", id, ledger.Describe(made[id].Kind), age(now, made[id].At)+" ago")
+				fmt.Fprintf(&b, "\n  %s (%s, %s)", id, ledger.Describe(made[id].Kind), printers.Age(now, made[id].At)+" ago")
 			}
 			ours = len(made)
 		}
@@ -89,7 +90,7 @@ func (n limitNotes) explain(ctx context.Context, svc binding.Service, env target
 			}
 			created := "<unknown>"
 			if !l.CreatedAt.IsZero() {
-				created = age(now, l.CreatedAt) + " ago"
+				created = printers.Age(now, l.CreatedAt) + " ago"
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.ID, created, expiresIn(now, l.ExpiresAt), by)
 		}

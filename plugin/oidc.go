@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
+	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -24,6 +24,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 )
 
 // madeByOIDC marks the bindings the oidc commands make to reach the cluster.
@@ -153,9 +154,9 @@ func (o *OIDCTrustOptions) Run(ctx context.Context) error {
 		}
 		out := o.IO.Out
 		if o.DryRun {
-			var p printers.ResourcePrinter = &printers.JSONPrinter{}
+			var p cliprinters.ResourcePrinter = &cliprinters.JSONPrinter{}
 			if o.Output == "yaml" {
-				p = &printers.YAMLPrinter{}
+				p = &cliprinters.YAMLPrinter{}
 			}
 			list := map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{t.OpenIDConnect().Object, t.Binding().Object}}
 			return p.PrintObj(&unstructured.Unstructured{Object: list}, out)
@@ -182,7 +183,7 @@ type OIDCListOptions struct {
 	access clusterAccess
 
 	Arg string
-	outputFlags
+	printers.Flags
 }
 
 // NewCmdOIDCList builds `oidc list`; runF, when set, replaces Run.
@@ -195,7 +196,7 @@ func NewCmdOIDCList(f *Factory, runF func(*OIDCListOptions) error) *cobra.Comman
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
 	}
-	o.addFlags(cmd)
+	o.AddFlags(cmd)
 	return cmd
 }
 
@@ -206,7 +207,7 @@ func (o *OIDCListOptions) Complete(f *Factory, args []string) error {
 }
 
 // Validate checks -o before any network call.
-func (o *OIDCListOptions) Validate() error { return o.validate() }
+func (o *OIDCListOptions) Validate() error { return o.Flags.Validate() }
 
 // Run lists the trusts.
 func (o *OIDCListOptions) Run(ctx context.Context) error {
@@ -215,8 +216,8 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		l := listing{Kind: "OIDCTrust", Columns: []metav1.TableColumnDefinition{
-			column("REPOSITORY", false), column("ISSUER", false), column("AUDIENCE", false), column("ROLE", false), column("NAME", true)}}
+		l := printers.Listing{Kind: "OIDCTrust", Columns: []metav1.TableColumnDefinition{
+			printers.Column("REPOSITORY", false), printers.Column("ISSUER", false), printers.Column("AUDIENCE", false), printers.Column("ROLE", false), printers.Column("NAME", true)}}
 		for _, t := range trusts {
 			raw, err := json.Marshal(t)
 			if err != nil {
@@ -230,7 +231,7 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, t.Name})
 			l.Names = append(l.Names, t.Name)
 		}
-		return o.print(o.IO.Out, o.IO.ErrOut, l)
+		return o.Print(o.IO.Out, o.IO.ErrOut, l)
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
@@ -35,7 +36,7 @@ type StatusOptions struct {
 	Bindings     func() (binding.Service, error)
 
 	CachedOnly bool
-	out        outputFlags
+	out        printers.Flags
 }
 
 // credentialStatus is one row of `kubectl kyma status`, and its -o json form.
@@ -89,7 +90,7 @@ live bindings against the limit of 10.
 		RunE: runE(f, o, runF),
 	}
 	cmd.Flags().BoolVar(&o.CachedOnly, "cached-only", false, "read only the local cache: no network call")
-	o.out.addFlags(cmd)
+	o.out.AddFlags(cmd)
 	return cmd
 }
 
@@ -101,7 +102,7 @@ func (o *StatusOptions) Complete(f *Factory, _ []string) error {
 }
 
 // Validate checks -o.
-func (o *StatusOptions) Validate() error { return o.out.validate() }
+func (o *StatusOptions) Validate() error { return o.out.Validate() }
 
 // Run prints the status of every cached credential of the profile.
 func (o *StatusOptions) Run(ctx context.Context) error {
@@ -196,18 +197,18 @@ func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir stri
 
 // print shows the rows; times are in now's zone: the local one, as time.Now gives it.
 func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
-	l := listing{
+	l := printers.Listing{
 		Kind: "CachedCredential",
 		Columns: []metav1.TableColumnDefinition{
-			column("PROFILE", false), column("ENVIRONMENT", false), column("BINDING", false),
-			column("EXPIRES", false), column("TIME LEFT", false), column("REFRESH", false),
-			column("LAST ERROR", false),
+			printers.Column("PROFILE", false), printers.Column("ENVIRONMENT", false), printers.Column("BINDING", false),
+			printers.Column("EXPIRES", false), printers.Column("TIME LEFT", false), printers.Column("REFRESH", false),
+			printers.Column("LAST ERROR", false),
 		},
 	}
 	if !o.CachedOnly {
-		l.Columns = append(l.Columns, column("LIVE BINDINGS", false))
+		l.Columns = append(l.Columns, printers.Column("LIVE BINDINGS", false))
 	}
-	l.Columns = append(l.Columns, column("SUPERSEDED", true), column("ISSUED", true))
+	l.Columns = append(l.Columns, printers.Column("SUPERSEDED", true), printers.Column("ISSUED", true))
 	for _, r := range rows {
 		raw, err := json.Marshal(r)
 		if err != nil {
@@ -228,12 +229,12 @@ func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
 		}
 		lastErr := "-"
 		if r.LastError != nil {
-			lastErr = fmt.Sprintf("%s ago: %s", age(now, r.LastError.Time), r.LastError.Error)
+			lastErr = fmt.Sprintf("%s ago: %s", printers.Age(now, r.LastError.Time), r.LastError.Error)
 		}
 		if r.ClockNote != "" {
 			lastErr = "clock: " + r.ClockNote
 			if r.LastError != nil {
-				lastErr = fmt.Sprintf("%s ago: %s; clock: %s", age(now, r.LastError.Time), r.LastError.Error, r.ClockNote)
+				lastErr = fmt.Sprintf("%s ago: %s; clock: %s", printers.Age(now, r.LastError.Time), r.LastError.Error, r.ClockNote)
 			}
 		}
 		row := []any{r.Profile, env, r.BindingID, r.ExpiresAt.In(now.Location()).Format(time.DateTime), timeLeft(r.ExpiresAt.Sub(now)), refresh, lastErr}
@@ -244,10 +245,10 @@ func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
 			}
 			row = append(row, live)
 		}
-		row = append(row, r.Superseded, age(now, r.IssuedAt)+" ago")
+		row = append(row, r.Superseded, printers.Age(now, r.IssuedAt)+" ago")
 		l.Rows = append(l.Rows, row)
 	}
-	return o.out.print(o.IO.Out, o.IO.ErrOut, l)
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // timeLeft is a duration until expiry, as kubectl prints ages, or "expired".

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/golden"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 )
 
 // statusEnv has two cached credentials: env-a with a background refresh in flight
@@ -120,8 +121,8 @@ func TestStatusFlags(t *testing.T) {
 	testFlags(t, NewCmdStatus, []flagsCase[StatusOptions]{
 		{args: []string{"status"}, want: &StatusOptions{}},
 		{args: []string{"status", "--cached-only", "-o", "jsonpath={.items[*].timeLeftSeconds}"},
-			want: &StatusOptions{CachedOnly: true, out: outputFlags{Output: "jsonpath={.items[*].timeLeftSeconds}"}}},
-		{args: []string{"status", "-o", "json"}, want: &StatusOptions{out: outputFlags{Output: "json"}}},
+			want: &StatusOptions{CachedOnly: true, out: printers.Flags{Output: "jsonpath={.items[*].timeLeftSeconds}"}}},
+		{args: []string{"status", "-o", "json"}, want: &StatusOptions{out: printers.Flags{Output: "json"}}},
 		{args: []string{"status", "-o", "jsonpath"}, wantErr: "-o jsonpath needs a template"},
 		{args: []string{"status", "prod"}, wantErr: `unknown command "prod" for "kubectl kyma status"`},
 	})

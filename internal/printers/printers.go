@@ -1,4 +1,7 @@
-package plugin
+// Package printers prints what kubectl-kyma lists as kubectl prints resources: a table
+// built from the rows each command gives, or the objects as json, yaml, name, jsonpath
+// or go-template. The cli-runtime printers do the printing; this package chooses them.
+package printers
 
 import (
 	"encoding/json"
@@ -14,23 +17,24 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
-// apiVersion marks what kubectl-kyma prints as its own objects, so -o json and -o yaml
+// APIVersion marks what kubectl-kyma prints as its own objects, so -o json and -o yaml
 // output can be told from a Kubernetes resource.
-const apiVersion = "kubectl-kyma.kyma-project.io/v1"
+const APIVersion = "kubectl-kyma.kyma-project.io/v1"
 
-// outputFlags is kubectl's -o flag for commands that print objects.
-type outputFlags struct {
+// Flags is kubectl's -o flag for commands that print objects.
+type Flags struct {
 	Output    string
 	NoHeaders bool
 }
 
-func (o *outputFlags) addFlags(cmd *cobra.Command) {
+// AddFlags declares -o and --no-headers on cmd.
+func (o *Flags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: one of (json, yaml, name, wide, jsonpath=..., go-template=...)")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without headers")
 }
 
 // printer returns the printer for -o; tables come from the rows each command builds.
-func (o *outputFlags) printer() (printers.ResourcePrinter, error) {
+func (o *Flags) printer() (printers.ResourcePrinter, error) {
 	format, arg, _ := strings.Cut(o.Output, "=")
 	switch format {
 	case "", "wide":
@@ -64,15 +68,15 @@ func (o *outputFlags) printer() (printers.ResourcePrinter, error) {
 	return nil, fmt.Errorf("unknown output format %q: use json, yaml, name, wide, jsonpath=TEMPLATE or go-template=TEMPLATE", o.Output)
 }
 
-// validate checks -o before any network call.
-func (o *outputFlags) validate() error {
+// Validate checks -o before any network call.
+func (o *Flags) Validate() error {
 	_, err := o.printer()
 	return err
 }
 
-// listing is what a command prints: the service's objects as they came, and how to show
+// Listing is what a command prints: the service's objects as they came, and how to show
 // them as a table.
-type listing struct {
+type Listing struct {
 	Kind    string // Environment, Binding, AvailableEnvironment
 	Columns []metav1.TableColumnDefinition
 	Items   []json.RawMessage // each the service's own JSON
@@ -81,8 +85,8 @@ type listing struct {
 	Single  bool              // a get of one object: print it, not a List
 }
 
-// print writes l in the -o format; an empty list says so on stderr, as kubectl does.
-func (o *outputFlags) print(out, errOut io.Writer, l listing) error {
+// Print writes l in the -o format; an empty list says so on stderr, as kubectl does.
+func (o *Flags) Print(out, errOut io.Writer, l Listing) error {
 	p, err := o.printer()
 	if err != nil {
 		return err
@@ -113,7 +117,7 @@ func (o *outputFlags) print(out, errOut io.Writer, l listing) error {
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return fmt.Errorf("decode %s: %w", l.Kind, err)
 		}
-		m["apiVersion"], m["kind"] = apiVersion, l.Kind
+		m["apiVersion"], m["kind"] = APIVersion, l.Kind
 		objs = append(objs, m)
 	}
 	if l.Single && len(objs) == 1 {
@@ -123,16 +127,16 @@ func (o *outputFlags) print(out, errOut io.Writer, l listing) error {
 	return p.PrintObj(&unstructured.Unstructured{Object: list}, out)
 }
 
-// age prints a duration as kubectl's AGE column does; zero is <unknown>.
-func age(now, t time.Time) string {
+// Age prints a duration as kubectl's AGE column does; zero is <unknown>.
+func Age(now, t time.Time) string {
 	if t.IsZero() {
 		return "<unknown>"
 	}
 	return duration.HumanDuration(now.Sub(t))
 }
 
-// column builds a table column; wide columns show only with -o wide.
-func column(name string, wide bool) metav1.TableColumnDefinition {
+// Column builds a table column; wide columns show only with -o wide.
+func Column(name string, wide bool) metav1.TableColumnDefinition {
 	c := metav1.TableColumnDefinition{Name: name, Type: "string"}
 	if wide {
 		c.Priority = 1
