@@ -87,7 +87,7 @@ func (c Cache) handOutUntil(in Input, e *Entry, until time.Time, w io.Writer) er
 	return writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, until)
 }
 
-// Miss is the front's answer when Hit had none: it waits for the entry's lock, which a
+// Miss is the launcher's answer when Hit had none: it waits for the entry's lock, which a
 // process making a binding holds, and reads the cache again under it, so that when many
 // kubectl processes miss at once one makes the binding and the others are answered
 // here. It returns the lock, held, when the miss is this process's to resolve; nil
@@ -282,7 +282,7 @@ func (r *Refresher) Ensure(ctx context.Context, in Input) (*Entry, error) {
 }
 
 // DoHolding is Do for a process that was handed the entry's lock, already taken (the
-// front takes it on a miss, so that one full CLI starts however many kubectl processes
+// launcher takes it on a miss, so that one full CLI starts however many kubectl processes
 // miss at once). Closing lock releases it; nil means the parent process holds it for
 // this one until it ends (on Windows, where a lock cannot be handed over).
 func (r *Refresher) DoHolding(ctx context.Context, in Input, w io.Writer, lock *os.File) error {

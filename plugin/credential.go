@@ -14,12 +14,12 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/front"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/probe"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
 )
 
 // CredentialOptions is the exec credential plugin's slow path: kubectl-kyma answers
-// cache hits itself and hands misses here (see package front).
+// cache hits itself and hands misses here (see package launcher).
 type CredentialOptions struct {
 	f *Factory
 
@@ -29,13 +29,13 @@ type CredentialOptions struct {
 	// Background is the detached refresh that a cache hit started, under the
 	// entry's lock (see credential.Cache.BackgroundLock).
 	Background bool
-	// LockFD is the entry's lock, already held, that the front hands over on a miss.
+	// LockFD is the entry's lock, already held, that the launcher hands over on a miss.
 	LockFD int
-	// LockHeld says the front, this process's parent, holds the entry's lock for it
+	// LockHeld says the launcher, this process's parent, holds the entry's lock for it
 	// until it ends (on Windows, where a lock cannot be handed over).
 	LockHeld bool
-	// Caller is the calling kubectl's identity as the front saw it, set on Windows,
-	// where this process is the front's child rather than the front itself; nil means
+	// Caller is the calling kubectl's identity as the launcher saw it, set on Windows,
+	// where this process is the launcher's child rather than the launcher itself; nil means
 	// this process's parent is the caller.
 	Caller *string
 }
@@ -112,7 +112,7 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	if o.f.verbosity != 0 {
 		spawnArgs = append(spawnArgs, "--v="+strconv.Itoa(o.f.verbosity)) // as given, for the refresh's own requests
 	}
-	in.Spawn = func(lock *os.File) error { return front.SpawnRefresh(spawnArgs, lock) }
+	in.Spawn = func(lock *os.File) error { return sibling.SpawnRefresh(spawnArgs, lock) }
 	if o.Background {
 		lock := r.Cache.BackgroundLock(ctx, in.Key)
 		if lock == nil {

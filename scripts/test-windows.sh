@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Windows build's tests on this Linux machine under Wine (`make test-windows`):
 # the unit tests of the credential hot path and the files beside it (credential,
-# internal/privfile, internal/filelock, internal/ledger, internal/front) built with
-# GOOS=windows, and the Windows end-to-end test, whose
+# internal/privfile, internal/filelock, internal/ledger, internal/launcher,
+# internal/sibling) built with GOOS=windows, and the Windows end-to-end test, whose
 # Windows programs talk to the emulator and the real kube-apiserver on 127.0.0.1.
 #
 # It sets up what it needs, once, and says so:
@@ -98,7 +98,7 @@ printf '{"Replace":{"%s":"%s"}}\n' "$goroot/src/internal/syscall/windows/zz_wine
 exec_wrapper=$root/scripts/wine-exec
 say "running the Windows build's unit tests under Wine ($("$wine" --version))..."
 GOOS=windows GOARCH=amd64 go test -count=1 -overlay "$dir/overlay.json" -exec "$exec_wrapper" \
-  ./credential/... ./internal/privfile/... ./internal/filelock/... ./internal/ledger/... ./internal/front/...
+  ./credential/... ./internal/privfile/... ./internal/filelock/... ./internal/ledger/... ./internal/launcher/... ./internal/sibling/...
 
 
 say "running the Windows end-to-end test (Windows programs under Wine; emulator and kube-apiserver on Linux; about 4 minutes)..."

@@ -18,21 +18,24 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
-	plugin, err := findPlugin()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+	// The kubectl-kyma beside this helper is of the same release: the archive ships
+	// both, and a copy of the helper in Krew's bin folder sits beside Krew's link. Else
+	// the one on PATH, which is the one kubectl itself would run.
+	plugin, ok := sibling.Find("kubectl-kyma")
+	if !ok {
+		fmt.Fprintln(os.Stderr, "error: cannot find kubectl-kyma beside kubectl_complete-kyma or on PATH: install the plugin")
 		return 1
 	}
 	cmd := exec.Command(plugin, append([]string{"__complete"}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return exit.ExitCode()
@@ -42,25 +45,4 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// findPlugin prefers the kubectl-kyma beside this helper (the same release: the archive
-// ships both, and a copy of the helper in Krew's bin folder sits beside Krew's link),
-// then whichever kubectl-kyma is on PATH, which is the one kubectl itself would run.
-func findPlugin() (string, error) {
-	name := "kubectl-kyma"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", errors.New("cannot find kubectl-kyma beside kubectl_complete-kyma or on PATH: install the plugin")
-	}
-	return p, nil
 }

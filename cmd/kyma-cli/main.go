@@ -1,6 +1,6 @@
 // Command kyma-cli holds kubectl-kyma's commands. Users run it as `kubectl kyma ...`:
 // kubectl starts kubectl-kyma, which hands every call it does not answer itself to
-// this binary (see package front).
+// this binary (see package launcher).
 package main
 
 import (
@@ -10,12 +10,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kubectl-kyma/kubectl-kyma/internal/front"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
 	"github.com/kubectl-kyma/kubectl-kyma/plugin"
 )
 
 func main() {
-	if err := front.CheckHandover(); err != nil {
+	if err := sibling.CheckHandover(); err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		os.Exit(1)
 	}

@@ -1,39 +1,17 @@
 //go:build !windows
 
-package front
+package launcher
 
 import (
 	"os"
-	"os/exec"
 	"strconv"
 	"syscall"
-
-	"github.com/kubectl-kyma/kubectl-kyma/internal/version"
 )
 
 // execve replaces this process, so kubectl (or the shell) sees one process with the
 // full CLI's exit code and signals.
 func execve(path string, args []string) error {
 	return syscall.Exec(path, append([]string{path}, args[1:]...), os.Environ())
-}
-
-// SpawnRefresh starts `kyma-cli credential --background-refresh ARGS` detached: in its
-// own session, with no standard streams (kubectl waits for the plugin's stdout to
-// close, so the child must not hold it), inheriting the locked lock file as fd 3. It
-// outlives this process and is reaped by init.
-func SpawnRefresh(args []string, lock *os.File) error {
-	path, err := fullCLI()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(path, append([]string{"credential", "--background-refresh"}, args...)...)
-	cmd.ExtraFiles = []*os.File{lock}
-	cmd.Env = append(os.Environ(), versionEnv+"="+version.Version)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return cmd.Process.Release()
 }
 
 // lockFlag hands the held lock to the full CLI: its descriptor survives exec (Go opens

@@ -1,27 +1,26 @@
-// Package front is the kubectl-kyma executable: the one kubectl starts, from PATH, for
-// `kubectl kyma ...` and, through a kubeconfig's exec stanza, before every kubectl call
-// to a Kyma cluster.
+// Package launcher is the kubectl-kyma executable: the one kubectl starts, from PATH,
+// for `kubectl kyma ...` and, through a kubeconfig's exec stanza, before every kubectl
+// call to a Kyma cluster. It serves a credential cache hit itself and launches kyma-cli
+// for everything else.
 //
 // Every Go package linked into a binary runs its init work on every start. The full
 // command set links cobra, cli-runtime and client-go, whose inits cost several times a
 // bare Go program's start (docs/benchmarks.md). So this binary links only the standard
-// library and package credential: it serves a credential cache hit itself, and hands
-// everything else (every other command, and a cache miss) to kyma-cli with exec, which
-// keeps the PID, the arguments, the environment and the standard streams.
-package front
+// library and package credential (deps_test.go holds it to that): it serves a
+// credential cache hit itself, and hands everything else (every other command, and a
+// cache miss) to kyma-cli with exec, which keeps the PID, the arguments, the
+// environment and the standard streams.
+package launcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/version"
 )
 
@@ -71,7 +70,7 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 		return false, nil
 	}
 	in.Caller, in.Now, in.Stderr = credential.Caller(), time.Now, os.Stderr
-	in.Spawn = func(lock *os.File) error { return SpawnRefresh(a.Render(), lock) }
+	in.Spawn = func(lock *os.File) error { return sibling.SpawnRefresh(a.Render(), lock) }
 	cache := credential.Cache{Dir: dir}
 	if ok, err := cache.Hit(in, stdout); ok {
 		return err == nil, nil
@@ -84,44 +83,20 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 }
 
 // handOver replaces this process with kyma-cli, found beside this executable (where
-// make build and Krew put it) or else on PATH.
+// make build and Krew put it) or else on PATH (see sibling.Find).
 func handOver(args []string) int {
-	path, err := fullCLI()
+	path, err := sibling.CLI()
 	if err == nil {
-		err = checkFullCLI(path)
+		err = sibling.CheckRelease(path)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		return 1
 	}
-	_ = os.Setenv(versionEnv, version.Version) // kyma-cli checks it (CheckHandover)
+	_ = os.Setenv(sibling.VersionEnv, version.Version) // kyma-cli checks it (sibling.CheckHandover)
 	if err := execve(path, args); err != nil {
 		fmt.Fprintf(os.Stderr, "error: run %s: %v\n", path, err)
 		return 1
 	}
 	return 0 // execve returns only on failure, or on Windows after the child exited
-}
-
-// fullCLI finds kyma-cli beside the real path of this executable (Krew links
-// kubectl-kyma into $KREW_ROOT/bin, and the files it installed stay in the plugin's
-// versioned folder), or else on PATH.
-func fullCLI() (string, error) {
-	name := "kyma-cli"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		p := filepath.Join(filepath.Dir(exe), name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", errors.New("cannot find kyma-cli beside kubectl-kyma or on PATH: reinstall the plugin")
-	}
-	return p, nil
 }
