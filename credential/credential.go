@@ -292,51 +292,52 @@ func (r *Refresher) DoHolding(ctx context.Context, in Input, w io.Writer, lock *
 	return r.locked(ctx, in, w)
 }
 
-// locked is the refresh under the entry's lock.
+// locked is the refresh under the entry's lock: it gathers what decideRefresh needs,
+// asks it for the next step, and takes it. Another process may have refreshed the
+// entry while this one waited for the lock, so the entry is read again here.
 func (r *Refresher) locked(ctx context.Context, in Input, w io.Writer) error {
-	// Another process may have refreshed the entry while this one waited for the lock.
 	path := r.Cache.path(in.Key)
-	old := r.Cache.Load(in.Key)
-	now := in.now()
-	if !sameCluster(old, in.ExecInfo) { // before any binding is made for a kubectl that would not get it
-		return wrongCluster(in, old)
+	f := refreshFacts{old: r.Cache.Load(in.Key), now: in.now(), margin: in.Margin}
+	f.wrongCluster = !sameCluster(f.old, in.ExecInfo)
+	if f.old != nil && !f.wrongCluster {
+		f.handedBefore = handedBefore(path, f.old.BindingID, in.Caller, f.now)
 	}
-	refused := fresh(old, now, in.Margin) && handedBefore(path, old.BindingID, in.Caller, now) &&
-		r.confirmRefused(ctx, in, old)
-	looping := refused && old.ReplacedRefused && recent(old.IssuedAt, now, refusalCooldown)
-	if fresh(old, now, in.Margin) && (!refused || looping) {
-		if refused {
-			in.note("the cluster refused binding %s too, made %s ago to replace a refused one; check the kubeconfig's server", old.BindingID, now.Sub(old.IssuedAt).Round(time.Second))
+	f.lastFailure = r.Cache.lastFailure(in.Key)
+	for {
+		d := decideRefresh(f)
+		switch d.step {
+		case stepWrongCluster:
+			return wrongCluster(in, f.old)
+		case stepProbe:
+			f.probed, f.refused = true, r.confirmRefused(ctx, in, f.old)
+		case stepHandOut:
+			if d.note != "" {
+				in.note("%s", d.note)
+			}
+			return r.Cache.handOut(in, f.old, f.now, w)
+		case stepHandOutStale:
+			return r.handOutStale(in, f.old, w, d.cause)
+		case stepFail:
+			return d.cause
+		case stepCheckLoss:
+			f.lossChecked, f.loss = true, r.Cache.recentLoss(in.Key, f.old, f.now)
+		case stepReplace:
+			return r.replaceAndHandOut(ctx, in, f.old, f.now, d, w)
+		default:
+			return fmt.Errorf("refresh of environment %s: no step decided (%s)", in.Key.Environment, d.why)
 		}
-		return r.Cache.handOut(in, old, now, w)
 	}
+}
 
-	// The service failed a moment ago: while the cached token still works, hand it out
-	// rather than make every kubectl call wait for another failure; with nothing valid
-	// left, repeat the failure for a few seconds, as client-go runs the plugin again for
-	// every request of a failing kubectl.
-	if last := r.Cache.lastFailure(in.Key); last != nil && !last.Time.After(now) { // a failure "ahead" of now: the clock stepped back
-		switch age := now.Sub(last.Time); {
-		case age < failureBackoff && stillValid(old, now, refused):
-			return r.handOutStale(in, old, w, errors.New(last.Error))
-		case age < failFast && !stillValid(old, now, refused):
-			return errors.New(last.Error)
-		}
-	}
-	// A binding made a moment ago was lost (deleted again): wait before the next, even
-	// when the failure could not be written down (a full disk).
-	if err := r.Cache.recentLoss(in.Key, old, now); err != nil {
-		if stillValid(old, now, refused) {
-			return r.handOutStale(in, old, w, err)
-		}
-		return err
-	}
-	e, gone, err := r.replace(ctx, in, old, refused)
+// replaceAndHandOut makes a new binding, as decided (d), and hands it out; when that
+// fails, the failure is recorded and the cached token handed out stale if d allows it.
+func (r *Refresher) replaceAndHandOut(ctx context.Context, in Input, old *Entry, now time.Time, d refreshDecision, w io.Writer) error {
+	e, gone, err := r.replace(ctx, in, old, d.refused)
 	if err != nil {
 		if rerr := r.Cache.recordFailure(in.Key, now, err); rerr != nil && !errors.Is(err, syscall.ENOSPC) {
 			err = fmt.Errorf("%w (and the failure cannot be recorded: %v)", err, rerr)
 		}
-		if stillValid(old, now, refused) {
+		if d.staleOnFailure {
 			return r.handOutStale(in, old, w, err)
 		}
 		return err
