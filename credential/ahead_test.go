@@ -23,7 +23,7 @@ func (h *harness) runInline(t *testing.T) *int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := Input{Key: h.key, Now: h.clock.Now, Ahead: h.ahead}
+		in := Input{Key: h.key, Clock: h.clock, Ahead: h.ahead}
 		_ = h.r.Background(context.Background(), in, os.NewFile(uintptr(fd), "lock"))
 		return nil
 	}

@@ -51,7 +51,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	b.Run("new-caller", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			in := Input{Key: key, ExecInfo: info, Caller: "4242-" + strconv.Itoa(i), Now: time.Now}
+			in := Input{Key: key, ExecInfo: info, Caller: "4242-" + strconv.Itoa(i)}
 			ok, err := c.Hit(in, io.Discard)
 			if !ok || err != nil {
 				b.Fatalf("Hit = %v, %v; want a hit", ok, err)
@@ -68,7 +68,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	b.Run("no-caller", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ok, err := c.Hit(Input{Key: key, ExecInfo: info, Now: time.Now}, io.Discard)
+			ok, err := c.Hit(Input{Key: key, ExecInfo: info}, io.Discard)
 			if !ok || err != nil {
 				b.Fatalf("Hit = %v, %v; want a hit", ok, err)
 			}

@@ -29,7 +29,7 @@ func (h *harness) do(t *testing.T, in Input) (execCredential, error) {
 	if in.Key == (Key{}) {
 		in.Key = h.key
 	}
-	in.ExecInfo.APIVersion, in.Now, in.Stderr = apiV1, h.clock.Now, &h.stderr
+	in.ExecInfo.APIVersion, in.Clock, in.Stderr = apiV1, h.clock, &h.stderr
 	if in.Ahead == 0 {
 		in.Ahead = h.ahead
 	}
@@ -243,7 +243,7 @@ func TestEnsureMakesOneBindingForManyRuns(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			if _, err := h.r.Ensure(context.Background(), Input{Key: h.key, Now: h.clock.Now}); err != nil {
+			if _, err := h.r.Ensure(context.Background(), Input{Key: h.key, Clock: h.clock}); err != nil {
 				t.Error(err)
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 // DefaultAhead is the share of a binding's lifetime after which a cache hit also
@@ -30,8 +32,8 @@ type Input struct {
 	// Caller identifies the calling process (see Caller); empty turns off the
 	// detection of refused tokens.
 	Caller string
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time; nil is the system clock.
+	Clock clock.Clock
 	// Spawn starts a detached background refresh while lock, the entry's lock file,
 	// is held: the new process inherits it (Unix) or waits for it (Windows; see
 	// BackgroundLock). Nil turns background refresh off.
@@ -40,12 +42,7 @@ type Input struct {
 	Stderr io.Writer
 }
 
-func (in Input) now() time.Time {
-	if in.Now != nil {
-		return in.Now()
-	}
-	return time.Now()
-}
+func (in Input) now() time.Time { return clock.Or(in.Clock).Now() }
 
 func (in Input) note(format string, args ...any) {
 	if in.Stderr != nil {

@@ -15,24 +15,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
-
-// fakeClock is a settable clock: expiry is never tested with time.Sleep.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fakeMinter makes numbered bindings that live for life, as a service would.
 type fakeMinter struct {
-	clock    *fakeClock
+	clock    *clock.Fake
 	life     time.Duration
 	delay    time.Duration // how long a bind takes, in real time
 	minted   atomic.Int32
@@ -67,7 +56,7 @@ type harness struct {
 	refused map[string]bool
 	probes  int
 	stderr  bytes.Buffer
-	clock   *fakeClock
+	clock   *clock.Fake
 	minter  *fakeMinter
 	r       *Refresher
 	key     Key
@@ -77,11 +66,11 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	clock := &fakeClock{now: t0}
-	m := &fakeMinter{clock: clock, life: 10 * time.Minute}
+	clk := clock.NewFake(t0)
+	m := &fakeMinter{clock: clk, life: 10 * time.Minute}
 	h := &harness{
 		refused: map[string]bool{},
-		clock:   clock,
+		clock:   clk,
 		minter:  m,
 		r:       &Refresher{Cache: Cache{Dir: filepath.Join(t.TempDir(), "kubectl-kyma")}, Minter: m},
 		key:     Key{Profile: "dev", Environment: "env-1"},
@@ -97,7 +86,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) call(t *testing.T, caller string) execCredential {
 	t.Helper()
 	var out bytes.Buffer
-	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: caller, Now: h.clock.Now, Stderr: &h.stderr, Ahead: h.ahead, Spawn: h.spawn}
+	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: caller, Clock: h.clock, Stderr: &h.stderr, Ahead: h.ahead, Spawn: h.spawn}
 	if err := h.r.Do(context.Background(), in, &out); err != nil {
 		t.Fatalf("credential: %v", err)
 	}
@@ -235,7 +224,7 @@ func TestFailedMintKeepsTheEntry(t *testing.T) {
 	h.clock.Add(11 * time.Minute) // past the expiry: no valid token to fall back on
 	h.minter.err = errors.New("service unavailable")
 	var out bytes.Buffer
-	err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-2", Now: h.clock.Now}, &out)
+	err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-2", Clock: h.clock}, &out)
 	if err == nil || !strings.Contains(err.Error(), "service unavailable") {
 		t.Errorf("error = %v, want the service's", err)
 	}
@@ -276,7 +265,7 @@ func TestV1beta1WhenAsked(t *testing.T) {
 	}
 	h := newHarness(t)
 	var out bytes.Buffer
-	if err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: info, Now: h.clock.Now}, &out); err != nil {
+	if err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: info, Clock: h.clock}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"apiVersion":"client.authentication.k8s.io/v1beta1"`) {
@@ -334,7 +323,7 @@ func TestTokenForAnotherClusterIsRefused(t *testing.T) {
 	h := newHarness(t)
 	h.call(t, "kubectl-1")
 	var out bytes.Buffer
-	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1, Server: "https://other:6443"}, Caller: "kubectl-2", Now: h.clock.Now}
+	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1, Server: "https://other:6443"}, Caller: "kubectl-2", Clock: h.clock}
 	err := h.r.Do(context.Background(), in, &out)
 	if err == nil || !strings.Contains(err.Error(), "are for the cluster at https://127.0.0.1:6443") {
 		t.Errorf("error = %v, want a wrong-cluster error", err)
@@ -366,7 +355,7 @@ func TestFailedRefreshHandsOutTheStillValidToken(t *testing.T) {
 	h.clock.Add(time.Minute) // past the expiry: nothing valid is left
 	h.minter.err = errorString("the service is down")
 	var out bytes.Buffer
-	err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-4", Now: h.clock.Now}, &out)
+	err := h.r.Do(context.Background(), Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-4", Clock: h.clock}, &out)
 	if err == nil || out.Len() != 0 {
 		t.Errorf("with nothing valid left: err %v, printed %q", err, out.String())
 	}
@@ -391,7 +380,7 @@ func TestEntryOthersCanReadIsReplaced(t *testing.T) {
 func TestFailureWithNothingValidIsRepeatedBriefly(t *testing.T) {
 	h := newHarness(t)
 	h.minter.err = errorString("the service is down")
-	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-1", Now: h.clock.Now}
+	in := Input{Key: h.key, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: "kubectl-1", Clock: h.clock}
 	var out bytes.Buffer
 	for range 3 { // client-go runs the plugin again for each request of one kubectl
 		if err := h.r.Do(context.Background(), in, &out); err == nil || !strings.Contains(err.Error(), "the service is down") {

@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 // simService is the binding service of the property test: it counts the live bindings
 // on the true clock (the fake clock), and answers as a service whose clock, or whose
 // Date header, may be off, through the same expiry rules the real clients use.
 type simService struct {
-	clock     *fakeClock
+	clock     *clock.Fake
 	life      time.Duration // what the service grants
 	requested time.Duration
 	clockOff  time.Duration // the service's clock minus ours
@@ -129,9 +130,9 @@ func TestPropertyBindingBudget(t *testing.T) {
 }
 
 func simulate(t *testing.T, sc scenario) {
-	clock := &fakeClock{now: t0}
+	clk := clock.NewFake(t0)
 	trouble := func(now time.Time) bool { d := now.Sub(t0); return d >= 20*time.Minute && d < 35*time.Minute }
-	svc := &simService{log: t.Logf, clock: clock, life: sc.life, requested: binding.DefaultExpiration, answer: sc.service, trouble: trouble,
+	svc := &simService{log: t.Logf, clock: clk, life: sc.life, requested: binding.DefaultExpiration, answer: sc.service, trouble: trouble,
 		live: map[string]time.Time{}, byTok: map[string]string{}}
 	if sc.life > binding.DefaultExpiration {
 		svc.requested = sc.life
@@ -160,7 +161,7 @@ func simulate(t *testing.T, sc scenario) {
 		if err != nil {
 			return err
 		}
-		_ = r.Background(context.Background(), Input{Key: key, Margin: sc.margin, Ahead: sc.ahead, Now: clock.Now}, os.NewFile(uintptr(fd), "lock"))
+		_ = r.Background(context.Background(), Input{Key: key, Margin: sc.margin, Ahead: sc.ahead, Clock: clk}, os.NewFile(uintptr(fd), "lock"))
 		return nil
 	}
 	// The refresh interval: from a binding's issue to its refresh-ahead point, at least
@@ -177,7 +178,7 @@ func simulate(t *testing.T, sc scenario) {
 	lastBind, binds := time.Time{}, 0
 	failedCalls := 0
 	for step := 0; step < 360; step++ {
-		now := clock.Now()
+		now := clk.Now()
 		if sc.disk == "full" && trouble(now) {
 			r.Cache.write = fullDisk
 		} else {
@@ -196,7 +197,7 @@ func simulate(t *testing.T, sc scenario) {
 		}
 		if call {
 			var out bytes.Buffer
-			in := Input{Key: key, Margin: sc.margin, Ahead: sc.ahead, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: caller, Now: clock.Now, Spawn: spawn}
+			in := Input{Key: key, Margin: sc.margin, Ahead: sc.ahead, ExecInfo: ExecInfo{APIVersion: apiV1}, Caller: caller, Clock: clk, Spawn: spawn}
 			err := r.Do(context.Background(), in, &out)
 			if err == nil {
 				var ec execCredential
@@ -235,7 +236,7 @@ func simulate(t *testing.T, sc scenario) {
 		if live := svc.liveCount(now); live > 2 {
 			t.Fatalf("at %s: %d live bindings", now.Sub(t0), live)
 		}
-		clock.Add(10 * time.Second)
+		clk.Add(10 * time.Second)
 	}
 	if svc.maxLiv > 2 {
 		t.Errorf("%d live bindings at once", svc.maxLiv)

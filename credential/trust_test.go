@@ -60,7 +60,7 @@ func TestNoClusterInfoGetsNoToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Input{Key: h.key, ExecInfo: info, Caller: "kubectl-1", Now: h.clock.Now}
+	in := Input{Key: h.key, ExecInfo: info, Caller: "kubectl-1", Clock: h.clock}
 	var out bytes.Buffer
 	if ok, err := h.r.Cache.Hit(in, &out); ok || err != nil || out.Len() > 0 {
 		t.Errorf("Hit = %v, %v, printed %q; want no token", ok, err, out.String())

@@ -107,7 +107,7 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 		Probe:  probe.Token,
 	}
 	in.Key.Profile = p.Name
-	in.Caller, in.Now, in.Stderr = o.caller(), o.f.Clock.Now, o.f.IOStreams.ErrOut
+	in.Caller, in.Clock, in.Stderr = o.caller(), o.f.Clock, o.f.IOStreams.ErrOut
 	spawnArgs := o.Args.Render()
 	if o.f.verbosity != 0 {
 		spawnArgs = append(spawnArgs, "--v="+strconv.Itoa(o.f.verbosity)) // as given, for the refresh's own requests

@@ -200,7 +200,7 @@ func (o *KubeconfigOptions) cachedBinding(ctx context.Context, profile string, e
 	}
 	e, err := r.Ensure(ctx, credential.Input{
 		Key:    credential.Key{Profile: profile, Environment: env.ID},
-		Margin: o.Margin, Ahead: o.Ahead, Now: o.f.Clock.Now, Stderr: o.f.IOStreams.ErrOut,
+		Margin: o.Margin, Ahead: o.Ahead, Clock: o.f.Clock, Stderr: o.f.IOStreams.ErrOut,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bind %q: %w", env.Name, err)

@@ -31,6 +31,7 @@ var allowed = []string{
 	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling",
 	"github.com/kubectl-kyma/kubectl-kyma/credential",
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile",
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock",   // Now and After over the time package
 	"github.com/kubectl-kyma/kubectl-kyma/internal/version", // three strings set at link time
 	"github.com/gofrs/flock",                                // the refresh lock; no init work
 	"golang.org/x/sys/...",                                  // flock's system calls; no init work on the hit path

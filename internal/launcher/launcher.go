@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
@@ -69,7 +68,7 @@ func serveCached(args []string, stdout io.Writer) (bool, *os.File) {
 	if err != nil {
 		return false, nil
 	}
-	in.Caller, in.Now, in.Stderr = credential.Caller(), time.Now, os.Stderr
+	in.Caller, in.Stderr = credential.Caller(), os.Stderr
 	in.Spawn = func(lock *os.File) error { return sibling.SpawnRefresh(a.Render(), lock) }
 	cache := credential.Cache{Dir: dir}
 	if ok, err := cache.Hit(in, stdout); ok {
