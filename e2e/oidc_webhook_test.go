@@ -129,9 +129,17 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: %[5]q}]
 
 	reqURL, reqToken := githubActionsEnv(t, e)
 	good := tokenKubeconfig(t, e, e.ciToken(t, reqURL, reqToken, "kyma-e2e"))
-	out, err := u.kubectl("--kubeconfig", good, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-	if err != nil || strings.TrimSpace(out) != prefix+"example/app" {
-		t.Fatalf("auth whoami with the job's token: %v, %q; want %q", err, out, prefix+"example/app")
+	// A new trust takes effect within seconds, not at once: the webhook re-lists the
+	// resources every 2 s and the apiserver caches a refusal for 10 s (as Gardener's
+	// authenticator and a real cluster do), and other tests share this cluster.
+	var whoami string
+	eventually(t, 30*time.Second, "the job's token accepted after the OpenIDConnect resource is applied", func() bool {
+		out, err := u.kubectl("--kubeconfig", good, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		whoami = strings.TrimSpace(out)
+		return err == nil
+	})
+	if whoami != prefix+"example/app" {
+		t.Fatalf("auth whoami with the job's token names %q; want %q", whoami, prefix+"example/app")
 	}
 	if out, err := u.kubectl("--kubeconfig", good, "get", "pods", "-A"); err != nil {
 		t.Errorf("get pods -A as the trusted repository (view): %v\n%s", err, out)
