@@ -332,8 +332,13 @@ func oidcHandOutUntil(c jwtClaims, now time.Time) time.Time {
 }
 
 // checkOIDCCluster refuses to hand a token to a connection that checks no
-// certificate: anyone on the way could take the token and use it until it expires.
+// certificate (anyone on the way could take the token and use it until it expires),
+// or to kubectl when it does not say which cluster it calls, as the binding path does
+// (clusterMismatch): without provideClusterInfo the token could go to any server.
 func checkOIDCCluster(info ExecInfo) error {
+	if info.NoCluster {
+		return errors.New("kubectl does not say which cluster it calls, and kubectl-kyma hands an ID token only to a cluster it is told of: set provideClusterInfo: true in the kubeconfig's exec entry")
+	}
 	if info.InsecureSkipTLSVerify {
 		return errors.New("the kubeconfig's cluster sets insecure-skip-tls-verify, and kubectl-kyma hands an ID token only to a connection whose certificate is checked: remove insecure-skip-tls-verify")
 	}

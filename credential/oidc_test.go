@@ -307,6 +307,15 @@ func TestOIDCRefusesAnUncheckedConnection(t *testing.T) {
 	}
 }
 
+func TestOIDCRefusesKubectlWithoutClusterInfo(t *testing.T) {
+	now := oidcT0
+	in := githubInput(&now)
+	in.ExecInfo = ExecInfo{APIVersion: in.ExecInfo.APIVersion, NoCluster: true}
+	if _, err := (OIDCCache{Dir: t.TempDir()}).Hit(in, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "provideClusterInfo") {
+		t.Fatalf("error = %v, want the token refused without provideClusterInfo", err)
+	}
+}
+
 func TestOIDCCheck(t *testing.T) {
 	for _, tc := range []struct {
 		o    OIDC

@@ -19,10 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 )
 
 // attempts bounds the tries of one fetch: the token service is a shared cloud service,
@@ -45,15 +48,25 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL")
 	}
+	// The request token is a bearer secret: it goes in the clear only to this machine.
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is plain http to another machine, and the request token is sent only over https (or to this machine)")
+	}
 	if audience != "" {
-		q := u.Query()
-		q.Set("audience", audience)
-		u.RawQuery = q.Encode()
+		// Appended to the runner's query as it is, as actions/toolkit's getIDToken does.
+		sep := "&"
+		if u.RawQuery == "" {
+			sep = ""
+		}
+		u.RawQuery += sep + "audience=" + url.QueryEscape(audience)
 	}
 	client := f.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	// Go keeps the Authorization header on a redirect to the same host, even from
+	// https to http: the token service never redirects, so no redirect is followed.
+	client = redirect.Client(client)
 	var last error
 	for n := 0; n < attempts; n++ {
 		if n > 0 {
@@ -132,4 +145,13 @@ func message(body []byte) string {
 		m = m[:200] + "..."
 	}
 	return m
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

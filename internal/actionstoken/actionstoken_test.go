@@ -2,6 +2,7 @@ package actionstoken
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,5 +92,34 @@ func TestFetchRefusesAnAnswerWithoutValue(t *testing.T) {
 func TestFetchRefusesABadURL(t *testing.T) {
 	if _, err := (Fetcher{}).Fetch(context.Background(), "not a url", "t", "a"); err == nil || !strings.Contains(err.Error(), "ACTIONS_ID_TOKEN_REQUEST_URL") {
 		t.Fatalf("error = %v, want one naming the variable", err)
+	}
+}
+
+func TestFetchFollowsNoRedirect(t *testing.T) {
+	var leaked int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			atomic.AddInt32(&leaked, 1)
+		}
+		fmt.Fprint(w, `{"value":"x.y.z"}`)
+	}))
+	defer elsewhere.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+	}))
+	defer srv.Close()
+	f := Fetcher{Client: srv.Client(), Backoff: func(int) time.Duration { return 0 }}
+	if _, err := f.Fetch(context.Background(), srv.URL+"/token?api-version=2.0", "SECRET-RT", "a"); err == nil || !strings.Contains(err.Error(), "302") {
+		t.Fatalf("error = %v, want the redirect answered as an error", err)
+	}
+	if n := atomic.LoadInt32(&leaked); n != 0 {
+		t.Fatalf("the request token followed the redirect %d times", n)
+	}
+}
+
+func TestFetchRefusesPlainHTTPToAnotherMachine(t *testing.T) {
+	_, err := (Fetcher{}).Fetch(context.Background(), "http://pipelines.example/token?x=1", "SECRET-RT", "a")
+	if err == nil || !strings.Contains(err.Error(), "https") || strings.Contains(err.Error(), "SECRET-RT") {
+		t.Fatalf("error = %v, want plain http to another machine refused", err)
 	}
 }
