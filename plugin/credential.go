@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/probe"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
@@ -210,14 +208,14 @@ func (m *minter) Revoke(ctx context.Context, bindingID string) error {
 // kubeconfig, and its expiry (from the service, else the token's own exp claim, else
 // the lifetime asked for).
 func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*credential.Entry, error) {
-	kc, err := parseKubeconfig(b.Kubeconfig)
+	kc, err := binding.ParseKubeconfig(b.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", b.ID, err)
 	}
 	exp, note := b.ExpiresAt, b.ClockNote
 	if exp.IsZero() {
 		// The token's own exp claim, on the cluster's clock: bounded like the service's.
-		jwtExp, _ := auth.JWTExpiry(kc.Token)
+		jwtExp, _ := binding.JWTExpiry(kc.Token)
 		exp, note = binding.LocalExpiry(jwtExp, "", now, expiration)
 	}
 	if exp.IsZero() {
@@ -237,38 +235,4 @@ func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*cred
 		CAData:        kc.CAData,
 		TLSServerName: kc.TLSServerName,
 	}, nil
-}
-
-// bindingKubeconfig is what a binding's kubeconfig says about reaching its cluster.
-type bindingKubeconfig struct {
-	Server        string
-	CAData        []byte
-	TLSServerName string
-	Token         string
-}
-
-// parseKubeconfig reads the current context of a binding's kubeconfig.
-func parseKubeconfig(text string) (*bindingKubeconfig, error) {
-	cfg, err := clientcmd.Load([]byte(text))
-	if err != nil {
-		return nil, fmt.Errorf("its kubeconfig does not parse: %w", err)
-	}
-	ctxName := cfg.CurrentContext
-	if ctxName == "" && len(cfg.Contexts) == 1 {
-		for n := range cfg.Contexts {
-			ctxName = n
-		}
-	}
-	kctx, ok := cfg.Contexts[ctxName]
-	if !ok {
-		return nil, errors.New("its kubeconfig has no current context")
-	}
-	cluster, user := cfg.Clusters[kctx.Cluster], cfg.AuthInfos[kctx.AuthInfo]
-	if cluster == nil || cluster.Server == "" {
-		return nil, errors.New("its kubeconfig names no cluster server")
-	}
-	if user == nil || user.Token == "" {
-		return nil, errors.New("its kubeconfig holds no token")
-	}
-	return &bindingKubeconfig{Server: cluster.Server, CAData: cluster.CertificateAuthorityData, TLSServerName: cluster.TLSServerName, Token: user.Token}, nil
 }

@@ -147,7 +147,7 @@ func (o *OIDCTrustOptions) Validate() error {
 
 // Run reaches the cluster, applies (or prints) the trust and writes the kubeconfig.
 func (o *OIDCTrustOptions) Run(ctx context.Context) error {
-	return o.access.with(ctx, o.Arg, func(env target, kc *bindingKubeconfig, dyn dynamic.Interface) error {
+	return o.access.with(ctx, o.Arg, func(env target, kc *binding.Kubeconfig, dyn dynamic.Interface) error {
 		t := o.Trust
 		if t.Audience == "" {
 			t.Audience = kc.Server
@@ -211,7 +211,7 @@ func (o *OIDCListOptions) Validate() error { return o.Flags.Validate() }
 
 // Run lists the trusts.
 func (o *OIDCListOptions) Run(ctx context.Context) error {
-	return o.access.with(ctx, o.Arg, func(_ target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
+	return o.access.with(ctx, o.Arg, func(_ target, _ *binding.Kubeconfig, dyn dynamic.Interface) error {
 		trusts, err := oidctrust.Client{Dynamic: dyn}.List(ctx)
 		if err != nil {
 			return err
@@ -270,7 +270,7 @@ func (o *OIDCUntrustOptions) Validate() error { return oidctrust.CheckRepository
 
 // Run deletes the trust.
 func (o *OIDCUntrustOptions) Run(ctx context.Context) error {
-	return o.access.with(ctx, o.Arg, func(env target, _ *bindingKubeconfig, dyn dynamic.Interface) error {
+	return o.access.with(ctx, o.Arg, func(env target, _ *binding.Kubeconfig, dyn dynamic.Interface) error {
 		gone, err := oidctrust.Client{Dynamic: dyn}.Delete(ctx, o.Repository)
 		for _, g := range gone {
 			fmt.Fprintf(o.IO.Out, "%s deleted\n", g)
@@ -302,7 +302,7 @@ func clusterAccessOf(f *Factory) clusterAccess {
 // with runs fn with a dynamic client on the environment's cluster, through a binding
 // made for it and deleted when fn returns (noted in the made record first, so that
 // `kubectl kyma gc` finds it should the deletion fail).
-func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bindingKubeconfig, dynamic.Interface) error) (err error) {
+func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *binding.Kubeconfig, dynamic.Interface) error) (err error) {
 	env, err := a.envs.resolve(ctx, arg)
 	if err != nil {
 		return err
@@ -331,7 +331,7 @@ func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bi
 			}
 		}
 	}()
-	kc, err := parseKubeconfig(b.Kubeconfig)
+	kc, err := binding.ParseKubeconfig(b.Kubeconfig)
 	if err != nil {
 		return fmt.Errorf("binding %s: %w", b.ID, err)
 	}
@@ -348,7 +348,7 @@ func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bi
 
 // writeOIDCKubeconfig writes a kubeconfig whose user runs the credential plugin with
 // oidc: the cluster's server and CA, no secret.
-func writeOIDCKubeconfig(path, name string, kc *bindingKubeconfig, oidc credential.OIDC) error {
+func writeOIDCKubeconfig(path, name string, kc *binding.Kubeconfig, oidc credential.OIDC) error {
 	cluster := &clientcmdapi.Cluster{Server: kc.Server, CertificateAuthorityData: kc.CAData, TLSServerName: kc.TLSServerName}
 	_, err := kubeconfig.Target{Standalone: path}.Write(kubeconfig.New(name, cluster, &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc)}))
 	return err

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
 )
 
@@ -116,7 +117,7 @@ func TestOIDCListAndUntrustFlags(t *testing.T) {
 
 func TestOIDCKubeconfigRunsTheCredentialPluginAndHoldsNoSecret(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ci.kubeconfig")
-	kc := &bindingKubeconfig{Server: "https://api.example", CAData: []byte("CA"), Token: "binding-token"}
+	kc := &binding.Kubeconfig{Server: "https://api.example", CAData: []byte("CA"), Token: "binding-token"}
 	if err := writeOIDCKubeconfig(path, "kyma-my", kc, credential.OIDC{Source: credential.OIDCGitHub, Audience: "https://api.example"}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,9 @@
 // Kyma Environment Broker's Open Service Broker API (package broker) both implement
 // Service, so the commands and the credential helper never see HTTP.
 //
-// This package imports only the standard library.
+// It imports only the standard library, but for ParseKubeconfig and KubeconfigExpiry,
+// which read a binding's kubeconfig with client-go's loader (k8s.io/client-go/tools/clientcmd);
+// the credential hot path links neither this package nor that loader.
 package binding
 
 import (

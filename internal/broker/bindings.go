@@ -44,8 +44,8 @@ func (b *bindingJSON) expiry() time.Time {
 			return t
 		}
 	}
-	// Decoded only to schedule a refresh; see auth.JWTExpiry.
-	if t, err := auth.KubeconfigExpiry(b.Credentials.Kubeconfig); err == nil {
+	// Decoded only to schedule a refresh; see binding.JWTExpiry.
+	if t, err := binding.KubeconfigExpiry(b.Credentials.Kubeconfig); err == nil {
 		return t
 	}
 	return time.Time{}

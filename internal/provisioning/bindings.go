@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 )
 
@@ -51,8 +50,8 @@ func (b *bindingJSON) toBinding(environmentID string) binding.Binding {
 		out.ExpiresAt = b.ExpiresAt.Time
 	}
 	if out.ExpiresAt.IsZero() && out.Kubeconfig != "" {
-		// Decoded only to schedule the next refresh; see auth.JWTExpiry.
-		if exp, err := auth.KubeconfigExpiry(out.Kubeconfig); err == nil {
+		// Decoded only to schedule the next refresh; see binding.JWTExpiry.
+		if exp, err := binding.KubeconfigExpiry(out.Kubeconfig); err == nil {
 			out.ExpiresAt = exp
 		}
 	}
