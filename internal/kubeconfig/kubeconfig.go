@@ -17,10 +17,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gofrs/flock"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/filelock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
@@ -174,26 +174,16 @@ func (t Target) merge(target string, cfg *clientcmdapi.Config) (old, data []byte
 // lockTimeout bounds the wait for another merge into the same file.
 const lockTimeout = 30 * time.Second
 
-// lock takes an exclusive flock beside the kubeconfig; the kernel drops it if this
-// process dies, so a crash never blocks the next merge. The lock is opened without
-// following a link and must be a regular file of ours: nobody may get this process to
-// create or truncate a file of their choosing (privfile.TouchBeside).
+// lock takes an exclusive lock beside the kubeconfig (filelock); the kernel drops it
+// if this process dies, so a crash never blocks the next merge. The lock must be a
+// regular file of ours: nobody may get this process to create or truncate a file of
+// their choosing (privfile.TouchBeside).
 func lock(path string) (unlock func(), err error) {
 	lockPath := path + ".kubectl-kyma.lock"
 	if err := privfile.TouchBeside(lockPath); err != nil {
 		return nil, fmt.Errorf("lock the kubeconfig: %w", err)
 	}
-	l := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), lockTimeout)
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
-	if !ok {
-		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("another process has held the lock %s for over %s", l.Path(), lockTimeout)
-		}
-		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
-	}
-	return func() { _ = l.Unlock() }, nil
+	return filelock.Lock(context.Background(), lockPath, lockTimeout)
 }
 
 // replaceFile writes data to path atomically (a temporary file in the same folder,
