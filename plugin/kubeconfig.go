@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
 )
 
@@ -21,7 +24,18 @@ const execCommand = "kubectl-kyma"
 
 // KubeconfigOptions writes a kubeconfig whose user asks kubectl-kyma for tokens.
 type KubeconfigOptions struct {
-	f *Factory
+	IO       genericiooptions.IOStreams
+	Clock    clock.Clock
+	Profile  func() (*config.Profile, error)
+	CacheDir func() (string, error)
+	Bindings func() (binding.Service, error)
+	envs     environments
+	limit    limitNotes
+	// record notes a binding this machine made (see recordMade).
+	record func(envID, bindingID, kind string)
+	// minter makes the bindings of an environment's cached credential, as the
+	// credential helper does.
+	minter func(envID string) credential.Minter
 
 	Arg         string
 	Kubeconfig  string
@@ -40,9 +54,10 @@ type KubeconfigOptions struct {
 	OIDC credential.OIDC
 }
 
-// NewCmdKubeconfig builds `kubectl kyma kubeconfig NAME|ID`.
-func NewCmdKubeconfig(f *Factory) *cobra.Command {
-	o := &KubeconfigOptions{f: f}
+// NewCmdKubeconfig builds `kubectl kyma kubeconfig NAME|ID`; runF, when set, replaces
+// Run (tests).
+func NewCmdKubeconfig(f *Factory, runF func(*KubeconfigOptions) error) *cobra.Command {
+	o := &KubeconfigOptions{}
 	cmd := &cobra.Command{
 		Use:   "kubeconfig NAME|ID",
 		Short: "Add the environment to your kubeconfig, with a user that never holds a stale token",
@@ -57,13 +72,7 @@ written to the file, and kubectl always gets a token that is valid.`,
   kubectl kyma kubeconfig my-kyma --static --expiration 2h --output-file kyma.yaml  # a plain token, as 'bind'`,
 		Args:              exactArgs("NAME|ID"),
 		ValidArgsFunction: completeEnvironments(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Arg = args[0]
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(f, o, runF),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "the kubeconfig to merge into (default: $KUBECONFIG, else ~/.kube/config)")
@@ -81,6 +90,19 @@ written to the file, and kubectl always gets a token that is valid.`,
 	fl.StringVar(&o.OIDC.TokenFile, credential.FlagTokenFile, "", "with --oidc file: the file that holds the token")
 	cmd.MarkFlagsMutuallyExclusive("kubeconfig", "output-file")
 	return cmd
+}
+
+// Complete takes the streams, the clock, the profile's services and cache, and the
+// argument.
+func (o *KubeconfigOptions) Complete(f *Factory, args []string) error {
+	o.IO, o.Clock, o.Profile, o.CacheDir, o.Bindings = f.IOStreams, f.Clock, f.Profile, f.CacheDir, f.Bindings
+	o.envs, o.limit = environmentsOf(f), limitNotesOf(f)
+	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
+	o.minter = func(envID string) credential.Minter {
+		return &minter{f: f, env: envID, expiration: o.Expiration.d, kind: madeByKubeconfig}
+	}
+	o.Arg = args[0]
+	return nil
 }
 
 // Validate checks the flags before any network call.
@@ -106,13 +128,14 @@ func (o *KubeconfigOptions) Validate() error {
 // Run learns the cluster's server and CA from the environment's cached credential
 // when it is fresh, or else from a new binding, made under the cache entry's lock and
 // kept as the cached credential (so parallel runs make one), then writes the
-// kubeconfig. --static and --dry-run make their own binding when they need one.
+// kubeconfig, or with --dry-run prints the change. --static and --dry-run make their
+// own binding when they need one.
 func (o *KubeconfigOptions) Run(ctx context.Context) error {
-	p, err := o.f.Profile()
+	p, err := o.Profile()
 	if err != nil {
 		return err
 	}
-	env, err := resolveEnvironment(ctx, o.f, o.Arg)
+	env, err := o.envs.resolve(ctx, o.Arg)
 	if err != nil {
 		return err
 	}
@@ -125,46 +148,56 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.Environment = env.ID
-
-	name := o.ContextName
-	if name == "" {
-		name = "kyma-" + env.Name
-	}
-	user := &clientcmdapi.AuthInfo{Token: e.Token}
-	if o.DryRun {
-		user.Token = "REDACTED" // the binding of a dry run is deleted: never print its token
-	}
-	if !o.Static {
-		user = &clientcmdapi.AuthInfo{Exec: o.execConfig(p.Name, env.ID)}
-	}
-	if o.OIDC.Source != "" {
-		user = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(o.OIDC.WithAudience(e.Server))}
-	}
-	cfg := kubeconfig.New(name, &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData, TLSServerName: e.TLSServerName}, user)
+	name, cfg := o.build(p.Name, env, e)
 	dest := kubeconfig.Target{Standalone: o.OutputFile, Explicit: o.Kubeconfig, Switch: !o.NoSwitch}
 	if o.DryRun {
 		path, diff, err := dest.Diff(cfg)
 		if err != nil {
 			return err
 		}
-		o.printDiff(path, diff)
+		if diff == "" {
+			fmt.Fprintf(o.IO.ErrOut, "No change to %s.\n", path)
+			return nil
+		}
+		fmt.Fprint(o.IO.Out, diff)
 		return nil
 	}
 	path, err := dest.Write(cfg)
 	if err != nil {
 		return err
 	}
-	out := o.f.IOStreams.Out
 	switch {
 	case o.OutputFile != "":
-		fmt.Fprintf(out, "Wrote context %q to %s.\n", name, path)
+		fmt.Fprintf(o.IO.Out, "Wrote context %q to %s.\n", name, path)
 	case o.NoSwitch:
-		fmt.Fprintf(out, "Added context %q in %s.\n", name, path)
+		fmt.Fprintf(o.IO.Out, "Added context %q in %s.\n", name, path)
 	default:
-		fmt.Fprintf(out, "Switched to context %q in %s.\n", name, path)
+		fmt.Fprintf(o.IO.Out, "Switched to context %q in %s.\n", name, path)
 	}
 	return nil
+}
+
+// build is the kubeconfig to write, and the name of its cluster, user and context:
+// the cluster e reaches, and a user that runs the credential helper, with --oidc as a
+// CI job of a trust, or with --static holds e's token (redacted in a dry run, whose
+// binding is deleted: never print its token). It reads only the flags and its
+// arguments.
+func (o *KubeconfigOptions) build(profile string, env target, e *credential.Entry) (string, *clientcmdapi.Config) {
+	name := o.ContextName
+	if name == "" {
+		name = "kyma-" + env.Name
+	}
+	user := &clientcmdapi.AuthInfo{Exec: o.execConfig(profile, env.ID)}
+	switch {
+	case o.OIDC.Source != "":
+		user = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(o.OIDC.WithAudience(e.Server))}
+	case o.Static && o.DryRun:
+		user = &clientcmdapi.AuthInfo{Token: "REDACTED"}
+	case o.Static:
+		user = &clientcmdapi.AuthInfo{Token: e.Token}
+	}
+	cluster := &clientcmdapi.Cluster{Server: e.Server, CertificateAuthorityData: e.CAData, TLSServerName: e.TLSServerName}
+	return name, kubeconfig.New(name, cluster, user)
 }
 
 // execConfig is the user stanza: kubectl runs kubectl-kyma credential, which never
@@ -190,17 +223,14 @@ and log in with 'kubectl kyma login --service-key FILE'.`,
 // lock when there is none, exactly as the credential helper would: the binding is in
 // the ledger before it is stored, and the helper's budget holds.
 func (o *KubeconfigOptions) cachedBinding(ctx context.Context, profile string, env target) (*credential.Entry, error) {
-	dir, err := o.f.CacheDir()
+	dir, err := o.CacheDir()
 	if err != nil {
 		return nil, err
 	}
-	r := &credential.Refresher{
-		Cache:  credential.Cache{Dir: dir},
-		Minter: &minter{f: o.f, env: env.ID, expiration: o.Expiration.d, kind: madeByKubeconfig},
-	}
+	r := &credential.Refresher{Cache: credential.Cache{Dir: dir}, Minter: o.minter(env.ID)}
 	e, err := r.Ensure(ctx, credential.Input{
 		Key:    credential.Key{Profile: profile, Environment: env.ID},
-		Margin: o.Margin, Ahead: o.Ahead, Clock: o.f.Clock, Stderr: o.f.IOStreams.ErrOut,
+		Margin: o.Margin, Ahead: o.Ahead, Clock: o.Clock, Stderr: o.IO.ErrOut,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bind %q: %w", env.Name, err)
@@ -215,7 +245,7 @@ func (o *KubeconfigOptions) ownBinding(ctx context.Context, profile string, env 
 	if err != nil || e != nil {
 		return e, err
 	}
-	svc, err := o.f.Bindings()
+	svc, err := o.Bindings()
 	if err != nil {
 		return nil, err
 	}
@@ -223,15 +253,15 @@ func (o *KubeconfigOptions) ownBinding(ctx context.Context, profile string, env 
 	if err != nil {
 		var made *binding.MadeError
 		if errors.As(err, &made) {
-			recordMade(o.f, env.ID, made.ID, madeByKubeconfig)
+			o.record(env.ID, made.ID, madeByKubeconfig)
 			_ = o.deleteDryRunBinding(ctx, svc, env.ID, made.ID)
 		}
-		return nil, explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		return nil, o.limit.explain(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
 	if !o.DryRun {
-		recordMade(o.f, env.ID, b.ID, madeByKubeconfig)
+		o.record(env.ID, b.ID, madeByKubeconfig)
 	}
-	e, err = entryOf(b, o.f.Clock.Now(), o.Expiration.d)
+	e, err = entryOf(b, o.Clock.Now(), o.Expiration.d)
 	if o.DryRun || err != nil {
 		_ = o.deleteDryRunBinding(ctx, svc, env.ID, b.ID)
 	}
@@ -244,7 +274,7 @@ func (o *KubeconfigOptions) dryRunEntry(profile, envID string) (*credential.Entr
 	if !o.DryRun || o.Static {
 		return nil, nil
 	}
-	dir, err := o.f.CacheDir()
+	dir, err := o.CacheDir()
 	if err != nil {
 		return nil, err
 	}
@@ -257,13 +287,4 @@ func (o *KubeconfigOptions) deleteDryRunBinding(ctx context.Context, svc binding
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return svc.Delete(ctx, envID, bindingID)
-}
-
-// printDiff prints a dry run's diff, or says that nothing would change.
-func (o *KubeconfigOptions) printDiff(path, diff string) {
-	if diff == "" {
-		fmt.Fprintf(o.f.IOStreams.ErrOut, "No change to %s.\n", path)
-		return
-	}
-	fmt.Fprint(o.f.IOStreams.Out, diff)
 }

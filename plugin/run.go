@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/rbac"
 )
@@ -42,7 +44,14 @@ var forwardedSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP
 
 // RunOptions runs a command with a binding made for it alone.
 type RunOptions struct {
-	f *Factory
+	IO       genericiooptions.IOStreams
+	Profile  func() (*config.Profile, error)
+	CacheDir func() (string, error)
+	Bindings func() (binding.Service, error)
+	envs     environments
+	limit    limitNotes
+	// record notes a binding this machine made (see recordMade).
+	record func(envID, bindingID, kind string)
 
 	Arg        string
 	Command    []string
@@ -56,14 +65,16 @@ type RunOptions struct {
 	signals func() (c <-chan os.Signal, stop func())
 	// narrow narrows the binding to Role before COMMAND starts (rbac.Narrow).
 	narrow func(ctx context.Context, kubeconfig, bindingID, role string) error
+	// dash and commandPath are where "--" splits the arguments (cobra's ArgsLenAtDash)
+	// and the command's name, for Complete.
+	dash        int
+	commandPath string
 }
 
-// NewCmdRun builds `kubectl kyma run NAME|ID -- COMMAND [ARGS...]`.
-func NewCmdRun(f *Factory) *cobra.Command { return newCmdRun(f, nil) }
-
-// newCmdRun lets a test replace Run with runF, to see the parsed options.
-func newCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
-	o := &RunOptions{f: f, Role: rbac.Admin}
+// NewCmdRun builds `kubectl kyma run NAME|ID -- COMMAND [ARGS...]`; runF, when set,
+// replaces Run (tests).
+func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
+	o := &RunOptions{Role: rbac.Admin}
 	cmd := &cobra.Command{
 		Use:   "run NAME|ID [--role view|edit|admin] [--expiration S] -- COMMAND [ARGS...]",
 		Short: "Run a command with a binding made for it alone, deleted when the command ends",
@@ -84,16 +95,8 @@ COMMAND also gets KUBECTL_KYMA_BINDING_ID, the binding's id.`,
   kubectl kyma run my-kyma --role edit -- helm upgrade --install app ./chart`,
 		ValidArgsFunction: completeEnvironments(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
+			o.dash, o.commandPath = cmd.ArgsLenAtDash(), cmd.CommandPath()
+			return runE(f, o, runF)(cmd, args)
 		},
 	}
 	cmd.Flags().Var(&o.Expiration, "expiration", "the binding's lifetime: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")
@@ -102,12 +105,15 @@ COMMAND also gets KUBECTL_KYMA_BINDING_ID, the binding's id.`,
 	return cmd
 }
 
-// Complete splits the arguments at "--" and reads the environment COMMAND inherits.
-func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
-	dash := cmd.ArgsLenAtDash()
-	if dash != 1 || len(args) < 2 {
-		return fmt.Errorf("%s takes NAME|ID -- COMMAND [ARGS...]: put the command after --", cmd.CommandPath())
+// Complete takes the streams, the profile's services and cache, splits the arguments
+// at "--" and reads the environment COMMAND inherits.
+func (o *RunOptions) Complete(f *Factory, args []string) error {
+	if o.dash != 1 || len(args) < 2 {
+		return fmt.Errorf("%s takes NAME|ID -- COMMAND [ARGS...]: put the command after --", o.commandPath)
 	}
+	o.IO, o.Profile, o.CacheDir, o.Bindings = f.IOStreams, f.Profile, f.CacheDir, f.Bindings
+	o.envs, o.limit = environmentsOf(f), limitNotesOf(f)
+	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
 	o.Arg, o.Command = args[0], args[1:]
 	o.environ = os.Environ()
 	o.narrow = rbac.Narrow
@@ -137,11 +143,11 @@ func (o *RunOptions) Run(ctx context.Context) (err error) {
 	sigs, stop := o.signals()
 	defer stop()
 
-	env, err := resolveEnvironment(ctx, o.f, o.Arg)
+	env, err := o.envs.resolve(ctx, o.Arg)
 	if err != nil {
 		return err
 	}
-	svc, err := o.f.Bindings()
+	svc, err := o.Bindings()
 	if err != nil {
 		return err
 	}
@@ -151,22 +157,22 @@ func (o *RunOptions) Run(ctx context.Context) (err error) {
 	b, err := svc.Create(createCtx, env.ID, o.Expiration.d)
 	cancel()
 	if err != nil {
-		return explainLimit(ctx, o.f, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		return o.limit.explain(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
-	dir, _ := o.f.CacheDir()
-	p, _ := o.f.Profile()
+	dir, _ := o.CacheDir()
+	p, _ := o.Profile()
 	if dir != "" && p != nil {
 		if release, err := ledger.Open(dir, p.Name, env.ID).HoldInUse(b.ID); err == nil {
 			defer release()
 		}
 	}
-	recordMade(o.f, env.ID, b.ID, madeByRun)
+	o.record(env.ID, b.ID, madeByRun)
 	defer func() {
 		if derr := o.deleteBinding(ctx, svc, env, b); derr != nil {
 			if err == nil {
 				err = derr
 			} else {
-				fmt.Fprintf(o.f.IOStreams.ErrOut, "error: %v\n", derr)
+				fmt.Fprintf(o.IO.ErrOut, "error: %v\n", derr)
 			}
 		}
 	}()
@@ -206,7 +212,7 @@ func (o *RunOptions) runCommand(sigs <-chan os.Signal, kubeconfig, bindingID str
 		name, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(notForTheCommand, name)
 	}), "KUBECONFIG="+kubeconfig, "KUBECTL_KYMA_BINDING_ID="+bindingID)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.f.IOStreams.In, o.f.IOStreams.Out, o.f.IOStreams.ErrOut
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.IO.In, o.IO.Out, o.IO.ErrOut
 	if err := cmd.Start(); err != nil {
 		code := 126 // found but cannot run, as a shell says
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
@@ -166,12 +167,10 @@ func (e *testEnv) run(args ...string) error {
 	return cmd.ExecuteContext(context.Background())
 }
 
+// TestRunFlags is testFlags for run, whose options also hold the environment COMMAND
+// inherits (the test's own, not compared) and where "--" split the arguments.
 func TestRunFlags(t *testing.T) {
-	for _, tc := range []struct {
-		args    []string
-		want    *RunOptions
-		wantErr string
-	}{
+	for _, tc := range []flagsCase[RunOptions]{
 		{args: []string{"run", "env-1", "--", "kubectl", "get", "pods", "-A"},
 			want: &RunOptions{Arg: "env-1", Command: []string{"kubectl", "get", "pods", "-A"}, Role: "admin"}},
 		{args: []string{"run", "env-1", "--role", "view", "--expiration", "1h", "--", "sh", "-c", "exit 3"},
@@ -183,15 +182,15 @@ func TestRunFlags(t *testing.T) {
 		{args: []string{"run", "env-1", "--expiration", "1m", "--", "true"}, wantErr: "a binding lives from 600 to 7200 seconds"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			e := newTestEnv(t, newFakeBindings())
+			f := flagsFactory(t)
 			var got *RunOptions
-			root := NewRootCmd(e.f)
+			root := NewRootCmd(f)
 			for _, c := range root.Commands() {
 				if c.Name() == "run" {
 					root.RemoveCommand(c)
 				}
 			}
-			root.AddCommand(newCmdRun(e.f, func(o *RunOptions) error { got = o; return nil }))
+			root.AddCommand(NewCmdRun(f, func(o *RunOptions) error { got = o; return nil }))
 			root.SetArgs(tc.args)
 			err := root.Execute()
 			if tc.wantErr != "" {
@@ -203,12 +202,8 @@ func TestRunFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := cmp.Comparer(func(a, b expirationFlag) bool { return a.d == b.d })
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(RunOptions{}), opts,
-				cmp.FilterPath(func(p cmp.Path) bool {
-					n := p.Last().String()
-					return n == ".f" || n == ".environ" || n == ".signals" || n == ".narrow"
-				}, cmp.Ignore())); diff != "" {
+			tc.want.dash, tc.want.commandPath = 1, "kubectl kyma run"
+			if diff := cmp.Diff(tc.want, got, optionsCmp, cmpopts.IgnoreFields(RunOptions{}, "environ")); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
 		})
@@ -219,7 +214,10 @@ func TestRunFlags(t *testing.T) {
 func runOptions(e *testEnv, command ...string) (*RunOptions, chan os.Signal) {
 	sigs := make(chan os.Signal, 4)
 	return &RunOptions{
-		f: e.f, Arg: "env-1", Command: command, Role: rbac.Admin, narrow: rbac.Narrow,
+		IO: e.f.IOStreams, Profile: e.f.Profile, CacheDir: e.f.CacheDir, Bindings: e.f.Bindings,
+		envs: environmentsOf(e.f), limit: limitNotesOf(e.f),
+		record: func(envID, bindingID, kind string) { recordMade(e.f, envID, bindingID, kind) },
+		Arg:    "env-1", Command: command, Role: rbac.Admin, narrow: rbac.Narrow,
 		environ: append(os.Environ(), "KUBECONFIG=/elsewhere", "CLIENT_SECRET=top-secret", "CLIENT_ID=id",
 			"UAA_URL=https://uaa.example", "PROVISIONING_SERVICE_URL=https://ps.example", "KUBECTL_KYMA_PROFILE=env"),
 		signals: func() (<-chan os.Signal, func()) { return sigs, func() {} },
