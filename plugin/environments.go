@@ -36,12 +36,6 @@ func environmentsOf(f *Factory) environments {
 	return environments{profile: f.Profile, provisioning: f.Provisioning}
 }
 
-// resolveEnvironment is environmentsOf(f).resolve, for the commands that still take
-// the factory.
-func resolveEnvironment(ctx context.Context, f *Factory, arg string) (target, error) {
-	return environmentsOf(f).resolve(ctx, arg)
-}
-
 // resolve finds the Kyma environment that arg names, by id or by name. A broker
 // profile has no environment list: there arg is the instance id.
 func (es environments) resolve(ctx context.Context, arg string) (target, error) {
