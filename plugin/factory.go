@@ -1,30 +1,23 @@
 package plugin
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/adrg/xdg"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/httplog"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/connect"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/retry"
 )
 
 // Factory gives commands their streams, clock, configuration and clients. The costly
@@ -66,7 +59,9 @@ func NewFactory(streams genericiooptions.IOStreams) *Factory {
 	}
 	f.CacheDir = credential.DefaultDir
 	f.Profile = sync.OnceValues(f.resolveProfile)
-	f.HTTPClient = f.httpClient
+	f.HTTPClient = func(p *config.Profile) (*http.Client, error) {
+		return connect.HTTPClient(p, f.IOStreams.ErrOut, f.verbosity)
+	}
 	f.Provisioning = sync.OnceValues(f.provisioningClient)
 	f.Bindings = sync.OnceValues(f.bindingService)
 	return f
@@ -100,147 +95,45 @@ func (f *Factory) resolveProfile() (*config.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if name == config.EnvProfile {
-		return envProfile()
-	}
-	cfg, err := f.ConfigStore().Load()
-	if err != nil {
-		return nil, err
-	}
-	if name == "" {
-		name = cfg.Current
-	}
-	if name == "" {
-		if len(cfg.Profiles) == 0 {
-			if p, err := envProfile(); err == nil {
-				return p, nil
-			}
-			return nil, errors.New("no profile: run 'kubectl kyma login --service-key FILE', or set CLIENT_ID, CLIENT_SECRET, UAA_URL and PROVISIONING_SERVICE_URL")
-		}
-		return nil, fmt.Errorf("no current profile: pick one with --profile (have: %v)", cfg.Names())
-	}
-	p, ok := cfg.Profiles[name]
-	if !ok {
-		return nil, fmt.Errorf("no profile %q (have: %v): run 'kubectl kyma login --profile %s ...'", name, cfg.Names(), name)
-	}
-	if err := credential.CheckProfileName(name); err != nil && !f.legacyNames {
-		// Stored by an earlier version, which took any name.
-		return nil, fmt.Errorf("%w; an earlier version stored it: run 'kubectl kyma logout --profile %s --forget' and log in again under another name", err, name)
-	}
-	return p, p.Validate()
+	return f.ConfigStore().Resolve(name, f.legacyNames, os.Getenv)
 }
 
-// envProfile is the seed procedure's environment variables as a profile, so a CI
-// pipeline needs no login step.
-func envProfile() (*config.Profile, error) {
-	p := &config.Profile{
-		Name:            config.EnvProfile,
-		Kind:            config.KindCIS,
-		ClientID:        os.Getenv("CLIENT_ID"),
-		ClientSecret:    os.Getenv("CLIENT_SECRET"),
-		UAAURL:          os.Getenv("UAA_URL"),
-		ProvisioningURL: os.Getenv("PROVISIONING_SERVICE_URL"),
-	}
-	if p.ClientID == "" || p.ClientSecret == "" || p.UAAURL == "" || p.ProvisioningURL == "" {
-		return nil, errors.New("the env profile needs CLIENT_ID, CLIENT_SECRET, UAA_URL and PROVISIONING_SERVICE_URL")
-	}
-	return p, nil
-}
-
-func (f *Factory) httpClient(p *config.Profile) (*http.Client, error) {
-	roots, err := x509.SystemCertPool()
-	if err != nil {
-		roots = x509.NewCertPool()
-	}
-	if p.CertificateAuthority != "" && !roots.AppendCertsFromPEM([]byte(p.CertificateAuthority)) {
-		return nil, fmt.Errorf("profile %q: its certificate authority holds no PEM certificate", p.Name)
-	}
-	for _, u := range []string{p.UAAURL, p.ProvisioningURL, p.BrokerURL, p.TokenURL} {
-		if err := checkURL(u); err != nil {
-			return nil, fmt.Errorf("profile %q: %w", p.Name, err)
-		}
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	// Each attempt waits at most 30 s for an answer (KEB gives up on a bind after
-	// 15 s); the whole call, retries included, at most two minutes.
-	tr.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{
-		Timeout:   2 * time.Minute,
-		Transport: retry.New(httplog.New(tr, f.IOStreams.ErrOut, f.verbosity), retry.Defaults),
-	}, nil
-}
-
-// checkURL refuses plain http except to the loopback interface: tokens and secrets
-// cross these connections.
-func checkURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not a URL", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
-			return nil
-		}
-		return fmt.Errorf("%s uses plain http: only https is allowed, except to localhost", raw)
-	}
-	return fmt.Errorf("%q is not an http(s) URL", raw)
-}
-
-// tokenClient is an HTTP client that sends the profile's OAuth2 token, cached on disk.
-func (f *Factory) tokenClient(p *config.Profile) (*http.Client, error) {
-	hc, err := f.HTTPClient(p)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := f.CacheDir()
-	if err != nil {
-		return nil, err
-	}
-	uaa := p.UAAURL
-	if p.Kind == config.KindBroker {
-		uaa = p.TokenURL
-	}
-	src := auth.NewTokenSource(auth.Config{UAAURL: uaa, ClientID: p.ClientID, ClientSecret: p.ClientSecret},
-		credential.ProfilePath(dir, "tokens", p.Name)+".json", hc)
-	src.Root, src.Clock = dir, f.Clock
-	return auth.NewHTTPClient(src, hc), nil
+// connector builds the clients of the command's profile.
+func (f *Factory) connector() (connect.Connector, error) {
+	p, err := f.Profile()
+	return connect.Connector{Profile: p, HTTPClient: f.HTTPClient, CacheDir: f.CacheDir, Clock: f.Clock}, err
 }
 
 func (f *Factory) provisioningClient() (*provisioning.Client, error) {
-	p, err := f.Profile()
+	c, err := f.connector()
 	if err != nil {
 		return nil, err
 	}
-	if p.Kind != config.KindCIS {
-		return nil, fmt.Errorf("profile %q talks to the Kyma Environment Broker directly, which has no environment list: use a profile made from a Cloud Management service key", p.Name)
-	}
-	hc, err := f.tokenClient(p)
-	if err != nil {
-		return nil, err
-	}
-	c := provisioning.New(p.ProvisioningURL, hc)
-	c.Clock = f.Clock
-	return c, nil
+	return c.Provisioning()
 }
 
+// brokerClient is the OSB client of a profile that talks to KEB directly.
+func (f *Factory) brokerClient() (*broker.Client, error) {
+	c, err := f.connector()
+	if err != nil {
+		return nil, err
+	}
+	return c.Broker()
+}
+
+// bindingService is KEB's for a broker profile; a Cloud Management profile's shares
+// the command's one Provisioning Service client.
 func (f *Factory) bindingService() (binding.Service, error) {
-	p, err := f.Profile()
+	c, err := f.connector()
 	if err != nil {
 		return nil, err
 	}
-	if p.Kind == config.KindBroker {
-		return f.brokerBindings(p)
+	if c.Profile.Kind == config.KindBroker {
+		return c.BrokerBindings()
 	}
-	c, err := f.Provisioning()
+	pc, err := f.Provisioning()
 	if err != nil {
 		return nil, err
 	}
-	return c.Bindings(), nil
+	return pc.Bindings(), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/auth"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/connect"
 )
 
 // KEB's service id and the aws plan id: a broker profile's defaults. KEB does not check
@@ -146,11 +147,7 @@ func (o *LoginOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	uaa := o.profile.UAAURL
-	if o.profile.Kind == config.KindBroker {
-		uaa = o.profile.TokenURL
-	}
-	src := auth.NewClientCredentials(auth.Config{UAAURL: uaa, ClientID: o.profile.ClientID, ClientSecret: o.profile.ClientSecret}, hc)
+	src := auth.NewClientCredentials(auth.Config{UAAURL: connect.TokenURL(o.profile), ClientID: o.profile.ClientID, ClientSecret: o.profile.ClientSecret}, hc)
 	if _, err := src.TokenContext(ctx); err != nil {
 		return fmt.Errorf("check the credentials: %w", err)
 	}

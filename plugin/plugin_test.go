@@ -164,22 +164,6 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	for in, ok := range map[string]bool{
-		"https://uaa.example":     true,
-		"http://127.0.0.1:8080":   true,
-		"http://localhost:1":      true,
-		"http://uaa.example":      false,
-		"ftp://x":                 false,
-		"uaa.example/oauth/token": false,
-		"":                        true,
-	} {
-		if err := checkURL(in); (err == nil) != ok {
-			t.Errorf("checkURL(%q) = %v, want ok=%v", in, err, ok)
-		}
-	}
-}
-
 // Completion runs through cobra's hidden __complete command, as shells call it.
 func TestCompletion(t *testing.T) {
 	srv := fakeService(t, map[string]string{"GET /provisioning/v1/environments": environmentsJSON})

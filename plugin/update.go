@@ -22,7 +22,7 @@ type UpdateOptions struct {
 	Clock        clock.Clock
 	Profile      func() (*config.Profile, error)
 	Provisioning func() (*provisioning.Client, error)
-	Broker       func(p *config.Profile) (*broker.Client, error)
+	Broker       func() (*broker.Client, error)
 	envs         environments
 
 	Arg string
@@ -129,7 +129,7 @@ func (o *UpdateOptions) Run(ctx context.Context) error {
 
 // runBroker updates through KEB's OSB API and follows the operation's last_operation.
 func (o *UpdateOptions) runBroker(ctx context.Context, p *config.Profile) error {
-	c, err := o.Broker(p)
+	c, err := o.Broker()
 	if err != nil {
 		return err
 	}
