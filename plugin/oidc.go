@@ -372,23 +372,23 @@ func oidcExecConfig(oidc credential.OIDC) *clientcmdapi.ExecConfig {
 // fetched from the runner's token service under the entry's lock, or the error that
 // explains why there is no token. No profile and no binding take part.
 func (o *CredentialOptions) runOIDC(ctx context.Context) error {
-	info, err := credential.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
+	info, err := credential.ParseExecInfo(o.ExecInfo)
 	if err != nil {
 		return err
 	}
-	dir, err := o.f.CacheDir()
+	dir, err := o.CacheDir()
 	if err != nil {
 		return err
 	}
 	in := credential.ReadOIDCEnv(o.Args.OIDC, os.LookupEnv)
-	in.ExecInfo, in.Now = info, o.f.Clock.Now
+	in.ExecInfo, in.Now = info, o.Clock.Now
 	cache := credential.OIDCCache{Dir: dir}
 	fetch := actionstoken.Fetcher{}.Fetch
 	switch {
 	case o.LockFD > 0:
-		return cache.DoHolding(ctx, in, fetch, os.NewFile(uintptr(o.LockFD), "lock"), o.f.IOStreams.Out)
+		return cache.DoHolding(ctx, in, fetch, os.NewFile(uintptr(o.LockFD), "lock"), o.IO.Out)
 	case o.LockHeld:
-		return cache.DoHolding(ctx, in, fetch, nil, o.f.IOStreams.Out)
+		return cache.DoHolding(ctx, in, fetch, nil, o.IO.Out)
 	}
-	return cache.Do(ctx, in, fetch, o.f.IOStreams.Out)
+	return cache.Do(ctx, in, fetch, o.IO.Out)
 }

@@ -143,7 +143,7 @@ kubectl-kyma makes a fresh binding before the cached one expires.`,
 		NewCmdBindings(f, nil),
 		NewCmdUnbind(f, nil),
 		NewCmdKubeconfig(f, nil),
-		NewCmdCredential(f),
+		NewCmdCredential(f, nil),
 	)
 	add("access",
 		NewCmdRun(f, nil),
