@@ -85,7 +85,6 @@ written to the file, and kubectl always gets a token that is valid.`,
 	fl.DurationVar(&o.Margin, "refresh-margin", 0, "make a new binding this long before the cached one expires, at most half its lifetime (default: the larger of 1m and a tenth of its lifetime)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the change to the kubeconfig as a unified diff and change nothing")
 	fl.StringVar(&o.OIDC.Source, credential.FlagOIDC, "", "write the user of a trusted CI job instead (see 'kubectl kyma oidc'): github, gitlab or file")
-	fl.StringVar(&o.OIDC.Audience, credential.FlagAudience, "", "with --oidc: the trust's audience (default: the cluster's API server URL, as 'oidc trust')")
 	fl.StringVar(&o.OIDC.TokenEnv, credential.FlagTokenEnv, "", "with --oidc gitlab: the variable that holds the job's token (default "+credential.DefaultGitLabTokenEnv+")")
 	fl.StringVar(&o.OIDC.TokenFile, credential.FlagTokenFile, "", "with --oidc file: the file that holds the token")
 	cmd.MarkFlagsMutuallyExclusive("kubeconfig", "output-file")
@@ -190,7 +189,7 @@ func (o *KubeconfigOptions) build(profile string, env target, e *credential.Entr
 	user := &clientcmdapi.AuthInfo{Exec: o.execConfig(profile, env.ID)}
 	switch {
 	case o.OIDC.Source != "":
-		user = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(o.OIDC.WithAudience(e.Server))}
+		user = &clientcmdapi.AuthInfo{Exec: oidcExecConfig(o.OIDC, e.Server)}
 	case o.Static && o.DryRun:
 		user = &clientcmdapi.AuthInfo{Token: "REDACTED"}
 	case o.Static:

@@ -95,7 +95,7 @@ func TestKubeconfigBuild(t *testing.T) {
 		{"static", KubeconfigOptions{Static: true}, "kyma-prod", &clientcmdapi.AuthInfo{Token: "tok"}},
 		{"static dry run", KubeconfigOptions{Static: true, DryRun: true}, "kyma-prod", &clientcmdapi.AuthInfo{Token: "REDACTED"}},
 		{"a CI job's user, for the cluster's audience", KubeconfigOptions{OIDC: credential.OIDC{Source: credential.OIDCGitHub}}, "kyma-prod",
-			&clientcmdapi.AuthInfo{Exec: oidcExecConfig(credential.OIDC{Source: credential.OIDCGitHub, Audience: "https://api.example"})}},
+			&clientcmdapi.AuthInfo{Exec: oidcExecConfig(credential.OIDC{Source: credential.OIDCGitHub}, "https://api.example")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name, got := tc.o.build("p", env, entry)

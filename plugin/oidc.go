@@ -69,15 +69,18 @@ func NewCmdOIDCTrust(f *Factory, runF func(*OIDCTrustOptions) error) *cobra.Comm
 		Use:   "trust NAME|ID --repository OWNER/REPO (--clusterrole R [--namespace NS] | --role R --namespace NS)",
 		Short: "Make the environment's cluster accept a repository's CI ID tokens, with a role",
 		Long: `Create or update, on the environment's cluster, an OpenIDConnect resource that accepts
-the issuer's ID tokens whose repository claim is OWNER/REPO and whose audience is
---audience (default: the cluster's API server URL), and a ClusterRoleBinding (or a
-RoleBinding with --namespace) for the user they map to: the issuer's URL, '#' and the
-repository. Trusting the same repository again replaces its trust.
+the issuer's ID tokens whose repository claim is OWNER/REPO and whose audience is the
+cluster's API server URL, and a ClusterRoleBinding (or a RoleBinding with --namespace)
+for the user they map to: the issuer's URL, '#' and the repository. Trusting the same
+repository again replaces its trust.
+
+The audience is always the cluster's URL, never a choice: a token for this cluster is
+good at no other, and the credential helper asks for a token of the URL it is about to
+call, so a kubeconfig pointed at another server gets nothing this cluster accepts.
 
 The cluster is reached through a binding made for the purpose and deleted afterwards.
 --output-file writes the kubeconfig the CI job uses: the cluster's server and CA and a
-user that runs 'kubectl-kyma credential --oidc github --audience AUD'. It holds no
-secret: check it in.`,
+user that runs 'kubectl-kyma credential --oidc github'. It holds no secret: check it in.`,
 		Example: `  kubectl kyma oidc trust my-kyma --repository example/app --clusterrole view --output-file ci.kubeconfig
   kubectl kyma oidc trust my-kyma --repository example/app --role deployer --namespace apps --required-claim ref=refs/heads/main
   kubectl kyma oidc trust my-kyma --repository group/project --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps`,
@@ -89,7 +92,6 @@ secret: check it in.`,
 	fl.StringVar(&o.Trust.Repository, "repository", "", "the repository whose jobs may reach the cluster: OWNER/REPO (GitLab: GROUP/PROJECT)")
 	fl.StringVar(&o.Trust.Issuer, "issuer", oidctrust.GitHubIssuer, "the ID tokens' issuer URL")
 	fl.StringVar(&o.IssuerCA, "issuer-ca", "", "a PEM file of the CA that signs the issuer's TLS certificate, when the system's roots do not")
-	fl.StringVar(&o.Trust.Audience, "audience", "", "the audience the tokens must carry (default: the cluster's API server URL)")
 	fl.StringVar(&o.Trust.RepositoryClaim, "repository-claim", oidctrust.DefaultRepositoryClaim, "the token claim that names the repository (GitLab: project_path)")
 	fl.StringVar(&o.ClusterRole, "clusterrole", "", "the ClusterRole to bind: cluster-wide, or in --namespace")
 	fl.StringVar(&o.Role, "role", "", "the Role to bind in --namespace")
@@ -139,9 +141,7 @@ func (o *OIDCTrustOptions) Validate() error {
 		return errors.New("--dry-run writes no --output-file")
 	}
 	t := o.Trust
-	if t.Audience == "" {
-		t.Audience = "-" // the cluster's URL, known once it is reached
-	}
+	t.Audience = "-" // the cluster's URL, known once it is reached
 	return t.Validate()
 }
 
@@ -149,9 +149,11 @@ func (o *OIDCTrustOptions) Validate() error {
 func (o *OIDCTrustOptions) Run(ctx context.Context) error {
 	return o.access.with(ctx, o.Arg, func(env target, kc *binding.Kubeconfig, dyn dynamic.Interface) error {
 		t := o.Trust
-		if t.Audience == "" {
-			t.Audience = kc.Server
+		aud, err := oidctrust.ClusterAudience(kc.Server)
+		if err != nil {
+			return err
 		}
+		t.Audience = aud
 		out := o.IO.Out
 		if o.DryRun {
 			var p cliprinters.ResourcePrinter = &cliprinters.JSONPrinter{}
@@ -168,8 +170,7 @@ func (o *OIDCTrustOptions) Run(ctx context.Context) error {
 		if o.OutputFile == "" {
 			return nil
 		}
-		oidc := credential.OIDC{Source: credential.OIDCGitHub, Audience: t.Audience}
-		if err := writeOIDCKubeconfig(o.OutputFile, "kyma-"+env.Name, kc, oidc); err != nil {
+		if err := writeOIDCKubeconfig(o.OutputFile, "kyma-"+env.Name, kc, credential.OIDC{Source: credential.OIDCGitHub}); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Wrote the CI kubeconfig to %s (no secret in it).\n", o.OutputFile)
@@ -211,8 +212,12 @@ func (o *OIDCListOptions) Validate() error { return o.Flags.Validate() }
 
 // Run lists the trusts.
 func (o *OIDCListOptions) Run(ctx context.Context) error {
-	return o.access.with(ctx, o.Arg, func(_ target, _ *binding.Kubeconfig, dyn dynamic.Interface) error {
-		trusts, err := oidctrust.Client{Dynamic: dyn}.List(ctx)
+	return o.access.with(ctx, o.Arg, func(env target, kc *binding.Kubeconfig, dyn dynamic.Interface) error {
+		aud, err := oidctrust.ClusterAudience(kc.Server)
+		if err != nil {
+			return err
+		}
+		trusts, err := oidctrust.Client{Dynamic: dyn}.List(ctx, aud)
 		if err != nil {
 			return err
 		}
@@ -230,6 +235,10 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 			l.Items = append(l.Items, raw)
 			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, t.Name})
 			l.Names = append(l.Names, t.Name)
+			if !t.Bound {
+				fmt.Fprintf(o.IO.ErrOut, "warning: the trust %s of %s accepts audience %q, not this cluster's URL %s: not bound to this cluster; re-run 'kubectl kyma oidc trust %s --repository %s ...'\n",
+					t.Name, t.Repository, t.Audience, aud, env.Name, t.Repository)
+			}
 		}
 		return o.Print(o.IO.Out, o.IO.ErrOut, l)
 	})
@@ -350,12 +359,19 @@ func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bi
 // oidc: the cluster's server and CA, no secret.
 func writeOIDCKubeconfig(path, name string, kc *binding.Kubeconfig, oidc credential.OIDC) error {
 	cluster := &clientcmdapi.Cluster{Server: kc.Server, CertificateAuthorityData: kc.CAData, TLSServerName: kc.TLSServerName}
-	_, err := kubeconfig.Target{Standalone: path}.Write(kubeconfig.New(name, cluster, &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc)}))
+	_, err := kubeconfig.Target{Standalone: path}.Write(kubeconfig.New(name, cluster, &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc, kc.Server)}))
 	return err
 }
 
-// oidcExecConfig is the user stanza of a CI job's kubeconfig.
-func oidcExecConfig(oidc credential.OIDC) *clientcmdapi.ExecConfig {
+// oidcExecConfig is the user stanza of a CI job's kubeconfig for the cluster at
+// server. The token's audience is the cluster's URL, as every trust's
+// (oidctrust.ClusterAudience); a server that is no URL keeps its text, which no trust
+// names, so the helper gets no token the cluster accepts.
+func oidcExecConfig(oidc credential.OIDC, server string) *clientcmdapi.ExecConfig {
+	oidc.Audience = server
+	if aud, err := oidctrust.ClusterAudience(server); err == nil {
+		oidc.Audience = aud
+	}
 	args := append([]string{"credential"}, credential.Args{OIDC: oidc}.Render()...)
 	return &clientcmdapi.ExecConfig{
 		APIVersion:         "client.authentication.k8s.io/v1",

@@ -45,14 +45,16 @@ func TestOIDCTrustFlags(t *testing.T) {
 				Repository: "example/app", Issuer: oidctrust.GitHubIssuer, RepositoryClaim: "repository",
 				RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "deployer", "--namespace", "apps",
-			"--issuer", "https://127.0.0.1:8443/oidc", "--issuer-ca", ca, "--audience", "aud", "--required-claim", "ref=refs/heads/main",
+			"--issuer", "https://127.0.0.1:8443/oidc", "--issuer-ca", ca, "--required-claim", "ref=refs/heads/main",
 			"--dry-run", "-o", "yaml"},
 			want: &OIDCTrustOptions{Arg: "my-kyma", Role: "deployer", Namespace: "apps", IssuerCA: ca, DryRun: true, Output: "yaml",
 				RequiredClaims: []string{"ref=refs/heads/main"}, Trust: oidctrust.Trust{
-					Repository: "example/app", Issuer: "https://127.0.0.1:8443/oidc", Audience: "aud", RepositoryClaim: "repository",
+					Repository: "example/app", Issuer: "https://127.0.0.1:8443/oidc", RepositoryClaim: "repository",
 					CABundle: []byte("PEM"), RequiredClaims: map[string]string{"ref": "refs/heads/main"},
 					Role: oidctrust.Role{Kind: "Role", Name: "deployer", Namespace: "apps"}}}},
 		{args: []string{"trust", "my-kyma", "--clusterrole", "view"}, wantErr: "--repository must be OWNER/REPO"},
+		// The audience is the cluster's URL, never a choice (docs/wire.md).
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--audience", "aud"}, wantErr: "unknown flag: --audience"},
 		{args: []string{"trust", "my-kyma", "--repository", "example/app"}, wantErr: "--clusterrole R"},
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "r"}, wantErr: "--role needs --namespace"},
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "r", "--clusterrole", "c", "--namespace", "n"}, wantErr: "not both"},
@@ -118,7 +120,7 @@ func TestOIDCListAndUntrustFlags(t *testing.T) {
 func TestOIDCKubeconfigRunsTheCredentialPluginAndHoldsNoSecret(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ci.kubeconfig")
 	kc := &binding.Kubeconfig{Server: "https://api.example", CAData: []byte("CA"), Token: "binding-token"}
-	if err := writeOIDCKubeconfig(path, "kyma-my", kc, credential.OIDC{Source: credential.OIDCGitHub, Audience: "https://api.example"}); err != nil {
+	if err := writeOIDCKubeconfig(path, "kyma-my", kc, credential.OIDC{Source: credential.OIDCGitHub, Audience: "https://evil.example"}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
@@ -147,7 +149,7 @@ func TestOIDCKubeconfigRunsTheCredentialPluginAndHoldsNoSecret(t *testing.T) {
 func TestKubeconfigOIDCWritesTheJobsUser(t *testing.T) {
 	e := newTestEnv(t, newFakeBindings())
 	path := filepath.Join(t.TempDir(), "ci.kubeconfig")
-	if err := e.run("kubeconfig", "env-1", "--oidc", "gitlab", "--audience", "aud-1", "--token-env", "MY_TOKEN", "--output-file", path); err != nil {
+	if err := e.run("kubeconfig", "env-1", "--oidc", "gitlab", "--token-env", "MY_TOKEN", "--output-file", path); err != nil {
 		t.Fatalf("%v\n%s", err, e.err)
 	}
 	cfg, err := clientcmd.LoadFromFile(path)
@@ -155,14 +157,14 @@ func TestKubeconfigOIDCWritesTheJobsUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := cfg.AuthInfos[cfg.Contexts[cfg.CurrentContext].AuthInfo]
-	if d := cmp.Diff([]string{"credential", "--oidc", "gitlab", "--audience", "aud-1", "--token-env", "MY_TOKEN"}, u.Exec.Args); d != "" {
+	if d := cmp.Diff([]string{"credential", "--oidc", "gitlab", "--audience", "https://127.0.0.1:1", "--token-env", "MY_TOKEN"}, u.Exec.Args); d != "" {
 		t.Errorf("exec args (-want +got):\n%s", d)
 	}
 	if c := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]; c.Server != "https://127.0.0.1:1" {
 		t.Errorf("server %q, want the binding's", c.Server)
 	}
 
-	// No --audience: the cluster's URL, as oidc trust defaults it.
+	// The audience is the cluster's URL, as every trust's.
 	if err := e.run("kubeconfig", "env-1", "--oidc", "github", "--output-file", path); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +177,7 @@ func TestKubeconfigOIDCWritesTheJobsUser(t *testing.T) {
 		{"kubeconfig", "env-1", "--oidc", "github", "--static"},
 		{"kubeconfig", "env-1", "--oidc", "file"},
 		{"kubeconfig", "env-1", "--oidc", "azure"},
+		{"kubeconfig", "env-1", "--oidc", "github", "--audience", "https://127.0.0.1:1"},
 	} {
 		if err := e.run(bad...); err == nil {
 			t.Errorf("%q accepted", bad)

@@ -200,6 +200,10 @@ type Listed struct {
 	Repository string `json:"repository"`
 	Issuer     string `json:"issuer"`
 	Audience   string `json:"audience"`
+	// Bound says the trust accepts only tokens for this cluster: its one audience is
+	// the cluster's API server URL (ClusterAudience). Any other audience lets a token
+	// minted for another cluster, or GitHub's default audience, in.
+	Bound bool `json:"bound"`
 	// Roles are the bindings that name the trust's user.
 	Roles []string `json:"roles"`
 	// Managed says kubectl-kyma made it (else another tool, such as Kyma's CLI).
@@ -207,8 +211,9 @@ type Listed struct {
 }
 
 // List returns every OpenIDConnect resource of the cluster, with the repository it
-// requires, and the roles bound to the user its tokens map to.
-func (c Client) List(ctx context.Context) ([]Listed, error) {
+// requires, whether it is bound to the cluster's audience (ClusterAudience of its
+// server), and the roles bound to the user its tokens map to.
+func (c Client) List(ctx context.Context, audience string) ([]Listed, error) {
 	list, err := c.Dynamic.Resource(OpenIDConnectGVR).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) || isNoKind(err) {
@@ -233,9 +238,11 @@ func (c Client) List(ctx context.Context) ([]Listed, error) {
 			Audience:   str("clientID"),
 			Managed:    o.GetLabels()[LabelManagedBy] == ManagedBy,
 		}
+		l.Bound = audience != "" && l.Audience == audience
 		if l.Audience == "" {
 			auds, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "audiences")
 			l.Audience = strings.Join(auds, ",")
+			l.Bound = audience != "" && len(auds) == 1 && auds[0] == audience
 		}
 		if l.Repository == "" {
 			l.Repository = claims[DefaultRepositoryClaim]

@@ -30,6 +30,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -86,7 +87,11 @@ type Trust struct {
 	Repository string
 	// Issuer is the token issuer's URL: GitHubIssuer when empty.
 	Issuer string
-	// Audience is the aud the tokens must carry (the OpenIDConnect clientID).
+	// Audience is the aud the tokens must carry (the OpenIDConnect clientID): always
+	// ClusterAudience of the cluster's API server URL, so that a token for this
+	// cluster is good at no other, and the credential helper, which asks for (or
+	// checks) that same audience from the kubeconfig's server, never hands a token for
+	// this cluster to another server.
 	Audience string
 	// RepositoryClaim is the claim that names the repository: DefaultRepositoryClaim
 	// when empty. It is the username claim and a required claim.
@@ -124,7 +129,7 @@ func (t Trust) Validate() error {
 		return fmt.Errorf("--issuer must be an https URL without query or fragment (the authenticator fetches its discovery document), not %q", t.Issuer)
 	}
 	if t.Audience == "" {
-		return errors.New("the trust needs an audience (--audience)")
+		return errors.New("the trust needs the cluster's API server URL as its audience")
 	}
 	if v, ok := t.RequiredClaims[t.claim()]; ok && v != t.Repository {
 		return fmt.Errorf("--required-claim %s=%s contradicts --repository %s", t.claim(), v, t.Repository)
@@ -143,6 +148,28 @@ func (t Trust) Validate() error {
 		return fmt.Errorf("a trust's role is a ClusterRole or a Role, not %q", t.Role.Kind)
 	}
 	return nil
+}
+
+// ClusterAudience is the audience of every trust on the cluster whose API server is
+// server: the URL normalized as the credential helper normalizes the kubeconfig's
+// server (scheme and host lowercased, the scheme's default port dropped, a trailing
+// slash removed), so that both sides name the cluster alike.
+func ClusterAudience(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("the cluster's server %q is not an http(s) URL without user, query or fragment", server)
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	switch {
+	case port != "":
+		host = net.JoinHostPort(host, port)
+	case strings.Contains(host, ":"):
+		host = "[" + host + "]" // an IPv6 address
+	}
+	return scheme + "://" + host + strings.TrimSuffix(u.EscapedPath(), "/"), nil
 }
 
 // CheckRepository refuses a repository that is not OWNER/REPO (GitLab: GROUP/PROJECT,

@@ -134,11 +134,11 @@ func TestApplyListDelete(t *testing.T) {
 	if err := c.Apply(ctx, tr); err != nil { // again: an update, not a conflict
 		t.Fatalf("second apply: %v", err)
 	}
-	got, err := c.List(ctx)
+	got, err := c.List(ctx, "https://api.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Listed{{Name: Name("example/app"), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Roles: []string{"clusterrole view"}, Managed: true}}
+	want := []Listed{{Name: Name("example/app"), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Bound: true, Roles: []string{"clusterrole view"}, Managed: true}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("list (-want +got):\n%s", d)
 	}
@@ -152,7 +152,7 @@ func TestApplyListDelete(t *testing.T) {
 	if len(crbs.Items) != 0 {
 		t.Errorf("the earlier ClusterRoleBinding stayed: %v", crbs.Items)
 	}
-	got, _ = c.List(ctx)
+	got, _ = c.List(ctx, "https://api.example")
 	if len(got) != 1 || cmp.Diff([]string{"role deployer in apps"}, got[0].Roles) != "" {
 		t.Errorf("list after the change: %+v", got)
 	}
@@ -164,7 +164,7 @@ func TestApplyListDelete(t *testing.T) {
 	if d := cmp.Diff([]string{"OpenIDConnect " + Name("example/app"), "RoleBinding " + Name("example/app") + " in apps"}, gone); d != "" {
 		t.Errorf("deleted (-want +got):\n%s", d)
 	}
-	if got, _ := c.List(ctx); len(got) != 0 {
+	if got, _ := c.List(ctx, "https://api.example"); len(got) != 0 {
 		t.Errorf("still listed: %+v", got)
 	}
 	if _, err := c.Delete(ctx, "example/app"); !errors.Is(err, ErrNoTrust) {
@@ -197,12 +197,61 @@ func TestListShowsTrustsOfOtherTools(t *testing.T) {
 		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
 		"subjects": []any{map[string]any{"kind": "User", "name": "gh-oidc:kyma-project/cli", "apiGroup": "rbac.authorization.k8s.io"}},
 	}}
-	got, err := newClient(t, oidc, crb).List(context.Background())
+	got, err := newClient(t, oidc, crb).List(context.Background(), "https://api.example")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Listed{{Name: "actions-oidc", Repository: "kyma-project/cli", Issuer: GitHubIssuer, Audience: "gh-oidc-test", Roles: []string{"clusterrole cluster-admin"}}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestClusterAudienceNormalizesAsTheHelper(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.c-1a2b3c.kyma.ondemand.com":    "https://api.c-1a2b3c.kyma.ondemand.com",
+		"HTTPS://API.Example.COM:443/":              "https://api.example.com",
+		"https://127.0.0.1:6443":                    "https://127.0.0.1:6443",
+		"https://[::1]:443":                         "https://[::1]",
+		"https://[::1]:6443/":                       "https://[::1]:6443",
+		"http://proxy.example:80/k8s/clusters/c-1/": "http://proxy.example/k8s/clusters/c-1",
+		"https://proxy.example/k8s/clusters/C-1":    "https://proxy.example/k8s/clusters/C-1",
+	} {
+		got, err := ClusterAudience(in)
+		if err != nil || got != want {
+			t.Errorf("ClusterAudience(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "api.example", "ftp://api.example", "https://user@api.example", "https://api.example?x=1", "https://api.example#f"} {
+		if got, err := ClusterAudience(bad); err == nil {
+			t.Errorf("ClusterAudience(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+func TestListFlagsTrustsNotBoundToTheCluster(t *testing.T) {
+	mk := func(name string, spec map[string]any) *unstructured.Unstructured {
+		spec["issuerURL"], spec["usernameClaim"] = GitHubIssuer, "repository"
+		spec["requiredClaims"] = map[string]any{"repository": "example/" + name}
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "authentication.gardener.cloud/v1alpha1", "kind": "OpenIDConnect",
+			"metadata": map[string]any{"name": name}, "spec": spec}}
+	}
+	c := newClient(t,
+		mk("bound", map[string]any{"clientID": "https://api.example"}),
+		mk("custom", map[string]any{"clientID": "my-audience"}),
+		mk("audiences", map[string]any{"audiences": []any{"https://api.example"}}),
+		mk("several", map[string]any{"audiences": []any{"https://api.example", "https://github.com/example"}}),
+	)
+	got, err := c.List(context.Background(), "https://api.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := map[string]bool{}
+	for _, l := range got {
+		bound[l.Name] = l.Bound
+	}
+	if d := cmp.Diff(map[string]bool{"bound": true, "custom": false, "audiences": true, "several": false}, bound); d != "" {
+		t.Errorf("bound (-want +got):\n%s", d)
 	}
 }
