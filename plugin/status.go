@@ -2,24 +2,16 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/credstatus"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
@@ -37,38 +29,6 @@ type StatusOptions struct {
 
 	CachedOnly bool
 	out        printers.Flags
-}
-
-// credentialStatus is one row of `kubectl kyma status`, and its -o json form.
-type credentialStatus struct {
-	Profile         string    `json:"profile"`
-	Environment     string    `json:"environment"`
-	EnvironmentName string    `json:"environmentName,omitempty"`
-	BindingID       string    `json:"bindingId"`
-	IssuedAt        time.Time `json:"issuedAt,omitzero"`
-	ExpiresAt       time.Time `json:"expiresAt"`
-	// TimeLeft is until the binding expires, in whole seconds; negative once expired.
-	TimeLeft   int64 `json:"timeLeftSeconds"`
-	Superseded int   `json:"supersededBindings"`
-
-	// ClockNote says why the expiry is not what the service said (a skewed Date
-	// header ignored, a lifetime out of bounds).
-	ClockNote string `json:"clockNote,omitempty"`
-
-	RefreshInFlight bool          `json:"refreshInFlight"`
-	RefreshPID      int           `json:"refreshPid,omitempty"`
-	LastError       *refreshError `json:"lastRefreshError,omitempty"`
-
-	// Live bindings of the environment at the service: not with --cached-only.
-	LiveBindings *int   `json:"liveBindings,omitempty"`
-	BindingLimit int    `json:"bindingLimit,omitempty"`
-	MadeHere     *int   `json:"liveBindingsMadeHere,omitempty"`
-	LiveError    string `json:"liveBindingsError,omitempty"`
-}
-
-type refreshError struct {
-	Time  time.Time `json:"time"`
-	Error string    `json:"error"`
 }
 
 // NewCmdStatus builds `kubectl kyma status`; runF, when set, replaces Run (tests).
@@ -116,27 +76,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 	cache := credential.Cache{Dir: dir}
 	now := o.Clock.Now()
-	entries := cache.Entries(p.Name)
-	slices.SortFunc(entries, func(a, b *credential.Entry) int { return strings.Compare(a.Environment, b.Environment) })
-	rows := make([]credentialStatus, 0, len(entries))
-	for _, e := range entries {
-		s := credentialStatus{
-			Profile:     p.Name,
-			Environment: e.Environment,
-			BindingID:   e.BindingID,
-			IssuedAt:    e.IssuedAt,
-			ExpiresAt:   e.ExpiresAt,
-			TimeLeft:    int64(e.ExpiresAt.Sub(now) / time.Second),
-			Superseded:  len(e.Superseded),
-			ClockNote:   e.ClockNote,
-		}
-		r := cache.RefreshState(credential.Key{Profile: p.Name, Environment: e.Environment})
-		s.RefreshInFlight, s.RefreshPID = r.InFlight, r.PID
-		if r.LastError != "" {
-			s.LastError = &refreshError{Time: r.LastErrorTime, Error: r.LastError}
-		}
-		rows = append(rows, s)
-	}
+	rows := credstatus.Cached(cache, p.Name, now)
 	if !o.CachedOnly && len(rows) > 0 {
 		o.addLive(ctx, p, dir, rows)
 	}
@@ -156,8 +96,9 @@ func (o *StatusOptions) profile() (*config.Profile, error) {
 	return o.Profile()
 }
 
-// addLive fills in each environment's live bindings at the service.
-func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir string, rows []credentialStatus) {
+// addLive fills in each environment's live bindings at the service, with the
+// environments' names where the profile can list them.
+func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir string, rows []credstatus.Row) {
 	names := map[string]string{}
 	if p.Kind == config.KindCIS {
 		if c, err := o.Provisioning(); err == nil {
@@ -169,92 +110,14 @@ func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir stri
 		}
 	}
 	svc, svcErr := o.Bindings()
-	for i := range rows {
-		r := &rows[i]
-		r.EnvironmentName = names[r.Environment]
-		if svcErr != nil {
-			r.LiveError = svcErr.Error()
-			continue
-		}
-		live, err := svc.List(ctx, r.Environment)
-		switch {
-		case errors.Is(err, broker.ErrListNotSupported):
-			r.LiveError = "a broker profile cannot list bindings"
-		case err != nil:
-			r.LiveError = err.Error()
-		default:
-			n, ours := len(live), 0
-			made := ledger.Open(dir, p.Name, r.Environment).Read()
-			for _, b := range live {
-				if _, ok := made[b.ID]; ok {
-					ours++
-				}
-			}
-			r.LiveBindings, r.MadeHere, r.BindingLimit = &n, &ours, binding.MaxLive
-		}
-	}
+	credstatus.AddLive(ctx, rows, credstatus.Live{Profile: p.Name, CacheDir: dir, Names: names, Bindings: svc, BindingsErr: svcErr})
 }
 
 // print shows the rows; times are in now's zone: the local one, as time.Now gives it.
-func (o *StatusOptions) print(rows []credentialStatus, now time.Time) error {
-	l := printers.Listing{
-		Kind: "CachedCredential",
-		Columns: []metav1.TableColumnDefinition{
-			printers.Column("PROFILE", false), printers.Column("ENVIRONMENT", false), printers.Column("BINDING", false),
-			printers.Column("EXPIRES", false), printers.Column("TIME LEFT", false), printers.Column("REFRESH", false),
-			printers.Column("LAST ERROR", false),
-		},
-	}
-	if !o.CachedOnly {
-		l.Columns = append(l.Columns, printers.Column("LIVE BINDINGS", false))
-	}
-	l.Columns = append(l.Columns, printers.Column("SUPERSEDED", true), printers.Column("ISSUED", true))
-	for _, r := range rows {
-		raw, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		l.Items = append(l.Items, raw)
-		l.Names = append(l.Names, r.Profile+"/"+r.Environment)
-		env := r.Environment
-		if r.EnvironmentName != "" {
-			env = r.EnvironmentName
-		}
-		refresh := "-"
-		if r.RefreshInFlight {
-			refresh = "in flight"
-			if r.RefreshPID != 0 {
-				refresh = fmt.Sprintf("in flight (pid %d)", r.RefreshPID)
-			}
-		}
-		lastErr := "-"
-		if r.LastError != nil {
-			lastErr = fmt.Sprintf("%s ago: %s", printers.Age(now, r.LastError.Time), r.LastError.Error)
-		}
-		if r.ClockNote != "" {
-			lastErr = "clock: " + r.ClockNote
-			if r.LastError != nil {
-				lastErr = fmt.Sprintf("%s ago: %s; clock: %s", printers.Age(now, r.LastError.Time), r.LastError.Error, r.ClockNote)
-			}
-		}
-		row := []any{r.Profile, env, r.BindingID, r.ExpiresAt.In(now.Location()).Format(time.DateTime), timeLeft(r.ExpiresAt.Sub(now)), refresh, lastErr}
-		if !o.CachedOnly {
-			live := r.LiveError
-			if r.LiveBindings != nil {
-				live = fmt.Sprintf("%d/%d (%d made here)", *r.LiveBindings, r.BindingLimit, *r.MadeHere)
-			}
-			row = append(row, live)
-		}
-		row = append(row, r.Superseded, printers.Age(now, r.IssuedAt)+" ago")
-		l.Rows = append(l.Rows, row)
+func (o *StatusOptions) print(rows []credstatus.Row, now time.Time) error {
+	l, err := credstatus.Listing(rows, now, o.CachedOnly)
+	if err != nil {
+		return err
 	}
 	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
-}
-
-// timeLeft is a duration until expiry, as kubectl prints ages, or "expired".
-func timeLeft(d time.Duration) string {
-	if d <= 0 {
-		return "expired"
-	}
-	return duration.HumanDuration(d)
 }
