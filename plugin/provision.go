@@ -2,9 +2,7 @@ package plugin
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/follow"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/parameters"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
@@ -71,33 +70,21 @@ parameter that a flag also sets must agree with it.`,
 
 // Complete takes the streams, the clock and the client, and reads the arguments and
 // --parameters.
-func (o *ProvisionOptions) Complete(f *Factory, args []string) error {
+func (o *ProvisionOptions) Complete(f *Factory, args []string) (err error) {
 	o.IO, o.Clock, o.Provisioning = f.IOStreams, f.Clock, f.Provisioning
 	o.Name = args[0]
-	o.params = map[string]any{}
-	if o.Parameters != "" {
-		p, err := readParameters(o.Parameters)
-		if err != nil {
-			return err
-		}
-		o.params = p
-	}
-	return nil
+	o.params, err = parameters.Read(o.Parameters)
+	return err
 }
 
-// Validate checks the flags before any network call, and makes the create parameters:
-// --parameters with name and region set from NAME and --region, which a parameter
-// may repeat but not contradict.
+// Validate checks the flags before any network call, and makes the create parameters
+// (see parameters.Create).
 func (o *ProvisionOptions) Validate() error {
-	if err := agree(o.params, "name", o.Name, "the NAME argument"); err != nil {
+	params, region, err := parameters.Create(o.params, o.Name, o.Region)
+	if err != nil {
 		return err
 	}
-	if err := agree(o.params, "region", o.Region, "--region"); err != nil {
-		return err
-	}
-	if o.Region == "" {
-		o.Region, _ = o.params["region"].(string)
-	}
+	o.Region = region
 	var missing []string
 	for _, fl := range []struct{ name, value string }{{"--plan", o.Plan}, {"--region", o.Region}, {"--user", o.User}} {
 		if fl.value == "" {
@@ -110,55 +97,8 @@ func (o *ProvisionOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
-	if o.params == nil {
-		o.params = map[string]any{}
-	}
-	o.params["name"], o.params["region"] = o.Name, o.Region
+	o.params = params
 	return nil
-}
-
-// agree checks that a parameter, when given, has the value a flag gives it.
-func agree(params map[string]any, key, flagValue, flagName string) error {
-	v, ok := params[key]
-	if !ok || flagValue == "" {
-		return nil
-	}
-	if s, _ := v.(string); s != flagValue {
-		return fmt.Errorf("--parameters sets %s to %s but %s says %q: give it once, or the same in both", key, jsonText(v), flagName, flagValue)
-	}
-	return nil
-}
-
-// readParameters reads --parameters: a JSON object, or @FILE holding one. Numbers keep
-// their exact text.
-func readParameters(flag string) (map[string]any, error) {
-	raw, what := []byte(flag), "--parameters"
-	if name, ok := strings.CutPrefix(flag, "@"); ok {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("read --parameters file: %w", err)
-		}
-		raw, what = b, "the --parameters file "+name
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var p map[string]any
-	if err := dec.Decode(&p); err != nil || p == nil {
-		return nil, fmt.Errorf("%s is not a JSON object such as '{\"machineType\":\"m6i.xlarge\"}'", what)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s holds more than one JSON value", what)
-	}
-	return p, nil
-}
-
-// jsonText is v as JSON, for messages.
-func jsonText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 // Run creates the environment and, with --wait, follows it to OK.

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/follow"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/parameters"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
 
@@ -66,18 +67,12 @@ instance id and --plan takes the plan's id from KEB's catalog.`,
 
 // Complete takes the streams, the clock and the clients, and reads the arguments and
 // --parameters.
-func (o *UpdateOptions) Complete(f *Factory, args []string) error {
+func (o *UpdateOptions) Complete(f *Factory, args []string) (err error) {
 	o.IO, o.Clock, o.Profile, o.Provisioning, o.Broker = f.IOStreams, f.Clock, f.Profile, f.Provisioning, f.brokerClient
 	o.envs = environmentsOf(f)
 	o.Arg = args[0]
-	if o.Parameters != "" {
-		p, err := readParameters(o.Parameters)
-		if err != nil {
-			return err
-		}
-		o.params = p
-	}
-	return nil
+	o.params, err = parameters.Read(o.Parameters)
+	return err
 }
 
 // Validate checks the flags before any network call.
