@@ -68,4 +68,37 @@
 // at once and starts the background refresh; at the due point the next binding is
 // ready. A still-valid token is handed out for at most 30 s when another process has
 // held the lock for BusyDeadline; a background refresh gives up after 90 s.
+//
+// # ID tokens and the clock
+//
+// A CI job's ID token (--oidc) is judged by the cluster, on the cluster's clock; the
+// runner's clock may be off from it by hours either way. So the plugin never judges a
+// token's exp on this machine's clock, and, whatever that clock's offset (the skew):
+//
+//   - A token GitHub's token service has just answered with is never refused for its
+//     exp, and one read from a variable or a file never either: the cluster judges.
+//     What is refused needs no clock: no exp, an exp at or before its own iat, an iat
+//     more than a day after this machine's clock (one of the clocks is broken).
+//   - A token's lifetime is its own claims' (exp less iat; less nbf when there is no
+//     iat, as a backdated nbf overstates it; capped at an hour, which only costs an
+//     earlier fetch), and a fetched token is cached from when the fetch began for that
+//     lifetime, on this machine's clock. The service issued it no earlier, so it is
+//     cached for no longer than it really lives: a cached token is never handed out
+//     after its true expiry (the true time being this clock less the skew), nor
+//     refused while it lives. An entry stamped after now (the clock stepped back) is
+//     fetched again.
+//   - The expirationTimestamp handed to kubectl is on this machine's clock: after now,
+//     never after the anchored end, and before it by the bindings' margin while that
+//     leaves time (a tenth of the lifetime, at least a minute, at most a third).
+//   - A variable's or a file's token is read at every call, so its expiry is only a
+//     hint: its exp less now, capped at its lifetime; and when this clock says it has
+//     expired, at most a minute, with a warning on stderr (client-go runs the plugin
+//     again after a 401, which reads the token again).
+//   - Only a token with neither iat nor nbf has its lifetime read off this clock (exp
+//     less now; a minute when that is not positive), and for it the second rule holds
+//     only as far as this clock is right.
+//
+// TestPropertyOIDCSkew checks these on a fake clock over generated skews (two hours
+// either way), lifetimes, claims, call times and herds, beside single flight: a herd of
+// kubectl processes with an empty or stale entry fetches one token and shares it.
 package credential

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 )
 
 // A CI job can reach a cluster with its own OIDC identity instead of a binding: the
@@ -139,16 +142,15 @@ type OIDCInput struct {
 	RequestURL, RequestToken string
 	EnvToken                 string
 	EnvTokenSet              bool
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time; nil is the system clock. The plugin never judges a token's
+	// exp on it (see "ID tokens and the clock" in the package doc).
+	Clock clock.Clock
+	// Stderr gets the one warning the OIDC path prints (a variable's or a file's token
+	// that this machine's clock says has expired); nil prints none.
+	Stderr io.Writer
 }
 
-func (in OIDCInput) now() time.Time {
-	if in.Now != nil {
-		return in.Now()
-	}
-	return time.Now()
-}
+func (in OIDCInput) now() time.Time { return clock.Or(in.Clock).Now() }
 
 // ReadOIDCEnv is the one place the OIDC path reads the environment: it returns the
 // input for o with what getenv (os.LookupEnv) says.
@@ -224,6 +226,7 @@ func (in OIDCInput) where() string {
 type jwtClaims struct {
 	Exp time.Time
 	Iat time.Time
+	Nbf time.Time
 	Aud []string
 }
 
@@ -240,6 +243,7 @@ func parseJWT(token string) (jwtClaims, error) {
 	var raw struct {
 		Exp *json.Number    `json:"exp"`
 		Iat *json.Number    `json:"iat"`
+		Nbf *json.Number    `json:"nbf"`
 		Aud json.RawMessage `json:"aud"`
 	}
 	if err := json.Unmarshal(payload, &raw); err != nil {
@@ -249,7 +253,7 @@ func parseJWT(token string) (jwtClaims, error) {
 	if c.Exp = unixTime(raw.Exp); c.Exp.IsZero() {
 		return jwtClaims{}, errors.New("its JWT has no exp claim with a time")
 	}
-	c.Iat = unixTime(raw.Iat)
+	c.Iat, c.Nbf = unixTime(raw.Iat), unixTime(raw.Nbf)
 	var one string
 	if json.Unmarshal(raw.Aud, &one) == nil {
 		c.Aud = []string{one}
@@ -272,20 +276,57 @@ func unixTime(n *json.Number) time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
 }
 
-// checkToken reads token's claims and refuses one that has expired at now or is for
-// another audience than in asks for.
-func (in OIDCInput) checkToken(token string, now time.Time) (jwtClaims, error) {
+// checkToken reads token's claims and refuses one that cannot be right whatever the
+// clock (not a JWT, no exp, exp at or before its own iat) or that is for another
+// audience than in asks for. It never compares exp with this machine's clock: that
+// clock may be off, and the cluster judges exp on its own.
+func (in OIDCInput) checkToken(token string) (jwtClaims, time.Duration, error) {
 	c, err := parseJWT(token)
 	if err != nil {
-		return c, fmt.Errorf("the token from %s cannot be used: %w", in.where(), err)
-	}
-	if !now.Before(c.Exp) {
-		return c, fmt.Errorf("the token from %s expired at %s", in.where(), c.Exp.Format(time.RFC3339))
+		return c, 0, fmt.Errorf("the token from %s cannot be used: %w", in.where(), err)
 	}
 	if in.Audience != "" && !contains(c.Aud, in.Audience) {
-		return c, fmt.Errorf("the token from %s is for audience %s, not %q: the cluster would refuse it; set the audience the trust expects", in.where(), strings.Join(quoteAll(c.Aud), ", "), in.Audience)
+		return c, 0, fmt.Errorf("the token from %s is for audience %s, not %q: the cluster would refuse it; set the audience the trust expects", in.where(), strings.Join(quoteAll(c.Aud), ", "), in.Audience)
 	}
-	return c, nil
+	life, err := in.tokenLife(c)
+	return c, life, err
+}
+
+// Bounds of an ID token's lifetime as the plugin reckons it (tokenLife).
+const (
+	// maxOIDCLife caps the lifetime the plugin believes: GitHub's tokens live minutes,
+	// GitLab's a job's timeout, a projected token an hour by default; a longer one is
+	// cached, or its expiry handed out, for an hour at most, and then read or fetched
+	// again. Believing less than a token's life costs a fetch, never a refusal.
+	maxOIDCLife = time.Hour
+	// unknownOIDCLife is the lifetime of a token with neither iat nor nbf when this
+	// machine's clock says its exp has passed: the clock may be ahead, so the token is
+	// handed out for this long (less the margin) and the cluster judges it.
+	unknownOIDCLife = time.Minute
+	// maxIssueSkew is how far after this machine's clock a fetched token's iat may lie:
+	// beyond a day, one of the two clocks is broken, and the sentence says so.
+	maxIssueSkew = 24 * time.Hour
+)
+
+// tokenLife is how long a token lives by its own claims, which needs no clock: exp
+// less iat, or less nbf when it has no iat (a backdated nbf makes that longer than
+// the truth, so iat comes first), capped at maxOIDCLife. A token that expires at or
+// before it was issued is refused. One with neither claim gets exp less now, or
+// unknownOIDCLife when that is not positive: only then does this machine's clock count.
+func (in OIDCInput) tokenLife(c jwtClaims) (time.Duration, error) {
+	from := c.Iat
+	if from.IsZero() {
+		from = c.Nbf
+	}
+	var life time.Duration
+	if !from.IsZero() {
+		if life = c.Exp.Sub(from); life <= 0 {
+			return 0, fmt.Errorf("the token from %s cannot be used: it expires (%s) no later than it was issued (%s)", in.where(), c.Exp.Format(time.RFC3339), from.Format(time.RFC3339))
+		}
+	} else if life = c.Exp.Sub(in.now()); life <= 0 {
+		life = unknownOIDCLife
+	}
+	return min(life, maxOIDCLife), nil
 }
 
 func contains(list []string, s string) bool {
@@ -308,27 +349,40 @@ func quoteAll(list []string) []string {
 	return out
 }
 
-// oidcMargin is how long before an ID token's exp the plugin stops handing it out:
-// the binding's rule (Margin) on the token's life from iat (or from now, when it has
-// no iat), so a five-minute GitHub token is handed out for four.
-func oidcMargin(c jwtClaims, now time.Time) time.Duration {
-	from := c.Iat
-	if from.IsZero() || from.After(now) {
-		from = now
+// oidcExpiry is the expirationTimestamp for e (anchored on this machine's clock) at
+// now: its due point (the binding's margin rule on the token's lifetime, so a
+// five-minute GitHub token is handed out for four), or, within the margin, the anchored
+// end itself (a variable's or a file's token is what it is, and a token just fetched
+// is the newest there is). Whole seconds, after now and never after e.ExpiresAt; false
+// when less than that is left.
+func oidcExpiry(e *Entry, now time.Time) (time.Time, bool) {
+	for _, t := range []time.Time{handOutUntil(e, 0), e.ExpiresAt} {
+		if r := t.Truncate(time.Second); r.After(now) {
+			return r, true
+		}
 	}
-	return Margin(&Entry{IssuedAt: from, ExpiresAt: c.Exp}, 0)
+	return time.Time{}, false
 }
 
-// oidcHandOutUntil is the expirationTimestamp for a token with claims c handed out at
-// now: its exp less the margin. Within the margin there is no newer token to be had
-// (a variable's or a file's token is what it is), so it is exp itself; and never at
-// or before now (client-go would run the plugin before every request).
-func oidcHandOutUntil(c jwtClaims, now time.Time) time.Time {
-	until := c.Exp.Add(-oidcMargin(c, now))
-	if !until.After(now) {
-		until = c.Exp
+// localUntil is the expirationTimestamp for a token read from a variable or a file at
+// now, which the plugin hands out whatever this machine's clock says: the cluster
+// judges exp. Its remaining time on this clock (exp less now) is capped at its
+// lifetime, as a clock behind the issuer's would stretch it; when this clock says it
+// has expired, it is handed out for at most unknownOIDCLife less the margin, with a
+// warning, and client-go runs the plugin again after a 401, which reads it again.
+func (in OIDCInput) localUntil(c jwtClaims, life time.Duration, now time.Time) time.Time {
+	remaining := min(c.Exp.Sub(now), life)
+	if remaining <= 0 {
+		if in.Stderr != nil {
+			fmt.Fprintf(in.Stderr, "warning: the token from %s expired at %s by this machine's clock (now %s); it is handed out all the same and the cluster judges it: check this machine's clock if the cluster refuses it\n", in.where(), c.Exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		remaining = min(life, unknownOIDCLife)
 	}
-	return bounded(&Entry{ExpiresAt: c.Exp}, now, until)
+	e := &Entry{IssuedAt: now.Add(remaining - life), ExpiresAt: now.Add(remaining)}
+	if until, ok := oidcExpiry(e, now); ok {
+		return until
+	}
+	return now.Add(time.Second).Truncate(time.Second)
 }
 
 // checkOIDCCluster refuses to hand a token to a connection that checks no

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
@@ -28,17 +29,21 @@ type OIDCCache struct {
 	Dir string
 }
 
-// oidcEntry is one cached ID token.
+// oidcEntry is one cached ID token, anchored on this machine's clock: the token's own
+// lifetime (exp less iat) counted from when the fetch began, never its exp claim,
+// which a skewed clock would misread (see "ID tokens and the clock" in the package
+// doc).
 type oidcEntry struct {
 	// Token is the ID token. A secret.
 	Token string `json:"token"`
-	// IssuedAt is when it was fetched (local clock); ExpiresAt its exp claim.
-	IssuedAt  time.Time `json:"issuedAt"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	// FetchedAt is when the fetch began, and Until that plus the token's lifetime, both
+	// on this machine's clock.
+	FetchedAt time.Time `json:"fetchedAt"`
+	Until     time.Time `json:"localUntil"`
 }
 
 func (e *oidcEntry) entry() *Entry {
-	return &Entry{IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt}
+	return &Entry{IssuedAt: e.FetchedAt, ExpiresAt: e.Until}
 }
 
 // OIDCFetcher asks GitHub's token service at requestURL for an ID token for audience
@@ -62,7 +67,7 @@ func (c OIDCCache) load(in OIDCInput) *oidcEntry {
 		return nil
 	}
 	var e oidcEntry
-	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.ExpiresAt.IsZero() {
+	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.Until.IsZero() || !e.Until.After(e.FetchedAt) {
 		return nil
 	}
 	return &e
@@ -82,11 +87,11 @@ func (c OIDCCache) Hit(in OIDCInput, w io.Writer) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		claims, err := in.checkToken(token, now)
+		claims, life, err := in.checkToken(token)
 		if err != nil {
 			return false, err
 		}
-		return true, writeExecCredential(w, in.ExecInfo.APIVersion, token, oidcHandOutUntil(claims, now))
+		return true, writeExecCredential(w, in.ExecInfo.APIVersion, token, in.localUntil(claims, life, now))
 	}
 	if err := in.checkGitHub(); err != nil {
 		return false, err
@@ -95,7 +100,11 @@ func (c OIDCCache) Hit(in OIDCInput, w io.Writer) (bool, error) {
 	if e == nil || !fresh(e.entry(), now, 0) {
 		return false, nil
 	}
-	return true, writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, bounded(e.entry(), now, handOutUntil(e.entry(), 0)))
+	until, ok := oidcExpiry(e.entry(), now)
+	if !ok {
+		return false, nil
+	}
+	return true, writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, until)
 }
 
 // Miss waits for the entry's lock, which a process fetching the token holds, and
@@ -150,20 +159,33 @@ func (c OIDCCache) DoHolding(ctx context.Context, in OIDCInput, fetch OIDCFetche
 
 // fetch asks GitHub's token service for a token, stores it and prints it; the caller
 // holds the entry's lock.
+//
+// The token is anchored on this machine's clock from when the fetch began: the token
+// service issued it no earlier, so the token lives at least its lifetime from then,
+// whatever this clock's offset from the issuer's and the cluster's. It is never
+// refused for what this clock says of its exp.
 func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io.Writer) error {
+	start := in.now()
 	token, err := fetch(ctx, in.RequestURL, in.RequestToken, in.Audience)
 	if err != nil {
 		return fmt.Errorf("get the job's ID token from GitHub's token service: %w", err)
 	}
 	now := in.now()
-	claims, err := in.checkToken(token, now)
+	claims, life, err := in.checkToken(token)
 	if err != nil {
 		return err
 	}
-	e := &oidcEntry{Token: token, IssuedAt: now, ExpiresAt: claims.Exp}
+	if ahead := claims.Iat.Sub(now); ahead > maxIssueSkew {
+		return fmt.Errorf("the token from %s was issued at %s, %s after this machine's clock: this machine's clock or the token service's is off by more than a day", in.where(), claims.Iat.Format(time.RFC3339), ahead.Round(time.Minute))
+	}
+	e := &oidcEntry{Token: token, FetchedAt: start, Until: start.Add(life)}
+	until, ok := oidcExpiry(e.entry(), now)
+	if !ok {
+		return fmt.Errorf("the token from %s lives %s, and the token service took %s to answer: nothing of it is left to hand out", in.where(), life, now.Sub(start).Round(time.Millisecond))
+	}
 	_ = c.store(in, e) // a token that cannot be stored is still handed out: the next call fetches again
-	c.sweep(now)
-	return writeExecCredential(w, in.ExecInfo.APIVersion, token, bounded(e.entry(), now, handOutUntil(e.entry(), 0)))
+	c.sweep(now, c.path(in))
+	return writeExecCredential(w, in.ExecInfo.APIVersion, token, until)
 }
 
 func (c OIDCCache) store(in OIDCInput, e *oidcEntry) error {
@@ -177,29 +199,44 @@ func (c OIDCCache) store(in OIDCInput, e *oidcEntry) error {
 // Store caches token for in as fetched at now, as a fetch does: for a warm cache
 // where no token service runs (the benchmark).
 func (c OIDCCache) Store(in OIDCInput, token string, now time.Time) error {
-	claims, err := in.checkToken(token, now)
+	_, life, err := in.checkToken(token)
 	if err != nil {
 		return err
 	}
-	return c.store(in, &oidcEntry{Token: token, IssuedAt: now, ExpiresAt: claims.Exp})
+	return c.store(in, &oidcEntry{Token: token, FetchedAt: now, Until: now.Add(life)})
 }
 
 // oidcKeep is how long an entry's files stay after they were last written: a
 // self-hosted runner leaves one per job, and no ID token lives this long.
 const oidcKeep = 24 * time.Hour
 
-// sweep removes the entries (and their locks) of jobs long gone.
-func (c OIDCCache) sweep(now time.Time) {
+// sweep removes the entries of jobs long gone: an entry (and its lock beside it) last
+// written more than oidcKeep ago, a lock whose entry is gone and that old, and a
+// temporary file a crash left. It never touches own, this call's entry, nor the lock
+// of an entry still in use: a lock file removed while held would let two processes
+// fetch at once. (A job's entry is rewritten at every fetch, at least hourly.)
+func (c OIDCCache) sweep(now time.Time, own string) {
 	dir := filepath.Join(c.Dir, "oidc")
 	if privfile.CheckDirs(c.Dir, dir) != nil {
 		return
 	}
+	old := func(f string) bool {
+		fi, err := os.Lstat(f)
+		return err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > oidcKeep
+	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json*"))
 	for _, f := range files {
-		if fi, err := os.Lstat(f); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > oidcKeep {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return
+		entry := strings.TrimSuffix(f, ".lock")
+		if entry == own || !old(f) {
+			continue
+		}
+		if f != entry { // a lock: only beside an entry gone or itself old
+			if _, err := os.Lstat(entry); err == nil && !old(entry) {
+				continue
 			}
+		}
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return
 		}
 	}
 }

@@ -44,6 +44,12 @@ func printed(t *testing.T, out *bytes.Buffer) (token string, until time.Time) {
 
 var oidcT0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
+// ptrClock reads the time from a variable the test moves.
+type ptrClock struct{ now *time.Time }
+
+func (c ptrClock) Now() time.Time                         { return *c.now }
+func (c ptrClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
 func githubInput(now *time.Time) OIDCInput {
 	in := ReadOIDCEnv(OIDC{Source: OIDCGitHub, Audience: "aud-1"}, func(k string) (string, bool) {
 		switch k {
@@ -55,7 +61,7 @@ func githubInput(now *time.Time) OIDCInput {
 		return "", false
 	})
 	in.ExecInfo = ExecInfo{APIVersion: apiV1, Server: "https://api.example"}
-	in.Now = func() time.Time { return *now }
+	in.Clock = ptrClock{now}
 	return in
 }
 
@@ -229,9 +235,12 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 		"another audience": {func(context.Context, string, string, string) (string, error) {
 			return testJWT(t, map[string]any{"aud": "other", "exp": now.Add(time.Hour).Unix()}), nil
 		}, `is for audience "other", not "aud-1"`},
-		"expired": {func(context.Context, string, string, string) (string, error) {
-			return testJWT(t, map[string]any{"aud": "aud-1", "exp": now.Add(-time.Second).Unix()}), nil
-		}, "expired at"},
+		"expires before it was issued": {func(context.Context, string, string, string) (string, error) {
+			return testJWT(t, map[string]any{"aud": "aud-1", "iat": now.Unix(), "exp": now.Add(-time.Second).Unix()}), nil
+		}, "no later than it was issued"},
+		"issued a day after this clock": {func(context.Context, string, string, string) (string, error) {
+			return testJWT(t, map[string]any{"aud": "aud-1", "iat": now.Add(25 * time.Hour).Unix(), "exp": now.Add(25*time.Hour + 5*time.Minute).Unix()}), nil
+		}, "off by more than a day"},
 		"not a JWT": {func(context.Context, string, string, string) (string, error) {
 			return "opaque", nil
 		}, "not a JWT"},
@@ -255,7 +264,7 @@ func TestOIDCGitLabReadsTheNamedVariable(t *testing.T) {
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
 	in := ReadOIDCEnv(OIDC{Source: OIDCGitLab, Audience: "aud-1", TokenEnv: "MY_TOKEN"}, getenv)
-	in.Now = func() time.Time { return now }
+	in.Clock = ptrClock{&now}
 	var out bytes.Buffer
 	if ok, err := (OIDCCache{Dir: t.TempDir()}).Hit(in, &out); !ok || err != nil {
 		t.Fatalf("Hit = %v, %v", ok, err)
@@ -278,7 +287,7 @@ func TestOIDCGitLabReadsTheNamedVariable(t *testing.T) {
 func TestOIDCFileIsReadAgainWhenItChanges(t *testing.T) {
 	now := oidcT0
 	path := filepath.Join(t.TempDir(), "token")
-	in := OIDCInput{OIDC: OIDC{Source: OIDCFile, TokenFile: path}, Now: func() time.Time { return now }}
+	in := OIDCInput{OIDC: OIDC{Source: OIDCFile, TokenFile: path}, Clock: ptrClock{&now}}
 	c := OIDCCache{Dir: t.TempDir()}
 	if _, err := c.Hit(in, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("error = %v, want the missing file named", err)

@@ -397,7 +397,7 @@ func (o *CredentialOptions) runOIDC(ctx context.Context) error {
 		return err
 	}
 	in := credential.ReadOIDCEnv(o.Args.OIDC, os.LookupEnv)
-	in.ExecInfo, in.Now = info, o.Clock.Now
+	in.ExecInfo, in.Clock, in.Stderr = info, o.Clock, o.IO.ErrOut
 	cache := credential.OIDCCache{Dir: dir}
 	fetch := actionstoken.Fetcher{}.Fetch
 	switch {

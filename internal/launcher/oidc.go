@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 )
@@ -27,7 +26,7 @@ func serveOIDC(a credential.Args, stdout io.Writer) (bool, *os.File) {
 		return false, nil
 	}
 	in := credential.ReadOIDCEnv(a.OIDC, os.LookupEnv)
-	in.ExecInfo, in.Now = info, time.Now
+	in.ExecInfo, in.Stderr = info, os.Stderr
 	cache := credential.OIDCCache{Dir: dir}
 	if ok, err := cache.Hit(in, stdout); ok || err != nil {
 		return ok && err == nil, nil
