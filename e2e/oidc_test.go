@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Keyless CI (issue 16): a repository's CI jobs reach an environment's cluster with
@@ -112,13 +114,15 @@ func otherJob(t testing.TB, emu *emulator, repository string) []string {
 }
 
 // trustRepository provisions an environment and trusts repository on it with the
-// ClusterRole view, writing the CI kubeconfig; it returns that kubeconfig.
+// ClusterRole view, writing the CI kubeconfig of a GitHub Actions job (the emulator's
+// issuer is no GitHub URL, so --oidc github says it is a GitHub token service); it
+// returns that kubeconfig.
 func trustRepository(t *testing.T, u *user, emu *emulator, env, repository string, extra ...string) string {
 	t.Helper()
 	u.provision(env)
 	kc := filepath.Join(t.TempDir(), "ci.kubeconfig")
 	args := append([]string{"oidc", "trust", env, "--repository", repository, "--clusterrole", "view",
-		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--output-file", kc}, extra...)
+		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--output-file", kc, "--oidc", "github"}, extra...)
 	out := u.mustKyma(args...)
 	if !strings.Contains(out, repository) {
 		t.Errorf("oidc trust said %q", out)
@@ -294,5 +298,45 @@ func TestOIDCJobWithoutIDTokenPermissionIsToldWhy(t *testing.T) {
 	}
 	if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic") {
 		t.Errorf("a stack trace:\n%s", out)
+	}
+}
+
+// A GitLab job: the trust of an issuer that is not GitHub's writes a kubeconfig that
+// reads the token from the variable GitLab's id_tokens fills (--token-env), not one
+// that asks a GitHub token service the job does not have. The emulator's issuer mints
+// the token the job's variable holds, for the cluster's URL as GitLab's aud: would.
+func TestOIDCGitLabJobReadsItsVariable(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--oidc-repository", "example/gitlab")
+	u := newUser(t)
+	u.login(emu)
+	u.provision("e2e-oidc-gitlab")
+	kc := filepath.Join(t.TempDir(), "ci.kubeconfig")
+	u.mustKyma("oidc", "trust", "e2e-oidc-gitlab", "--repository", "example/gitlab", "--clusterrole", "view",
+		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--token-env", "CI_KYMA_TOKEN", "--output-file", kc)
+	cfg, err := clientcmd.LoadFromFile(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := cfg.Contexts[cfg.CurrentContext]
+	args := strings.Join(cfg.AuthInfos[ctx.AuthInfo].Exec.Args, " ")
+	if !strings.Contains(args, "--oidc gitlab") || !strings.Contains(args, "--token-env CI_KYMA_TOKEN") {
+		t.Fatalf("the job's user runs credential %s, want --oidc gitlab --token-env CI_KYMA_TOKEN", args)
+	}
+	server := cfg.Clusters[ctx.Cluster].Server
+
+	// Without the variable (id_tokens not set up), the job is told which one.
+	if out, err := newRunner(t, emu, nil).kubectl("--kubeconfig", kc, "get", "namespaces"); err == nil || !strings.Contains(out, "CI_KYMA_TOKEN") {
+		t.Errorf("a job without CI_KYMA_TOKEN: %v\n%s", err, out)
+	}
+	reqURL, reqToken := githubActionsEnv(t, emu)
+	job := newRunner(t, emu, []string{"CI_KYMA_TOKEN=" + emu.ciToken(t, reqURL, reqToken, server)})
+	eventually(t, 30*time.Second, "the GitLab job's token accepted", func() bool {
+		_, err := job.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name")
+		return err == nil
+	})
+	out, err := job.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if err != nil || !strings.HasSuffix(out, "#example/gitlab") {
+		t.Errorf("auth whoami = %q (%v), want the user example/gitlab", out, err)
 	}
 }

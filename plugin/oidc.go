@@ -58,8 +58,11 @@ type OIDCTrustOptions struct {
 	Namespace      string
 	RequiredClaims []string
 	OutputFile     string
-	DryRun         bool
-	Output         string
+	// Job is how the CI job of --output-file gets its token: --oidc, --token-env,
+	// --token-file; Validate settles its Source.
+	Job    credential.OIDC
+	DryRun bool
+	Output string
 }
 
 // NewCmdOIDCTrust builds `oidc trust`; runF, when set, replaces Run (a flags test).
@@ -80,10 +83,12 @@ call, so a kubeconfig pointed at another server gets nothing this cluster accept
 
 The cluster is reached through a binding made for the purpose and deleted afterwards.
 --output-file writes the kubeconfig the CI job uses: the cluster's server and CA and a
-user that runs 'kubectl-kyma credential --oidc github'. It holds no secret: check it in.`,
+user that runs 'kubectl-kyma credential --oidc github' (for another issuer, say where the
+job finds its token: --token-env VAR for GitLab, --token-file PATH). It holds no secret:
+check it in.`,
 		Example: `  kubectl kyma oidc trust my-kyma --repository example/app --clusterrole view --output-file ci.kubeconfig
   kubectl kyma oidc trust my-kyma --repository example/app --role deployer --namespace apps --required-claim ref=refs/heads/main
-  kubectl kyma oidc trust my-kyma --repository group/project --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps`,
+  kubectl kyma oidc trust my-kyma --repository group/project --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps --token-env KYMA_ID_TOKEN --output-file ci.kubeconfig`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
@@ -98,6 +103,9 @@ user that runs 'kubectl-kyma credential --oidc github'. It holds no secret: chec
 	fl.StringVar(&o.Namespace, "namespace", "", "bind the role in this namespace only")
 	fl.StringArrayVar(&o.RequiredClaims, "required-claim", nil, "a further claim the tokens must carry, CLAIM=VALUE (as ref=refs/heads/main); repeatable")
 	fl.StringVar(&o.OutputFile, "output-file", "", "write the CI job's kubeconfig to this file")
+	fl.StringVar(&o.Job.Source, credential.FlagOIDC, "", "with --output-file: how the job gets its token: github (GitHub's issuer: the default), gitlab (a variable, --token-env) or file (--token-file)")
+	fl.StringVar(&o.Job.TokenEnv, credential.FlagTokenEnv, "", "with --output-file: the variable GitLab's id_tokens puts the job's token in (implies --oidc gitlab)")
+	fl.StringVar(&o.Job.TokenFile, credential.FlagTokenFile, "", "with --output-file: the file that holds the job's token (implies --oidc file)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the resources instead of applying them (-o yaml or json)")
 	fl.StringVarP(&o.Output, "output", "o", "", "with --dry-run: yaml or json")
 	return cmd
@@ -140,6 +148,11 @@ func (o *OIDCTrustOptions) Validate() error {
 	if o.DryRun && o.OutputFile != "" {
 		return errors.New("--dry-run writes no --output-file")
 	}
+	job, err := jobSource(o.Job, o.Trust.Issuer, o.OutputFile != "")
+	if err != nil {
+		return err
+	}
+	o.Job = job
 	t := o.Trust
 	t.Audience = "-" // the cluster's URL, known once it is reached
 	return t.Validate()
@@ -170,12 +183,39 @@ func (o *OIDCTrustOptions) Run(ctx context.Context) error {
 		if o.OutputFile == "" {
 			return nil
 		}
-		if err := writeOIDCKubeconfig(o.OutputFile, "kyma-"+env.Name, kc, credential.OIDC{Source: credential.OIDCGitHub}); err != nil {
+		if err := writeOIDCKubeconfig(o.OutputFile, "kyma-"+env.Name, kc, o.Job); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Wrote the CI kubeconfig to %s (no secret in it).\n", o.OutputFile)
 		return nil
 	})
+}
+
+// jobSource settles how the job of an --output-file kubeconfig gets its token:
+// --token-file means a file, --token-env a GitLab variable, and GitHub's issuer (or a
+// GitHub Enterprise Cloud issuer below it) the runner's token service. Any other
+// issuer must be told: writing `--oidc github` for it, as if every issuer were
+// GitHub's, gives a job that asks a token service it does not have.
+func jobSource(job credential.OIDC, issuer string, outputFile bool) (credential.OIDC, error) {
+	if !outputFile {
+		if job != (credential.OIDC{}) {
+			return job, errors.New("--oidc, --token-env and --token-file say what --output-file writes: add --output-file FILE")
+		}
+		return job, nil
+	}
+	if job.Source == "" {
+		switch {
+		case job.TokenFile != "":
+			job.Source = credential.OIDCFile
+		case job.TokenEnv != "":
+			job.Source = credential.OIDCGitLab
+		case issuer == "" || issuer == oidctrust.GitHubIssuer || strings.HasPrefix(issuer, oidctrust.GitHubIssuer+"/"):
+			job.Source = credential.OIDCGitHub
+		default:
+			return job, fmt.Errorf("--output-file: the issuer %s is not GitHub's, so say where the job finds its token: --token-env VAR (GitLab's id_tokens), --token-file PATH, or --oidc github for a GitHub Actions token service", issuer)
+		}
+	}
+	return job, job.Check()
 }
 
 // OIDCListOptions is `kubectl kyma oidc list`.

@@ -41,7 +41,7 @@ func TestOIDCTrustFlags(t *testing.T) {
 		wantErr string
 	}{
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--output-file", "ci.kubeconfig"},
-			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Trust: oidctrust.Trust{
+			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "github"}, Trust: oidctrust.Trust{
 				Repository: "example/app", Issuer: oidctrust.GitHubIssuer, RepositoryClaim: "repository",
 				RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "deployer", "--namespace", "apps",
@@ -52,6 +52,27 @@ func TestOIDCTrustFlags(t *testing.T) {
 					Repository: "example/app", Issuer: "https://127.0.0.1:8443/oidc", RepositoryClaim: "repository",
 					CABundle: []byte("PEM"), RequiredClaims: map[string]string{"ref": "refs/heads/main"},
 					Role: oidctrust.Role{Kind: "Role", Name: "deployer", Namespace: "apps"}}}},
+		// GitLab's issuer: the job reads its token from the variable id_tokens fills.
+		{args: []string{"trust", "my-kyma", "--repository", "group/sub/project", "--issuer", "https://gitlab.com", "--repository-claim", "project_path",
+			"--clusterrole", "edit", "--token-env", "KYMA_ID_TOKEN", "--output-file", "ci.kubeconfig"},
+			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "edit", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "gitlab", TokenEnv: "KYMA_ID_TOKEN"},
+				Trust: oidctrust.Trust{Repository: "group/sub/project", Issuer: "https://gitlab.com", RepositoryClaim: "project_path",
+					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "edit"}}}},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ci.example", "--clusterrole", "view", "--token-file", "/var/run/token", "--output-file", "ci.kubeconfig"},
+			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "file", TokenFile: "/var/run/token"},
+				Trust: oidctrust.Trust{Repository: "example/app", Issuer: "https://ci.example", RepositoryClaim: "repository",
+					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
+		// A GitHub Enterprise Server's issuer is no GitHub URL: --oidc github says it is one.
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ghe.example/_services/token", "--clusterrole", "view", "--oidc", "github", "--output-file", "ci.kubeconfig"},
+			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "github"},
+				Trust: oidctrust.Trust{Repository: "example/app", Issuer: "https://ghe.example/_services/token", RepositoryClaim: "repository",
+					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
+		{args: []string{"trust", "my-kyma", "--repository", "group/project", "--issuer", "https://gitlab.com", "--clusterrole", "view", "--output-file", "ci.kubeconfig"},
+			wantErr: "--output-file: the issuer https://gitlab.com is not GitHub's, so say where the job finds its token: --token-env VAR"},
+		{args: []string{"trust", "my-kyma", "--repository", "group/project", "--issuer", "https://gitlab.com", "--clusterrole", "view", "--token-env", "V"},
+			wantErr: "add --output-file FILE"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--oidc", "github", "--token-env", "V", "--output-file", "f"},
+			wantErr: "drop --token-env"},
 		{args: []string{"trust", "my-kyma", "--clusterrole", "view"}, wantErr: "--repository must be OWNER/REPO"},
 		// The audience is the cluster's URL, never a choice (docs/wire.md).
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--audience", "aud"}, wantErr: "unknown flag: --audience"},
@@ -143,6 +164,18 @@ func TestOIDCKubeconfigRunsTheCredentialPluginAndHoldsNoSecret(t *testing.T) {
 	}
 	if u.Exec.Command != "kubectl-kyma" || !u.Exec.ProvideClusterInfo {
 		t.Errorf("exec %+v", u.Exec)
+	}
+
+	// A GitLab job's: the token is in the variable id_tokens fills.
+	if err := writeOIDCKubeconfig(path, "kyma-my", kc, credential.OIDC{Source: credential.OIDCGitLab, TokenEnv: "CI_KYMA_TOKEN"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"credential", "--oidc", "gitlab", "--audience", "https://api.example", "--token-env", "CI_KYMA_TOKEN"}, cfg.AuthInfos["kyma-my"].Exec.Args); d != "" {
+		t.Errorf("exec args of a GitLab job (-want +got):\n%s", d)
 	}
 }
 
