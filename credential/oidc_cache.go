@@ -25,8 +25,16 @@ import (
 // A hit reads the entry, and prints the token while it is outside its margin; a miss
 // takes the entry's lock, so that however many kubectl processes miss at once, one
 // fetches and the others read what it stored (the binding cache's discipline).
+//
+// The cache only saves fetches: when its folder cannot be made or written (a full
+// disk, a read-only or foreign folder), every call still gets a token, fetched for it
+// alone (see Do).
 type OIDCCache struct {
 	Dir string
+
+	// write replaces a file atomically; nil means privfile.WriteAtomic. Tests set it
+	// to play a full disk.
+	write func(path string, data []byte) error
 }
 
 // oidcEntry is one cached ID token, anchored on this machine's clock: the token's own
@@ -127,13 +135,27 @@ func (c OIDCCache) Miss(ctx context.Context, in OIDCInput, w io.Writer) (served 
 // Do prints a token for in: the one at hand, the cached one, or a new one from
 // GitHub's token service fetched under the entry's lock, however many processes ask
 // at once.
+//
+// A cache that cannot be written costs fetches, never a token: when the entry's
+// folder or lock cannot be made, the call fetches without them; when the token cannot
+// be stored, it is handed out all the same. Either way a warning names the folder, and
+// every call after fetches a token of its own until the cache works again (under the
+// lock, one at a time, when there is one). No server-side resource is made, so none
+// is lost; the lock is a kernel lock released when its holder exits, and an entry is
+// replaced by rename, so nothing is left stuck or half-written.
 func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io.Writer) error {
 	if ok, err := c.Hit(in, w); ok || err != nil {
 		return err
 	}
 	path := c.path(in)
-	if err := privfile.MkdirAll(c.Dir, filepath.Dir(path)); err != nil {
-		return fmt.Errorf("the cache folder: %w", err)
+	err := privfile.MkdirAll(c.Dir, filepath.Dir(path))
+	if err == nil {
+		err = privfile.Touch(c.Dir, path+".lock")
+	}
+	if err != nil {
+		// No lock to share, so no entry either: this call fetches a token of its own.
+		c.warn(in, err)
+		return c.fetch(ctx, in, fetch, w)
 	}
 	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
 	lock := waitLock(wctx, c.Dir, path+".lock")
@@ -183,7 +205,9 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w
 	if !ok {
 		return fmt.Errorf("the token from %s lives %s, and the token service took %s to answer: nothing of it is left to hand out", in.where(), life, now.Sub(start).Round(time.Millisecond))
 	}
-	_ = c.store(in, e) // a token that cannot be stored is still handed out: the next call fetches again
+	if err := c.store(in, e); err != nil {
+		c.warn(in, err) // handed out all the same: the next call fetches again
+	}
 	c.sweep(now, c.path(in))
 	return writeExecCredential(w, in.ExecInfo.APIVersion, token, until)
 }
@@ -193,7 +217,18 @@ func (c OIDCCache) store(in OIDCInput, e *oidcEntry) error {
 	if err != nil {
 		return err
 	}
+	if c.write != nil {
+		return c.write(c.path(in), data)
+	}
 	return privfile.WriteAtomic(c.Dir, c.path(in), data)
+}
+
+// warn says that the cache does not work, on in.Stderr: the token is handed out, and
+// the next call fetches another.
+func (c OIDCCache) warn(in OIDCInput, err error) {
+	if in.Stderr != nil {
+		fmt.Fprintf(in.Stderr, "warning: the ID token cannot be cached, so every call fetches a new one: %v\n", diskFull(c.Dir, err))
+	}
 }
 
 // Store caches token for in as fetched at now, as a fetch does: for a warm cache
