@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/age"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
@@ -51,9 +51,7 @@ type BindOptions struct {
 	IO       genericiooptions.IOStreams
 	Bindings func() (binding.Service, error)
 	envs     environments
-	limit    limitNotes
-	// record notes a binding this machine made (see recordMade).
-	record func(envID, bindingID, kind string)
+	made     madeHere
 
 	Arg        string
 	Expiration expirationFlag
@@ -82,8 +80,7 @@ kubeconfig that never holds a stale token, use 'kubectl kyma kubeconfig'.`,
 
 // Complete takes the streams and the profile's services, and the argument.
 func (o *BindOptions) Complete(f *Factory, args []string) error {
-	o.IO, o.Bindings, o.envs, o.limit = f.IOStreams, f.Bindings, environmentsOf(f), limitNotesOf(f)
-	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
+	o.IO, o.Bindings, o.envs, o.made = f.IOStreams, f.Bindings, environmentsOf(f), madeHereOf(f)
 	o.Arg = args[0]
 	return nil
 }
@@ -108,9 +105,9 @@ func (o *BindOptions) Run(ctx context.Context) error {
 	}
 	b, err := svc.Create(ctx, env.ID, o.Expiration.d)
 	if err != nil {
-		return o.limit.explain(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		return o.made.explainLimit(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
-	o.record(env.ID, b.ID, madeByBind)
+	o.made.add(env.ID, b.ID, madeByBind)
 	if o.out.Output == "" {
 		_, err := fmt.Fprint(o.IO.Out, b.Kubeconfig)
 		if !b.ExpiresAt.IsZero() {
@@ -190,20 +187,9 @@ func (o *BindingsOptions) Run(ctx context.Context) error {
 		}
 		l.Items = append(l.Items, raw)
 		l.Names = append(l.Names, b.ID)
-		l.Rows = append(l.Rows, []any{b.ID, printers.Age(now, b.CreatedAt), expiresIn(now, b.ExpiresAt), b.CreatedBy})
+		l.Rows = append(l.Rows, []any{b.ID, age.Of(now, b.CreatedAt), age.Expires(now, b.ExpiresAt), b.CreatedBy})
 	}
 	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
-}
-
-// expiresIn says when a binding expires, relative to now.
-func expiresIn(now, t time.Time) string {
-	switch {
-	case t.IsZero():
-		return "<unknown>"
-	case t.Before(now):
-		return "expired " + printers.Age(now, t) + " ago"
-	}
-	return "in " + duration.HumanDuration(t.Sub(now))
 }
 
 // UnbindOptions revokes a binding.

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-kyma/kubectl-kyma/internal/age"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
@@ -86,7 +87,7 @@ func environmentListing(now time.Time, envs []provisioning.Environment, single b
 		l.Items = append(l.Items, raw)
 		l.Names = append(l.Names, e.DisplayName())
 		l.Rows = append(l.Rows, []any{
-			e.DisplayName(), e.ID, e.State, e.PlanName, e.Parameters.String("region"), printers.Age(now, e.CreatedDate.Time),
+			e.DisplayName(), e.ID, e.State, e.PlanName, e.Parameters.String("region"), age.Of(now, e.CreatedDate.Time),
 			e.SubaccountGUID, e.APIServerURL(), e.StateMessage,
 		})
 	}

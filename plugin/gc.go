@@ -152,13 +152,5 @@ func sortedKeys[V any](m map[string]V) []string {
 // command that made the binding: without the line, gc only misses that binding, which
 // expires by itself.
 func recordMade(f *Factory, envID, bindingID, kind string) {
-	p, err := f.Profile()
-	if err != nil {
-		return
-	}
-	dir, err := f.CacheDir()
-	if err != nil {
-		return
-	}
-	_ = ledger.Open(dir, p.Name, envID).Add(bindingID, kind, f.Clock.Now())
+	madeHereOf(f).add(envID, bindingID, kind)
 }

@@ -30,7 +30,7 @@ type KubeconfigOptions struct {
 	CacheDir func() (string, error)
 	Bindings func() (binding.Service, error)
 	envs     environments
-	limit    limitNotes
+	limit    madeHere
 	// record notes a binding this machine made (see recordMade).
 	record func(envID, bindingID, kind string)
 	// minter makes the bindings of an environment's cached credential, as the
@@ -95,7 +95,7 @@ written to the file, and kubectl always gets a token that is valid.`,
 // argument.
 func (o *KubeconfigOptions) Complete(f *Factory, args []string) error {
 	o.IO, o.Clock, o.Profile, o.CacheDir, o.Bindings = f.IOStreams, f.Clock, f.Profile, f.CacheDir, f.Bindings
-	o.envs, o.limit = environmentsOf(f), limitNotesOf(f)
+	o.envs, o.limit = environmentsOf(f), madeHereOf(f)
 	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
 	o.minter = func(envID string) credential.Minter {
 		return &minter{f: f, env: envID, expiration: o.Expiration.d, kind: madeByKubeconfig}
@@ -255,7 +255,7 @@ func (o *KubeconfigOptions) ownBinding(ctx context.Context, profile string, env 
 			o.record(env.ID, made.ID, madeByKubeconfig)
 			_ = o.deleteDryRunBinding(ctx, svc, env.ID, made.ID)
 		}
-		return nil, o.limit.explain(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		return nil, o.limit.explainLimit(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
 	if !o.DryRun {
 		o.record(env.ID, b.ID, madeByKubeconfig)

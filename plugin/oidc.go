@@ -336,7 +336,7 @@ func (o *OIDCUntrustOptions) Run(ctx context.Context) error {
 type clusterAccess struct {
 	bindings func() (binding.Service, error)
 	envs     environments
-	limit    limitNotes
+	limit    madeHere
 	record   func(envID, bindingID, kind string)
 	errOut   io.Writer
 }
@@ -344,7 +344,7 @@ type clusterAccess struct {
 // clusterAccessOf takes the factory's binding service, environments and made record,
 // lazily.
 func clusterAccessOf(f *Factory) clusterAccess {
-	return clusterAccess{bindings: f.Bindings, envs: environmentsOf(f), limit: limitNotesOf(f), errOut: f.IOStreams.ErrOut,
+	return clusterAccess{bindings: f.Bindings, envs: environmentsOf(f), limit: madeHereOf(f), errOut: f.IOStreams.ErrOut,
 		record: func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }}
 }
 
@@ -364,7 +364,7 @@ func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bi
 	b, err := svc.Create(createCtx, env.ID, 0)
 	cancel()
 	if err != nil {
-		return a.limit.explain(ctx, svc, env, fmt.Errorf("bind %q to reach its cluster: %w", env.Name, err))
+		return a.limit.explainLimit(ctx, svc, env, fmt.Errorf("bind %q to reach its cluster: %w", env.Name, err))
 	}
 	a.record(env.ID, b.ID, madeByOIDC)
 	defer func() {

@@ -49,7 +49,7 @@ type RunOptions struct {
 	CacheDir func() (string, error)
 	Bindings func() (binding.Service, error)
 	envs     environments
-	limit    limitNotes
+	limit    madeHere
 	// record notes a binding this machine made (see recordMade).
 	record func(envID, bindingID, kind string)
 
@@ -112,7 +112,7 @@ func (o *RunOptions) Complete(f *Factory, args []string) error {
 		return fmt.Errorf("%s takes NAME|ID -- COMMAND [ARGS...]: put the command after --", o.commandPath)
 	}
 	o.IO, o.Profile, o.CacheDir, o.Bindings = f.IOStreams, f.Profile, f.CacheDir, f.Bindings
-	o.envs, o.limit = environmentsOf(f), limitNotesOf(f)
+	o.envs, o.limit = environmentsOf(f), madeHereOf(f)
 	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
 	o.Arg, o.Command = args[0], args[1:]
 	o.environ = os.Environ()
@@ -157,7 +157,7 @@ func (o *RunOptions) Run(ctx context.Context) (err error) {
 	b, err := svc.Create(createCtx, env.ID, o.Expiration.d)
 	cancel()
 	if err != nil {
-		return o.limit.explain(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
+		return o.limit.explainLimit(ctx, svc, env, fmt.Errorf("bind %q: %w", env.Name, err))
 	}
 	dir, _ := o.CacheDir()
 	p, _ := o.Profile()

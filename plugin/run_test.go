@@ -215,7 +215,7 @@ func runOptions(e *testEnv, command ...string) (*RunOptions, chan os.Signal) {
 	sigs := make(chan os.Signal, 4)
 	return &RunOptions{
 		IO: e.f.IOStreams, Profile: e.f.Profile, CacheDir: e.f.CacheDir, Bindings: e.f.Bindings,
-		envs: environmentsOf(e.f), limit: limitNotesOf(e.f),
+		envs: environmentsOf(e.f), limit: madeHereOf(e.f),
 		record: func(envID, bindingID, kind string) { recordMade(e.f, envID, bindingID, kind) },
 		Arg:    "env-1", Command: command, Role: rbac.Admin, narrow: rbac.Narrow,
 		environ: append(os.Environ(), "KUBECONFIG=/elsewhere", "CLIENT_SECRET=top-secret", "CLIENT_ID=id",

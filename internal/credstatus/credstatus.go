@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/age"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/ledger"
@@ -153,12 +154,12 @@ func Listing(rows []Row, now time.Time, cachedOnly bool) (printers.Listing, erro
 		}
 		lastErr := "-"
 		if r.LastError != nil {
-			lastErr = fmt.Sprintf("%s ago: %s", printers.Age(now, r.LastError.Time), r.LastError.Error)
+			lastErr = fmt.Sprintf("%s ago: %s", age.Of(now, r.LastError.Time), r.LastError.Error)
 		}
 		if r.ClockNote != "" {
 			lastErr = "clock: " + r.ClockNote
 			if r.LastError != nil {
-				lastErr = fmt.Sprintf("%s ago: %s; clock: %s", printers.Age(now, r.LastError.Time), r.LastError.Error, r.ClockNote)
+				lastErr = fmt.Sprintf("%s ago: %s; clock: %s", age.Of(now, r.LastError.Time), r.LastError.Error, r.ClockNote)
 			}
 		}
 		row := []any{r.Profile, env, r.BindingID, r.ExpiresAt.In(now.Location()).Format(time.DateTime), timeLeft(r.ExpiresAt.Sub(now)), refresh, lastErr}
@@ -169,7 +170,7 @@ func Listing(rows []Row, now time.Time, cachedOnly bool) (printers.Listing, erro
 			}
 			row = append(row, live)
 		}
-		row = append(row, r.Superseded, printers.Age(now, r.IssuedAt)+" ago")
+		row = append(row, r.Superseded, age.Of(now, r.IssuedAt)+" ago")
 		l.Rows = append(l.Rows, row)
 	}
 	return l, nil

@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
@@ -125,14 +123,6 @@ func (o *Flags) Print(out, errOut io.Writer, l Listing) error {
 	}
 	list := map[string]any{"apiVersion": "v1", "kind": "List", "items": objs}
 	return p.PrintObj(&unstructured.Unstructured{Object: list}, out)
-}
-
-// Age prints a duration as kubectl's AGE column does; zero is <unknown>.
-func Age(now, t time.Time) string {
-	if t.IsZero() {
-		return "<unknown>"
-	}
-	return duration.HumanDuration(now.Sub(t))
 }
 
 // Column builds a table column; wide columns show only with -o wide.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -51,15 +50,5 @@ func TestValidateRejectsUnknownFormats(t *testing.T) {
 		if err := (&Flags{Output: o}).Validate(); err == nil {
 			t.Errorf("-o %q: no error", o)
 		}
-	}
-}
-
-func TestAge(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if got := Age(now, time.Time{}); got != "<unknown>" {
-		t.Errorf("zero time: %q", got)
-	}
-	if got := Age(now, now.Add(-90*time.Minute)); got != "90m" {
-		t.Errorf("90 minutes: %q", got)
 	}
 }
