@@ -97,9 +97,7 @@ func (o *LoginOptions) Complete(f *Factory, _ []string) error {
 		if err != nil {
 			return fmt.Errorf("service key %s: %w", o.ServiceKeyFile, err)
 		}
-		p.Kind = config.KindCIS
-		p.ClientID, p.ClientSecret = key.UAA.ClientID, key.UAA.ClientSecret
-		p.UAAURL, p.ProvisioningURL = key.UAA.URL, key.Endpoints.ProvisioningServiceURL
+		p = key.Profile(name)
 	case o.BrokerURL != "":
 		if o.ClientSecretFile == "" {
 			return errors.New("--client-secret-file is required with --broker-url")
@@ -151,13 +149,7 @@ func (o *LoginOptions) Run(ctx context.Context) error {
 	if _, err := src.TokenContext(ctx); err != nil {
 		return fmt.Errorf("check the credentials: %w", err)
 	}
-	cfg, err := o.Store.Load()
-	if err != nil {
-		return err
-	}
-	cfg.Profiles[o.profile.Name] = o.profile
-	cfg.Current = o.profile.Name
-	if err := o.Store.Save(cfg); err != nil {
+	if err := o.Store.Put(o.profile); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.IO.Out, "Logged in: profile %q saved to %s and made current.\n", o.profile.Name, o.Store.Path)

@@ -2,19 +2,15 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-kyma/kubectl-kyma/credential"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/logout"
 )
 
 // ProfilesOptions lists the stored profiles and marks the current one.
@@ -119,61 +115,10 @@ func (o *LogoutOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	if o.Revoke {
-		errs = append(errs, o.revokeCached(ctx, p.Name, dir))
-	}
-	errs = append(errs, forgetTokens(dir, p.Name))
-	if o.Forget {
-		cfg, err := o.Store.Load()
-		if err == nil {
-			delete(cfg.Profiles, p.Name)
-			if cfg.Current == p.Name {
-				cfg.Current = ""
-			}
-			err = o.Store.Save(cfg)
-		}
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
+	err = logout.Do(ctx, logout.Input{Profile: p.Name, CacheDir: dir, Revoke: o.Revoke, Bindings: o.Bindings, Forget: o.Forget, Store: o.Store})
+	if err != nil {
 		return fmt.Errorf("log out of profile %q: %w", p.Name, err)
 	}
 	fmt.Fprintf(o.IO.Out, "Logged out of profile %q.\n", p.Name)
 	return nil
-}
-
-// revokeCached deletes the bindings behind a profile's cached credentials.
-func (o *LogoutOptions) revokeCached(ctx context.Context, profile, dir string) error {
-	svc, err := o.Bindings()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range (credential.Cache{Dir: dir}).Entries(profile) {
-		if err := svc.Delete(ctx, e.Environment, e.BindingID); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
-			errs = append(errs, fmt.Errorf("delete binding %s: %w", e.BindingID, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// forgetTokens removes a profile's cached OAuth token and binding credentials. Earlier
-// versions named the token file after the raw profile name: for a name that is one
-// plain path element (such as "ci@team") that file goes too; a name that could climb
-// out of the folder ("../x") never reaches a path unescaped.
-func forgetTokens(dir, profile string) error {
-	files := []string{credential.ProfilePath(dir, "tokens", profile) + ".json"}
-	if profile != "." && profile != ".." && !strings.ContainsAny(profile, `/\`) && filepath.Base(profile) == profile {
-		files = append(files, filepath.Join(dir, "tokens", profile+".json"))
-	}
-	var errs []error
-	for _, f := range files {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	if err := os.RemoveAll(credential.ProfilePath(dir, "credentials", profile)); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }

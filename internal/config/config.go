@@ -153,3 +153,27 @@ func (s Store) Save(c *Config) error {
 	}
 	return privfile.WriteAtomic(filepath.Dir(s.Path), s.Path, data)
 }
+
+// Put stores p under its name and makes it the current profile.
+func (s Store) Put(p *Profile) error {
+	c, err := s.Load()
+	if err != nil {
+		return err
+	}
+	c.Profiles[p.Name] = p
+	c.Current = p.Name
+	return s.Save(c)
+}
+
+// Delete removes the profile name; when it was the current one, none is current.
+func (s Store) Delete(name string) error {
+	c, err := s.Load()
+	if err != nil {
+		return err
+	}
+	delete(c.Profiles, name)
+	if c.Current == name {
+		c.Current = ""
+	}
+	return s.Save(c)
+}

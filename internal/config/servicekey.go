@@ -52,3 +52,9 @@ func ParseServiceKey(data []byte) (*ServiceKey, error) {
 	}
 	return key, nil
 }
+
+// Profile is the Cloud Management profile, named name, that the key makes.
+func (k *ServiceKey) Profile(name string) *Profile {
+	return &Profile{Name: name, Kind: KindCIS, ClientID: k.UAA.ClientID, ClientSecret: k.UAA.ClientSecret,
+		UAAURL: k.UAA.URL, ProvisioningURL: k.Endpoints.ProvisioningServiceURL}
+}

@@ -30,8 +30,9 @@ func TestParseServiceKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if key.UAA.ClientID != "id" || key.Endpoints.ProvisioningServiceURL != "https://prov" {
-				t.Errorf("parsed %+v", key)
+			want := &Profile{Name: "dev", Kind: KindCIS, ClientID: "id", ClientSecret: "s3cret", UAAURL: "https://uaa", ProvisioningURL: "https://prov"}
+			if got := key.Profile("dev"); *got != *want {
+				t.Errorf("profile %+v, want %+v", got, want)
 			}
 		})
 	}

@@ -85,6 +85,11 @@ func TokenURL(p *config.Profile) string {
 	return p.UAAURL
 }
 
+// TokenFile is where a profile's OAuth2 token is cached under the cache folder dir.
+func TokenFile(dir, profile string) string {
+	return credential.ProfilePath(dir, "tokens", profile) + ".json"
+}
+
 // Connector builds the API clients of one profile. Its parts are functions so that
 // the caller decides what is cached and a test replaces any of them.
 type Connector struct {
@@ -110,7 +115,7 @@ func (c Connector) TokenClient() (*http.Client, error) {
 	}
 	p := c.Profile
 	src := auth.NewTokenSource(auth.Config{UAAURL: TokenURL(p), ClientID: p.ClientID, ClientSecret: p.ClientSecret},
-		credential.ProfilePath(dir, "tokens", p.Name)+".json", hc)
+		TokenFile(dir, p.Name), hc)
 	src.Root, src.Clock = dir, c.Clock
 	return auth.NewHTTPClient(src, hc), nil
 }
