@@ -250,6 +250,9 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want %q", err, tc.want)
 			}
+			if msg := err.Error(); strings.Contains(msg, "eyJ") || strings.Contains(msg, "request-token") || strings.Contains(msg, "\n") {
+				t.Errorf("the error shows a token or is more than a line: %q", msg)
+			}
 			if ok, _ := c.Hit(in, &bytes.Buffer{}); ok {
 				t.Error("a refused token was cached")
 			}

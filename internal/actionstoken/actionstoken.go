@@ -28,21 +28,36 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/redirect"
 )
 
-// attempts bounds the tries of one fetch: the token service is a shared cloud service,
-// and a brief 5xx must not fail a deployment.
-const attempts = 3
+// Bounds of a fetch. The whole of it, tries and waits included, ends within Deadline:
+// under the cache entry's lock a herd of kubectl processes waits for it, for at most
+// credential.DefaultLockTimeout (a minute).
+const (
+	// attempts bounds the tries of one fetch: the token service is a shared cloud
+	// service, and a brief 5xx must not fail a deployment.
+	attempts = 3
+	// Deadline bounds a whole fetch.
+	Deadline = 30 * time.Second
+	// attemptTimeout bounds one request.
+	attemptTimeout = 10 * time.Second
+	// maxBody bounds the answer read: {"value": JWT} is a few KiB.
+	maxBody = 64 << 10
+)
 
 // Fetcher asks the runner's token service for ID tokens.
 type Fetcher struct {
-	// Client makes the requests; nil means a client with a 30 s timeout.
+	// Client makes the requests; nil means a client with a 10 s timeout. It never
+	// follows a redirect.
 	Client *http.Client
 	// Backoff is the wait before the nth retry (1, 2); nil means n seconds.
 	Backoff func(n int) time.Duration
+	// Deadline bounds the whole fetch; zero means Deadline.
+	Deadline time.Duration
 }
 
 // Fetch returns an ID token for audience (empty: the service's default, the
-// repository owner's URL), asked of requestURL with requestToken. Neither the request
-// token nor the ID token appears in an error.
+// repository owner's URL), asked of requestURL with requestToken. Every error is one
+// sentence that shows neither the request token, nor a token, nor the request URL
+// (which names the job).
 func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience string) (string, error) {
 	u, err := url.Parse(requestURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -62,11 +77,18 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 	}
 	client := f.Client
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		client = &http.Client{Timeout: attemptTimeout}
 	}
 	// Go keeps the Authorization header on a redirect to the same host, even from
 	// https to http: the token service never redirects, so no redirect is followed.
 	client = redirect.Client(client)
+	deadline := f.Deadline
+	if deadline <= 0 {
+		deadline = Deadline
+	}
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	timedOut := fmt.Errorf("the token service did not answer within %s", deadline)
 	var last error
 	for n := 0; n < attempts; n++ {
 		if n > 0 {
@@ -76,7 +98,7 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 			}
 			select {
 			case <-ctx.Done():
-				return "", last
+				return "", fmt.Errorf("%w (%d tries; the last: %v)", timedOut, n, last)
 			case <-time.After(wait):
 			}
 		}
@@ -84,18 +106,21 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 		if err == nil {
 			return token, nil
 		}
+		if ctx.Err() != nil {
+			return "", timedOut
+		}
 		if last = err; !retry {
-			break
+			return "", err
 		}
 	}
-	return "", last
+	return "", fmt.Errorf("%w (%d tries)", last, attempts)
 }
 
 // get makes one request; retry says whether another might succeed.
 func get(ctx context.Context, client *http.Client, u, requestToken string) (token string, retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", false, fmt.Errorf("build the request: %w", err)
+		return "", false, errors.New("ACTIONS_ID_TOKEN_REQUEST_URL cannot be asked")
 	}
 	req.Header.Set("Authorization", "bearer "+requestToken)
 	req.Header.Set("Accept", "application/json")
@@ -103,48 +128,75 @@ func get(ctx context.Context, client *http.Client, u, requestToken string) (toke
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
+			if uerr.Timeout() {
+				return "", true, errors.New("the token service did not answer within the request's time limit")
+			}
 			err = uerr.Err // the URL carries the job's ids: say what failed, not where
 		}
-		return "", ctx.Err() == nil, fmt.Errorf("ask the token service: %w", err)
+		return "", true, fmt.Errorf("the token service cannot be reached: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return "", true, fmt.Errorf("read the token service's answer: %w", err)
+		return "", true, errors.New("the token service's answer broke off")
 	}
-	if resp.StatusCode != http.StatusOK {
-		retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	if len(body) > maxBody {
+		return "", false, fmt.Errorf("the token service's answer (%s) is larger than %d KiB, which no ID token is", resp.Status, maxBody>>10)
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK:
+	case code >= 300 && code < 400:
+		return "", false, fmt.Errorf("the token service answered %s, a redirect, which is not followed (the request token would go along)", resp.Status)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return "", false, fmt.Errorf("the token service answered %s: it does not take the request token (a token of another job, or one that ended with its job; the job needs `permissions: id-token: write`)", resp.Status)
+	default:
 		msg := fmt.Sprintf("the token service answered %s", resp.Status)
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			msg += " (the request token is not accepted: a token of another job, or one that expired with its job)"
-		} else if m := message(body); m != "" {
+		if m := message(body, requestToken); m != "" {
 			msg += ": " + m
 		}
-		return "", retry, errors.New(msg)
+		return "", code >= 500 || code == http.StatusTooManyRequests, errors.New(msg)
 	}
 	var answer struct {
-		Value string `json:"value"`
+		Value json.RawMessage `json:"value"`
 	}
-	if err := json.Unmarshal(body, &answer); err != nil || answer.Value == "" {
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return "", false, fmt.Errorf("the token service's answer is not a JSON object (Content-Type %q)", printable(resp.Header.Get("Content-Type"), 80))
+	}
+	var value string
+	if json.Unmarshal(answer.Value, &value) != nil || strings.TrimSpace(value) == "" {
 		return "", false, errors.New(`the token service's answer has no "value" with a token`)
 	}
-	return answer.Value, false, nil
+	return strings.TrimSpace(value), false, nil
 }
 
-// message is the service's own error message from a JSON body, shortened; never the
-// raw body, which might echo what was sent.
-func message(body []byte) string {
+// message is the service's own error message from a JSON body, shortened and in
+// printable characters; never the raw body, and nothing when it repeats the request
+// token or holds what looks like a JWT.
+func message(body []byte, requestToken string) string {
 	var e struct {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &e) != nil {
 		return ""
 	}
-	m := strings.TrimSpace(e.Message)
-	if len(m) > 200 {
-		m = m[:200] + "..."
+	if (requestToken != "" && strings.Contains(e.Message, requestToken)) || strings.Contains(e.Message, "eyJ") {
+		return ""
 	}
-	return m
+	return printable(strings.TrimSpace(e.Message), 200)
+}
+
+// printable is s with control characters dropped, cut at n bytes.
+func printable(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return s
 }
 
 // loopback reports whether host names this machine.

@@ -54,7 +54,7 @@ func TestFetchRetriesServerErrorsOnly(t *testing.T) {
 		wantErr   string
 	}{
 		{"503 is retried", 503, attempts, "503"},
-		{"401 is not", 401, 1, "request token is not accepted"},
+		{"401 is not", 401, 1, "does not take the request token"},
 		{"400 is not", 400, 1, "400 Bad Request: bad audience"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,5 +121,90 @@ func TestFetchRefusesPlainHTTPToAnotherMachine(t *testing.T) {
 	_, err := (Fetcher{}).Fetch(context.Background(), "http://pipelines.example/token?x=1", "SECRET-RT", "a")
 	if err == nil || !strings.Contains(err.Error(), "https") || strings.Contains(err.Error(), "SECRET-RT") {
 		t.Fatalf("error = %v, want plain http to another machine refused", err)
+	}
+}
+
+// TestFetchSaysWhatIsWrongInOneSentence: a slow or lying token service gets one
+// sentence each, within the deadline, with no secret in it: neither the request token,
+// nor a token the answer held, nor the request URL (it names the job).
+func TestFetchSaysWhatIsWrongInOneSentence(t *testing.T) {
+	const requestToken = "SECRET-REQUEST-TOKEN"
+	const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+	hang := make(chan struct{})
+	defer close(hang)
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+		calls   int32
+	}{
+		{"500", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, `{"message":"boom"}`, http.StatusInternalServerError)
+		}, "answered 500 Internal Server Error: boom (3 tries)", attempts},
+		{"401", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusUnauthorized)
+		}, "401 Unauthorized: it does not take the request token", 1},
+		{"403, no id-token permission", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusForbidden)
+		}, "the job needs `permissions: id-token: write`", 1},
+		{"a message that echoes the request token", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"message":"bad token %s"}`, requestToken)
+		}, "answered 400 Bad Request", 1},
+		{"not JSON", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<html>sign in</html>")
+		}, `is not a JSON object (Content-Type "text/html")`, 1},
+		{"no value", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"count":0}`)
+		}, `has no "value" with a token`, 1},
+		{"empty value", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"value":"  "}`)
+		}, `has no "value" with a token`, 1},
+		{"value not a string", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"value":{"token":%q}}`, idToken)
+		}, `has no "value" with a token`, 1},
+		{"too large", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"value":%q,"pad":"%s"}`, idToken, strings.Repeat("x", maxBody))
+		}, "larger than 64 KiB", 1},
+		{"redirect", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://elsewhere.example/?t="+idToken, http.StatusTemporaryRedirect)
+		}, "307 Temporary Redirect, a redirect, which is not followed", 1},
+		{"hang", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		}, "did not answer within 300ms", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				tc.handler(w, r)
+			}))
+			defer srv.Close()
+			requestURL := srv.URL + "/idtoken?api-version=2.0&job=JOB-ID-123"
+			start := time.Now()
+			_, err := Fetcher{Backoff: func(int) time.Duration { return 0 }, Deadline: 300 * time.Millisecond}.Fetch(context.Background(), requestURL, requestToken, "https://api.example")
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("the fetch took %s, past its deadline", took)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one with %q", err, tc.want)
+			}
+			msg := err.Error()
+			for _, secret := range []string{requestToken, idToken, "eyJ", "JOB-ID-123", srv.URL} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("the error shows %q: %s", secret, msg)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("the error is more than one line: %q", msg)
+			}
+			if got := calls.Load(); got != tc.calls {
+				t.Errorf("%d requests, want %d", got, tc.calls)
+			}
+		})
 	}
 }
