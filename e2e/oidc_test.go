@@ -168,11 +168,11 @@ func TestOIDCTrustedJobReachesTheClusterWithoutBindingOrSecret(t *testing.T) {
 	if out, err := job.kubectl("--kubeconfig", kc, "get", "pods", "-A"); err != nil {
 		t.Fatalf("get pods -A as the job: %v\n%s", err, out)
 	}
-	out, err := job.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-	if err != nil || !strings.HasSuffix(out, "#example/app") {
-		t.Errorf("auth whoami = %q (%v), want the user example/app", out, err)
+	whoami, err := job.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if err != nil || !strings.HasSuffix(whoami, "#example/app") {
+		t.Errorf("auth whoami = %q (%v), want the user example/app", whoami, err)
 	}
-	out, err = job.kubectl("--kubeconfig", kc, "create", "namespace", "e2e-oidc-forbidden")
+	out, err := job.kubectl("--kubeconfig", kc, "create", "namespace", "e2e-oidc-forbidden")
 	if err == nil || !strings.Contains(out, "forbidden") {
 		t.Errorf("create namespace with the view role: %v\n%s", err, out)
 	}
@@ -181,8 +181,8 @@ func TestOIDCTrustedJobReachesTheClusterWithoutBindingOrSecret(t *testing.T) {
 	}
 
 	list := u.mustKyma("oidc", "list", "e2e-oidc")
-	if !strings.Contains(list, "example/app") || !strings.Contains(list, "clusterrole view") {
-		t.Errorf("oidc list:\n%s", list)
+	if !strings.Contains(list, "example/app") || !strings.Contains(list, "clusterrole view") || !strings.Contains(list, whoami) {
+		t.Errorf("oidc list does not show the repository, its role and the user the cluster names (%s):\n%s", whoami, list)
 	}
 
 	u.mustKyma("oidc", "untrust", "e2e-oidc", "--repository", "example/app")

@@ -232,7 +232,7 @@ func NewCmdOIDCList(f *Factory, runF func(*OIDCListOptions) error) *cobra.Comman
 	o := &OIDCListOptions{}
 	cmd := &cobra.Command{
 		Use:               "list NAME|ID",
-		Short:             "List the environment's cluster's OIDC trusts: repository, issuer, audience, role",
+		Short:             "List the environment's cluster's OIDC trusts: repository, issuer, audience, role, the user they act as",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
@@ -262,7 +262,8 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 			return err
 		}
 		l := printers.Listing{Kind: "OIDCTrust", Columns: []metav1.TableColumnDefinition{
-			printers.Column("REPOSITORY", false), printers.Column("ISSUER", false), printers.Column("AUDIENCE", false), printers.Column("ROLE", false), printers.Column("NAME", true)}}
+			printers.Column("REPOSITORY", false), printers.Column("ISSUER", false), printers.Column("AUDIENCE", false), printers.Column("ROLE", false),
+			printers.Column("USERNAME", false), printers.Column("PREFIX", true), printers.Column("NAME", true)}}
 		for _, t := range trusts {
 			raw, err := json.Marshal(t)
 			if err != nil {
@@ -273,7 +274,11 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 				role = "<none>"
 			}
 			l.Items = append(l.Items, raw)
-			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, t.Name})
+			user := t.Username
+			if user == "" {
+				user = "<none>" // no repository claim: not a trust of a repository
+			}
+			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, user, fmt.Sprintf("%q", t.UsernamePrefix), t.Name})
 			l.Names = append(l.Names, t.Name)
 			if !t.Bound {
 				fmt.Fprintf(o.IO.ErrOut, "warning: the trust %s of %s accepts audience %q, not this cluster's URL %s: not bound to this cluster; re-run 'kubectl kyma oidc trust %s --repository %s ...'\n",

@@ -204,6 +204,12 @@ type Listed struct {
 	// the cluster's API server URL (ClusterAudience). Any other audience lets a token
 	// minted for another cluster, or GitHub's default audience, in.
 	Bound bool `json:"bound"`
+	// UsernamePrefix is the prefix the authenticator puts before the repository:
+	// spec.usernamePrefix as Gardener reads it (EffectiveUsernamePrefix).
+	UsernamePrefix string `json:"usernamePrefix"`
+	// Username is the Kubernetes user the trust's tokens map to: the prefix and the
+	// repository, the subject a role binding must name.
+	Username string `json:"username"`
 	// Roles are the bindings that name the trust's user.
 	Roles []string `json:"roles"`
 	// Managed says kubectl-kyma made it (else another tool, such as Kyma's CLI).
@@ -247,20 +253,33 @@ func (c Client) List(ctx context.Context, audience string) ([]Listed, error) {
 		if l.Repository == "" {
 			l.Repository = claims[DefaultRepositoryClaim]
 		}
-		prefix, hasPrefix, _ := unstructured.NestedString(o.Object, "spec", "usernamePrefix")
-		switch {
-		case !hasPrefix:
-			prefix = o.GetName() + "/" // Gardener's default
-		case prefix == "-":
-			prefix = ""
+		var prefix *string
+		if p, ok := spec["usernamePrefix"].(string); ok {
+			prefix = &p
 		}
+		l.UsernamePrefix = EffectiveUsernamePrefix(o.GetName(), prefix)
 		if l.Repository != "" {
-			l.Roles = roles[prefix+l.Repository]
+			l.Username = l.UsernamePrefix + l.Repository
+			l.Roles = roles[l.Username]
 		}
 		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b Listed) int { return strings.Compare(a.Repository+a.Name, b.Repository+b.Name) })
 	return out, nil
+}
+
+// EffectiveUsernamePrefix is the prefix Gardener's oidc-webhook-authenticator puts
+// before the username claim of the OpenIDConnect resource name whose
+// spec.usernamePrefix is prefix: unset or empty means the resource's name and "/",
+// "-" means none, anything else is taken as it is.
+func EffectiveUsernamePrefix(name string, prefix *string) string {
+	switch {
+	case prefix == nil || *prefix == "":
+		return name + "/"
+	case *prefix == "-":
+		return ""
+	}
+	return *prefix
 }
 
 // rolesByUser maps each User subject of the cluster's bindings to its roles.

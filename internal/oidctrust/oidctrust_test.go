@@ -3,6 +3,7 @@ package oidctrust
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -138,7 +139,8 @@ func TestApplyListDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Listed{{Name: Name("example/app"), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Bound: true, Roles: []string{"clusterrole view"}, Managed: true}}
+	want := []Listed{{Name: Name("example/app"), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Bound: true,
+		UsernamePrefix: GitHubIssuer + "#", Username: GitHubIssuer + "#example/app", Roles: []string{"clusterrole view"}, Managed: true}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("list (-want +got):\n%s", d)
 	}
@@ -201,7 +203,8 @@ func TestListShowsTrustsOfOtherTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Listed{{Name: "actions-oidc", Repository: "kyma-project/cli", Issuer: GitHubIssuer, Audience: "gh-oidc-test", Roles: []string{"clusterrole cluster-admin"}}}
+	want := []Listed{{Name: "actions-oidc", Repository: "kyma-project/cli", Issuer: GitHubIssuer, Audience: "gh-oidc-test",
+		UsernamePrefix: "gh-oidc:", Username: "gh-oidc:kyma-project/cli", Roles: []string{"clusterrole cluster-admin"}}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
@@ -253,5 +256,46 @@ func TestListFlagsTrustsNotBoundToTheCluster(t *testing.T) {
 	}
 	if d := cmp.Diff(map[string]bool{"bound": true, "custom": false, "audiences": true, "several": false}, bound); d != "" {
 		t.Errorf("bound (-want +got):\n%s", d)
+	}
+}
+
+// Gardener's oidc-webhook-authenticator (controllers/authentication/
+// openidconnect_controller.go): an unset or empty usernamePrefix is the resource's
+// name and "/", "-" is none. list shows the prefix and user as the cluster sees them,
+// and finds the roles bound to that user.
+func TestListShowsTheEffectiveUsernamePrefix(t *testing.T) {
+	mk := func(name string, prefix any) *unstructured.Unstructured {
+		spec := map[string]any{"issuerURL": GitHubIssuer, "clientID": "https://api.example", "usernameClaim": "repository",
+			"requiredClaims": map[string]any{"repository": "example/" + name}}
+		if prefix != nil {
+			spec["usernamePrefix"] = prefix
+		}
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "authentication.gardener.cloud/v1alpha1", "kind": "OpenIDConnect",
+			"metadata": map[string]any{"name": name}, "spec": spec}}
+	}
+	crb := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+		"metadata": map[string]any{"name": "empty-viewer"},
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+		"subjects": []any{map[string]any{"kind": "User", "name": "empty/example/empty", "apiGroup": "rbac.authorization.k8s.io"}},
+	}}
+	c := newClient(t, mk("unset", nil), mk("empty", ""), mk("none", "-"), mk("own", "ci:"), crb)
+	got, err := c.List(context.Background(), "https://api.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]string{}
+	for _, l := range got {
+		users[l.Name] = fmt.Sprintf("%q %s %v", l.UsernamePrefix, l.Username, l.Roles)
+	}
+	want := map[string]string{
+		"unset": `"unset/" unset/example/unset []`,
+		"empty": `"empty/" empty/example/empty [clusterrole view]`,
+		"none":  `"" example/none []`,
+		"own":   `"ci:" ci:example/own []`,
+	}
+	if d := cmp.Diff(want, users); d != "" {
+		t.Errorf("prefix, user, roles (-want +got):\n%s", d)
 	}
 }

@@ -170,6 +170,11 @@ func TestDecisions(t *testing.T) {
 			r.Spec.UsernamePrefix = nil
 			return r
 		}()}, token: is.token(t, nil, "example/app", "kyma", nil), wantUser: "ci-example-app/example/app"},
+		{name: "empty prefix is the resource name too", resources: []OpenIDConnect{func() OpenIDConnect {
+			r := base
+			r.Spec.UsernamePrefix = ptr("")
+			return r
+		}()}, token: is.token(t, nil, "example/app", "kyma", nil), wantUser: "ci-example-app/example/app"},
 		{name: "prefix - means none", resources: []OpenIDConnect{func() OpenIDConnect {
 			r := base
 			r.Spec.UsernamePrefix = ptr("-")
