@@ -145,8 +145,8 @@ func newHitSetup(o *options, dir string) (*hitSetup, error) {
 	// A warm OIDC entry: a GitHub Actions job's ID token, cached as a fetch stores it,
 	// for the same cluster; the token service's address is never reached on a hit.
 	h.env = append(h.env, credential.EnvActionsRequestURL+"=https://127.0.0.1:9/idtoken?api-version=2.0", credential.EnvActionsRequestToken+"=bench")
-	h.oidcToken = fakeJWT(now.Add(2*time.Hour), 700)
-	in := credential.ReadOIDCEnv(credential.OIDC{Source: credential.OIDCGitHub, Audience: benchAudience}, func(k string) (string, bool) {
+	h.oidcToken = fakeJWTFor(now.Add(2*time.Hour), 700, h.entry.Server)
+	in := credential.ReadOIDCEnv(h.oidc(), func(k string) (string, bool) {
 		for _, kv := range h.env {
 			if name, v, ok := strings.Cut(kv, "="); ok && name == k {
 				return v, true
@@ -190,12 +190,16 @@ func newHitSetup(o *options, dir string) (*hitSetup, error) {
 	return h, nil
 }
 
-// benchAudience is the warm OIDC entry's audience: the one fakeJWT's tokens carry.
-const benchAudience = "https://kubernetes.default.svc.cluster.local"
+// oidc is the warm OIDC entry's user: a GitHub job's token for the cluster's server,
+// the only audience the helper hands out.
+func (h *hitSetup) oidc() credential.OIDC {
+	aud, _ := credential.ClusterAudience(h.entry.Server)
+	return credential.OIDC{Source: credential.OIDCGitHub, Audience: aud}
+}
 
 // oidcArgs are the exec arguments `oidc trust --output-file` writes.
 func (h *hitSetup) oidcArgs() []string {
-	return append([]string{"credential"}, credential.Args{OIDC: credential.OIDC{Source: credential.OIDCGitHub, Audience: benchAudience}}.Render()...)
+	return append([]string{"credential"}, credential.Args{OIDC: h.oidc()}.Render()...)
 }
 
 func (h *hitSetup) hitArgs() []string {
@@ -383,13 +387,18 @@ func closedPort() (int, error) {
 // fakeJWT returns a JWT-shaped token (unsigned: nothing here verifies it) expiring at
 // exp, padded to about size bytes of claims like a service-account token's.
 func fakeJWT(exp time.Time, size int) string {
+	return fakeJWTFor(exp, size, "https://kubernetes.default.svc.cluster.local")
+}
+
+// fakeJWTFor is fakeJWT for audience aud.
+func fakeJWTFor(exp time.Time, size int, aud string) string {
 	enc := base64.RawURLEncoding
 	header := enc.EncodeToString([]byte(`{"alg":"RS256","kid":"kyma-bench"}`))
 	pad := make([]byte, size/2)
 	_, _ = rand.Read(pad)
 	claims, _ := json.Marshal(map[string]any{
 		"iss": "https://kubernetes.default.svc.cluster.local", "sub": "system:serviceaccount:kyma-system:kyma-binding-bench",
-		"aud": []string{"https://kubernetes.default.svc.cluster.local"}, "exp": exp.Unix(), "iat": time.Now().Unix(),
+		"aud": []string{aud}, "exp": exp.Unix(), "iat": time.Now().Unix(),
 		"kubernetes.io": map[string]any{"namespace": "kyma-system", "pad": enc.EncodeToString(pad)},
 	})
 	sig := make([]byte, 256)

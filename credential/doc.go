@@ -101,4 +101,27 @@
 // TestPropertyOIDCSkew checks these on a fake clock over generated skews (two hours
 // either way), lifetimes, claims, call times and herds, beside single flight: a herd of
 // kubectl processes with an empty or stale entry fetches one token and shares it.
+//
+// A cache that cannot be written (a full disk, a folder that cannot be made) costs a
+// fetch per call, never a token: what was fetched is handed out, with a warning, and
+// no lock or half-written entry stays behind (OIDCCache.Do).
+//
+// # ID tokens and the cluster they go to
+//
+// An ID token is handed out only for the server kubectl is about to call: its
+// audience is always that server's URL, from KUBERNETES_EXEC_INFO's
+// spec.cluster.server, normalized (ClusterAudience: scheme and host in lower case, the
+// scheme's default port dropped, one trailing slash removed, the path kept; no user,
+// query or fragment), which is also the audience `oidc trust` gives every trust. So a
+// token good at one cluster is never sent to another server, which could replay it:
+//
+//   - github asks the token service for that audience; an --audience that normalizes
+//     to anything else is refused, naming both (a hostile kubeconfig pairs a victim's
+//     audience with an attacker's server).
+//   - gitlab and file read the token's aud claim (a string or a list, unverified: the
+//     cluster checks the signature) and refuse a token whose aud does not name the
+//     server, saying where to set it.
+//   - Without KUBERNETES_EXEC_INFO (run by hand, or by a job's script) no server is
+//     named and no token is printed, so none lands in a job's log; with it but no
+//     spec.cluster (no provideClusterInfo), or with insecure-skip-tls-verify, neither.
 package credential

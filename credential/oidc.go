@@ -56,23 +56,14 @@ const DefaultGitLabTokenEnv = "KYMA_ID_TOKEN"
 type OIDC struct {
 	// Source is OIDCGitHub, OIDCGitLab or OIDCFile.
 	Source string
-	// Audience is the aud the token must carry: asked of GitHub's token service, and
-	// checked in a token read from a variable or a file. Empty: GitHub's default, and
-	// no check.
+	// Audience is --audience, which may only repeat the cluster's server URL: the
+	// token's audience is always that URL (see ClusterAudience), asked of GitHub's
+	// token service and checked in a token read from a variable or a file.
 	Audience string
 	// TokenEnv names the variable that holds a GitLab token (DefaultGitLabTokenEnv).
 	TokenEnv string
 	// TokenFile is the file that holds the token for OIDCFile.
 	TokenFile string
-}
-
-// WithAudience is o with audience when it names none: the default of a trust and of
-// its kubeconfig is the cluster's API server URL.
-func (o OIDC) WithAudience(audience string) OIDC {
-	if o.Audience == "" {
-		o.Audience = audience
-	}
-	return o
 }
 
 // Check refuses a combination of flags that cannot work, in one sentence.
@@ -277,19 +268,143 @@ func unixTime(n *json.Number) time.Time {
 }
 
 // checkToken reads token's claims and refuses one that cannot be right whatever the
-// clock (not a JWT, no exp, exp at or before its own iat) or that is for another
-// audience than in asks for. It never compares exp with this machine's clock: that
-// clock may be off, and the cluster judges exp on its own.
+// clock (not a JWT, no exp, exp at or before its own iat) or that is not for the
+// cluster in is bound to (in.Audience, set by bindToCluster). It never compares exp
+// with this machine's clock: that clock may be off, and the cluster judges exp on its
+// own.
 func (in OIDCInput) checkToken(token string) (jwtClaims, time.Duration, error) {
 	c, err := parseJWT(token)
 	if err != nil {
 		return c, 0, fmt.Errorf("the token from %s cannot be used: %w", in.where(), err)
 	}
-	if in.Audience != "" && !contains(c.Aud, in.Audience) {
-		return c, 0, fmt.Errorf("the token from %s is for audience %s, not %q: the cluster would refuse it; set the audience the trust expects", in.where(), strings.Join(quoteAll(c.Aud), ", "), in.Audience)
+	if !audienceHas(c.Aud, in.Audience) {
+		fix := "set the token's audience to " + in.Audience
+		switch in.Source {
+		case OIDCGitLab:
+			fix = fmt.Sprintf("set the job's id_tokens: %s: aud: to %s", in.tokenEnv(), in.Audience)
+		case OIDCFile:
+			fix = "set the projected token's audience to " + in.Audience
+		}
+		return c, 0, fmt.Errorf("the token from %s is for audience %s, not for the server kubectl calls, %s, and kubectl-kyma hands a token only to the server it is for: %s", in.where(), strings.Join(quoteAll(c.Aud), ", "), in.Audience, fix)
 	}
 	life, err := in.tokenLife(c)
 	return c, life, err
+}
+
+// audienceHas reports whether the aud claim names the cluster audience aud, each of
+// its values normalized as ClusterAudience does.
+func audienceHas(claim []string, aud string) bool {
+	for _, v := range claim {
+		if n, err := ClusterAudience(v); err == nil && n == aud {
+			return true
+		}
+	}
+	return false
+}
+
+// ClusterAudience is the audience of every ID token the plugin hands out for the
+// cluster whose API server URL (KUBERNETES_EXEC_INFO's spec.cluster.server) is server,
+// and of every trust `oidc trust` makes: the URL with its scheme and host in lower
+// case, the scheme's default port (https 443, http 80) dropped, one trailing slash
+// removed and the path kept as written. An URL that is not http(s), has no host, or
+// has a user, a query or a fragment is refused, as is a host or path with characters
+// an URL would escape. So "HTTPS://API.Example.com:443/" is "https://api.example.com".
+// It is written without net/url, whose init work would run before every kubectl call;
+// a test holds it to oidctrust.ClusterAudience, which trusts use.
+func ClusterAudience(server string) (string, error) {
+	bad := fmt.Errorf("the cluster's server %q is not an http(s) URL without user, query or fragment", server)
+	scheme, rest, ok := strings.Cut(server, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "https" && scheme != "http") || strings.ContainsAny(rest, "?#") {
+		return "", bad
+	}
+	authority, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	if strings.Contains(authority, "@") {
+		return "", bad
+	}
+	host, port := strings.ToLower(authority), ""
+	if strings.HasPrefix(host, "[") { // an IPv6 address
+		end := strings.IndexByte(host, ']')
+		if end < 0 || !allIn(host[1:end], "0123456789abcdef:.") || !strings.Contains(host[1:end], ":") {
+			return "", bad
+		}
+		if after := host[end+1:]; after != "" {
+			if after[0] != ':' {
+				return "", bad
+			}
+			port = after[1:]
+		}
+		host = host[:end+1]
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host, port = host[:i], host[i+1:]
+	}
+	if host == "" || host == "[]" || !allIn(port, "0123456789") || (!strings.HasPrefix(host, "[") && !allIn(host, "abcdefghijklmnopqrstuvwxyz0123456789-._")) {
+		return "", bad
+	}
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if !validPath(path) {
+		return "", bad
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host + strings.TrimSuffix(path, "/"), nil
+}
+
+// allIn reports whether every byte of s is in set.
+func allIn(s, set string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validPath reports whether p is a path an URL carries as it is: RFC 3986 path
+// characters and well-formed percent escapes.
+func validPath(p string) bool {
+	const pchar = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+	for i := 0; i < len(p); i++ {
+		switch {
+		case p[i] == '%':
+			if i+2 >= len(p) || !allIn(p[i+1:i+3], "0123456789abcdefABCDEF") {
+				return false
+			}
+			i += 2
+		case strings.IndexByte(pchar, p[i]) < 0:
+			return false
+		}
+	}
+	return true
+}
+
+// bindToCluster returns in bound to the cluster kubectl calls: its Audience is that
+// cluster's (ClusterAudience of the server in KUBERNETES_EXEC_INFO), the only audience
+// the plugin asks for or hands out. It refuses when kubectl does not say which
+// cluster it calls over a checked connection (checkOIDCCluster), and when --audience
+// names another: a kubeconfig pairing another cluster's audience with this server
+// would send this server a token it could replay there.
+func (in OIDCInput) bindToCluster() (OIDCInput, error) {
+	if err := checkOIDCCluster(in.ExecInfo); err != nil {
+		return in, err
+	}
+	aud, err := ClusterAudience(in.ExecInfo.Server)
+	if err != nil {
+		return in, err
+	}
+	if in.Audience != "" && in.Audience != aud {
+		if given, err := ClusterAudience(in.Audience); err != nil || given != aud {
+			return in, fmt.Errorf("--audience %s is not the server kubectl calls, %s, and kubectl-kyma hands out ID tokens only for the server they go to (a token for one sent to the other could be replayed): drop --audience, or point the kubeconfig at the cluster it names", in.Audience, aud)
+		}
+	}
+	in.Audience = aud
+	return in, nil
 }
 
 // Bounds of an ID token's lifetime as the plugin reckons it (tokenLife).
@@ -385,11 +500,15 @@ func (in OIDCInput) localUntil(c jwtClaims, life time.Duration, now time.Time) t
 	return now.Add(time.Second).Truncate(time.Second)
 }
 
-// checkOIDCCluster refuses to hand a token to a connection that checks no
+// checkOIDCCluster refuses to print a token when run by hand (KUBERNETES_EXEC_INFO
+// unset: a CI job's log would show it), to hand it to a connection that checks no
 // certificate (anyone on the way could take the token and use it until it expires),
 // or to kubectl when it does not say which cluster it calls, as the binding path does
 // (clusterMismatch): without provideClusterInfo the token could go to any server.
 func checkOIDCCluster(info ExecInfo) error {
+	if info.Server == "" && !info.NoCluster {
+		return errors.New("kubectl-kyma hands an ID token only to kubectl, which names the cluster it calls (KUBERNETES_EXEC_INFO), and prints none when run by hand, so that no token lands in a job's log")
+	}
 	if info.NoCluster {
 		return errors.New("kubectl does not say which cluster it calls, and kubectl-kyma hands an ID token only to a cluster it is told of: set provideClusterInfo: true in the kubeconfig's exec entry")
 	}

@@ -86,7 +86,8 @@ func (c OIDCCache) load(in OIDCInput) *oidcEntry {
 // with no error when GitHub's token must be fetched (OIDCCache.Miss, then Fetch), and
 // an error when the token at hand cannot be used.
 func (c OIDCCache) Hit(in OIDCInput, w io.Writer) (bool, error) {
-	if err := checkOIDCCluster(in.ExecInfo); err != nil {
+	in, err := in.bindToCluster()
+	if err != nil {
 		return false, err
 	}
 	now := in.now()
@@ -120,6 +121,9 @@ func (c OIDCCache) Hit(in OIDCInput, w io.Writer) (bool, error) {
 // the lock, held, when the fetch is this process's to make; nil when it was not had
 // within DefaultLockTimeout.
 func (c OIDCCache) Miss(ctx context.Context, in OIDCInput, w io.Writer) (served bool, lock *os.File, err error) {
+	if in, err = in.bindToCluster(); err != nil {
+		return false, nil, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
 	defer cancel()
 	if lock = waitLock(wctx, c.Dir, c.path(in)+".lock"); lock == nil {
@@ -144,11 +148,15 @@ func (c OIDCCache) Miss(ctx context.Context, in OIDCInput, w io.Writer) (served 
 // is lost; the lock is a kernel lock released when its holder exits, and an entry is
 // replaced by rename, so nothing is left stuck or half-written.
 func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io.Writer) error {
+	in, err := in.bindToCluster()
+	if err != nil {
+		return err
+	}
 	if ok, err := c.Hit(in, w); ok || err != nil {
 		return err
 	}
 	path := c.path(in)
-	err := privfile.MkdirAll(c.Dir, filepath.Dir(path))
+	err = privfile.MkdirAll(c.Dir, filepath.Dir(path))
 	if err == nil {
 		err = privfile.Touch(c.Dir, path+".lock")
 	}
@@ -172,6 +180,10 @@ func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io
 func (c OIDCCache) DoHolding(ctx context.Context, in OIDCInput, fetch OIDCFetcher, lock *os.File, w io.Writer) error {
 	if lock != nil {
 		defer lock.Close()
+	}
+	in, err := in.bindToCluster()
+	if err != nil {
+		return err
 	}
 	if ok, err := c.Hit(in, w); ok || err != nil { // another process may have fetched meanwhile
 		return err
@@ -234,6 +246,10 @@ func (c OIDCCache) warn(in OIDCInput, err error) {
 // Store caches token for in as fetched at now, as a fetch does: for a warm cache
 // where no token service runs (the benchmark).
 func (c OIDCCache) Store(in OIDCInput, token string, now time.Time) error {
+	in, err := in.bindToCluster()
+	if err != nil {
+		return err
+	}
 	_, life, err := in.checkToken(token)
 	if err != nil {
 		return err

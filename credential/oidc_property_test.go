@@ -182,12 +182,12 @@ func simulateOIDC(t *testing.T, skew, life time.Duration, shape string, latency 
 // is never in the past, and never beyond the token's lifetime from now.
 func TestOIDCLocalTokenIsNeverRefusedOnThisClock(t *testing.T) {
 	issued := oidcT0
-	tok := testJWT(t, map[string]any{"aud": "aud-1", "iat": issued.Unix(), "exp": issued.Add(time.Hour).Unix()})
+	tok := testJWT(t, map[string]any{"aud": "https://api.example", "iat": issued.Unix(), "exp": issued.Add(time.Hour).Unix()})
 	for _, skew := range []time.Duration{-2 * time.Hour, -30 * time.Minute, 0, 59 * time.Minute, 61 * time.Minute, 2 * time.Hour} {
 		t.Run(skew.String(), func(t *testing.T) {
 			now := issued.Add(skew)
 			var stderr bytes.Buffer
-			in := ReadOIDCEnv(OIDC{Source: OIDCGitLab, Audience: "aud-1"}, func(k string) (string, bool) { return tok, k == DefaultGitLabTokenEnv })
+			in := ReadOIDCEnv(OIDC{Source: OIDCGitLab}, func(k string) (string, bool) { return tok, k == DefaultGitLabTokenEnv })
 			in.ExecInfo, in.Clock, in.Stderr = ExecInfo{APIVersion: apiV1, Server: "https://api.example"}, ptrClock{&now}, &stderr
 			var out bytes.Buffer
 			if ok, err := (OIDCCache{Dir: t.TempDir()}).Hit(in, &out); !ok || err != nil {

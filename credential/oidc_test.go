@@ -51,7 +51,7 @@ func (c ptrClock) Now() time.Time                         { return *c.now }
 func (c ptrClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 func githubInput(now *time.Time) OIDCInput {
-	in := ReadOIDCEnv(OIDC{Source: OIDCGitHub, Audience: "aud-1"}, func(k string) (string, bool) {
+	in := ReadOIDCEnv(OIDC{Source: OIDCGitHub, Audience: "HTTPS://API.example:443/"}, func(k string) (string, bool) {
 		switch k {
 		case EnvActionsRequestURL:
 			return "https://runner.example/idtoken?api-version=2.0", true
@@ -69,8 +69,8 @@ func githubInput(now *time.Time) OIDCInput {
 func countingFetcher(t *testing.T, now *time.Time, calls *atomic.Int32) OIDCFetcher {
 	return func(ctx context.Context, u, tok, aud string) (string, error) {
 		n := calls.Add(1)
-		if u != "https://runner.example/idtoken?api-version=2.0" || tok != "request-token" {
-			t.Errorf("fetch(%q, %q)", u, tok)
+		if u != "https://runner.example/idtoken?api-version=2.0" || tok != "request-token" || aud != "https://api.example" {
+			t.Errorf("fetch(%q, %q, %q), want the cluster's server as the audience", u, tok, aud)
 		}
 		return testJWT(t, map[string]any{"aud": aud, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "n": n}), nil
 	}
@@ -132,11 +132,10 @@ func TestOIDCCacheIsPrivateAndKeyedByAudienceServerAndJob(t *testing.T) {
 	if err := c.Do(context.Background(), base, fetch, &out); err != nil {
 		t.Fatal(err)
 	}
-	otherAud, otherServer, otherJob := base, base, base
-	otherAud.Audience = "aud-2"
-	otherServer.ExecInfo.Server = "https://api.other"
+	otherServer, otherJob := base, base
+	otherServer.ExecInfo.Server, otherServer.Audience = "https://api.other", ""
 	otherJob.RequestToken = "request-token-of-another-job"
-	for name, in := range map[string]OIDCInput{"audience": otherAud, "server": otherServer, "job": otherJob} {
+	for name, in := range map[string]OIDCInput{"server": otherServer, "job": otherJob} {
 		if ok, _ := c.Hit(in, &out); ok {
 			t.Errorf("another %s was handed the cached token", name)
 		}
@@ -212,6 +211,7 @@ func TestOIDCHerdFetchesOneToken(t *testing.T) {
 
 func TestOIDCGitHubWithoutPermissionSaysSo(t *testing.T) {
 	in := ReadOIDCEnv(OIDC{Source: OIDCGitHub}, func(string) (string, bool) { return "", false })
+	in.ExecInfo = ExecInfo{APIVersion: apiV1, Server: "https://api.example"}
 	err := OIDCCache{Dir: t.TempDir()}.Do(context.Background(), in, func(context.Context, string, string, string) (string, error) {
 		t.Fatal("fetched without a request token")
 		return "", nil
@@ -233,13 +233,13 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 			return "", errors.New("the token service answered 503")
 		}, "GitHub's token service: the token service answered 503"},
 		"another audience": {func(context.Context, string, string, string) (string, error) {
-			return testJWT(t, map[string]any{"aud": "other", "exp": now.Add(time.Hour).Unix()}), nil
-		}, `is for audience "other", not "aud-1"`},
+			return testJWT(t, map[string]any{"aud": "https://api.other", "exp": now.Add(time.Hour).Unix()}), nil
+		}, `is for audience "https://api.other", not for the server kubectl calls, https://api.example`},
 		"expires before it was issued": {func(context.Context, string, string, string) (string, error) {
-			return testJWT(t, map[string]any{"aud": "aud-1", "iat": now.Unix(), "exp": now.Add(-time.Second).Unix()}), nil
+			return testJWT(t, map[string]any{"aud": "https://api.example", "iat": now.Unix(), "exp": now.Add(-time.Second).Unix()}), nil
 		}, "no later than it was issued"},
 		"issued a day after this clock": {func(context.Context, string, string, string) (string, error) {
-			return testJWT(t, map[string]any{"aud": "aud-1", "iat": now.Add(25 * time.Hour).Unix(), "exp": now.Add(25*time.Hour + 5*time.Minute).Unix()}), nil
+			return testJWT(t, map[string]any{"aud": "https://api.example", "iat": now.Add(25 * time.Hour).Unix(), "exp": now.Add(25*time.Hour + 5*time.Minute).Unix()}), nil
 		}, "off by more than a day"},
 		"not a JWT": {func(context.Context, string, string, string) (string, error) {
 			return "opaque", nil
@@ -262,12 +262,12 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 
 func TestOIDCGitLabReadsTheNamedVariable(t *testing.T) {
 	now := oidcT0
-	tok := testJWT(t, map[string]any{"aud": "aud-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	tok := testJWT(t, map[string]any{"aud": "https://api.example", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	env := map[string]string{"MY_TOKEN": tok, DefaultGitLabTokenEnv: "wrong"}
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
-	in := ReadOIDCEnv(OIDC{Source: OIDCGitLab, Audience: "aud-1", TokenEnv: "MY_TOKEN"}, getenv)
-	in.Clock = ptrClock{&now}
+	in := ReadOIDCEnv(OIDC{Source: OIDCGitLab, TokenEnv: "MY_TOKEN"}, getenv)
+	in.Clock, in.ExecInfo = ptrClock{&now}, ExecInfo{APIVersion: apiV1, Server: "https://api.example"}
 	var out bytes.Buffer
 	if ok, err := (OIDCCache{Dir: t.TempDir()}).Hit(in, &out); !ok || err != nil {
 		t.Fatalf("Hit = %v, %v", ok, err)
@@ -281,6 +281,7 @@ func TestOIDCGitLabReadsTheNamedVariable(t *testing.T) {
 	}
 
 	missing := ReadOIDCEnv(OIDC{Source: OIDCGitLab}, func(string) (string, bool) { return "", false })
+	missing.ExecInfo = in.ExecInfo
 	_, err := (OIDCCache{Dir: t.TempDir()}).Hit(missing, &out)
 	if err == nil || !strings.Contains(err.Error(), "KYMA_ID_TOKEN") || !strings.Contains(err.Error(), "id_tokens:") {
 		t.Fatalf("error = %v, want the variable and id_tokens: named", err)
@@ -290,13 +291,13 @@ func TestOIDCGitLabReadsTheNamedVariable(t *testing.T) {
 func TestOIDCFileIsReadAgainWhenItChanges(t *testing.T) {
 	now := oidcT0
 	path := filepath.Join(t.TempDir(), "token")
-	in := OIDCInput{OIDC: OIDC{Source: OIDCFile, TokenFile: path}, Clock: ptrClock{&now}}
+	in := OIDCInput{OIDC: OIDC{Source: OIDCFile, TokenFile: path}, Clock: ptrClock{&now}, ExecInfo: ExecInfo{APIVersion: apiV1, Server: "https://api.example"}}
 	c := OIDCCache{Dir: t.TempDir()}
 	if _, err := c.Hit(in, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("error = %v, want the missing file named", err)
 	}
 	for i := range 2 {
-		tok := testJWT(t, map[string]any{"exp": now.Add(time.Hour).Unix(), "i": i})
+		tok := testJWT(t, map[string]any{"aud": []string{"https://api.example/"}, "exp": now.Add(time.Hour).Unix(), "i": i})
 		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
