@@ -138,7 +138,7 @@ func TestCredentialRun(t *testing.T) {
 		}
 		tokens = append(tokens, ec.Status.Token)
 	}
-	if svc.made != 1 || tokens[0] != tokens[1] {
-		t.Errorf("two calls made %d bindings and got tokens %q; want one binding, the same token twice", svc.made, tokens)
+	if svc.MadeCount() != 1 || tokens[0] != tokens[1] {
+		t.Errorf("two calls made %d bindings and got tokens %q; want one binding, the same token twice", svc.MadeCount(), tokens)
 	}
 }

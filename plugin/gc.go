@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -137,15 +136,6 @@ func (o *GCOptions) named(ctx context.Context, p *config.Profile, ids []string) 
 		envs = append(envs, target{ID: id, Name: name})
 	}
 	return envs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // recordMade notes in the ledger that this machine made a binding. It never fails the

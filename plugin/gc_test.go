@@ -3,7 +3,9 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +71,11 @@ env-1: 3 binding(s) deleted, 3 of 10 live bindings left
 	if diff := cmp.Diff(want, e.out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"by-run", "current", "someone-elses"}, svc.liveIDs()); diff != "" {
+	if diff := cmp.Diff([]string{"by-run", "current", "someone-elses"}, svc.LiveIDs()); diff != "" {
 		t.Errorf("live bindings (-want +got):\n%s", diff)
 	}
 	// The record forgets what is gone, keeps what may be live.
-	if diff := cmp.Diff([]string{"by-run", "current"}, sortedKeys(ledger.Open(e.cache, "test", "env-1").Read())); diff != "" {
+	if diff := cmp.Diff([]string{"by-run", "current"}, slices.Sorted(maps.Keys(ledger.Open(e.cache, "test", "env-1").Read()))); diff != "" {
 		t.Errorf("record after gc (-want +got):\n%s", diff)
 	}
 
@@ -101,15 +103,15 @@ func TestGCLeavesTheBindingOfARefreshInFlight(t *testing.T) {
 	if err := e.run("gc", "env-1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := svc.liveIDs(); len(got) != 2 {
-		t.Errorf("gc during a refresh deleted %v", svc.deleted)
+	if got := svc.LiveIDs(); len(got) != 2 {
+		t.Errorf("gc during a refresh deleted %v", svc.Deleted)
 	}
 }
 
 // A broker profile cannot list bindings: gc tries every recorded one but the cached.
 func TestGCWithoutAList(t *testing.T) {
 	svc := newFakeBindings("current", "old")
-	svc.listErr = broker.ErrListNotSupported
+	svc.ListErr = broker.ErrListNotSupported
 	e := newTestEnv(t, svc)
 	e.store(t, "env-1", &credential.Entry{BindingID: "current"})
 	e.record("env-1", madeByCredential, now.Add(-time.Hour), "current", "old", "long-gone")
@@ -119,7 +121,7 @@ func TestGCWithoutAList(t *testing.T) {
 	if diff := cmp.Diff("binding/old deleted (made here by the credential helper)\nenv-1: 1 binding(s) deleted\n", e.out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"current"}, sortedKeys(ledger.Open(e.cache, "test", "env-1").Read())); diff != "" {
+	if diff := cmp.Diff([]string{"current"}, slices.Sorted(maps.Keys(ledger.Open(e.cache, "test", "env-1").Read()))); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)
 	}
 }
@@ -140,7 +142,7 @@ func TestLimitErrorListsTheLiveBindings(t *testing.T) {
 		ids = append(ids, fmt.Sprintf("b-%02d", i))
 	}
 	svc := newFakeBindings(ids...)
-	svc.createErr = fmt.Errorf("the Provisioning Service answered 400 Bad Request: maximum number of non expired bindings reached: 10: %w", binding.ErrLimitReached)
+	svc.CreateErr = fmt.Errorf("the Provisioning Service answered 400 Bad Request: maximum number of non expired bindings reached: 10: %w", binding.ErrLimitReached)
 	e := newTestEnv(t, svc)
 	e.record("env-1", madeByBind, now.Add(-time.Hour), "b-00", "b-01")
 	e.record("env-1", madeByCredential, now.Add(-time.Hour), "b-09")
@@ -169,8 +171,8 @@ func TestLimitErrorListsTheLiveBindings(t *testing.T) {
 
 func TestLimitErrorWithoutAList(t *testing.T) {
 	svc := newFakeBindings()
-	svc.createErr = fmt.Errorf("maximum number of non expired bindings reached: 10: %w", binding.ErrLimitReached)
-	svc.listErr = broker.ErrListNotSupported
+	svc.CreateErr = fmt.Errorf("maximum number of non expired bindings reached: 10: %w", binding.ErrLimitReached)
+	svc.ListErr = broker.ErrListNotSupported
 	e := newTestEnv(t, svc)
 	e.record("env-1", madeByCredential, now.Add(-time.Hour), "b-1")
 	err := e.run("bind", "env-1")

@@ -39,8 +39,8 @@ func TestKubeconfigDryRun(t *testing.T) {
 	if entries, _ := os.ReadDir(e.cache); len(entries) != 0 {
 		t.Errorf("the dry run wrote to the cache: %v", entries)
 	}
-	if svc.made != 2 || len(svc.liveIDs()) != 0 {
-		t.Errorf("made %d bindings, live %v: a dry run deletes the one it made", svc.made, svc.liveIDs())
+	if svc.MadeCount() != 2 || len(svc.LiveIDs()) != 0 {
+		t.Errorf("made %d bindings, live %v: a dry run deletes the one it made", svc.MadeCount(), svc.LiveIDs())
 	}
 }
 

@@ -2,10 +2,7 @@ package rbac
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/binding/bindingtest"
 )
 
 // testResources is what fakeAPIServer's discovery serves.
@@ -123,7 +122,7 @@ func TestNarrow(t *testing.T) {
 			}}
 			srv := httptest.NewTLSServer(api) // client-go sends a token over TLS only
 			defer srv.Close()
-			if err := Narrow(context.Background(), testKubeconfig(srv.URL, srv.Certificate()), "new-1", role); err != nil {
+			if err := Narrow(context.Background(), bindingtest.Kubeconfig(srv.URL, srv.Certificate()), "new-1", role); err != nil {
 				t.Fatal(err)
 			}
 			api.mu.Lock()
@@ -159,7 +158,7 @@ func TestNarrowAdminAndUnknownRoles(t *testing.T) {
 	api := &fakeAPIServer{}
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
-	kc := testKubeconfig(srv.URL, srv.Certificate())
+	kc := bindingtest.Kubeconfig(srv.URL, srv.Certificate())
 	if err := Narrow(context.Background(), kc, "new-1", Admin); err != nil {
 		t.Errorf("admin: %v", err)
 	}
@@ -172,34 +171,8 @@ func TestNarrowAdminAndUnknownRoles(t *testing.T) {
 }
 
 func TestNarrowUnreachable(t *testing.T) {
-	err := Narrow(context.Background(), testKubeconfig("https://127.0.0.1:1"), "new-1", View)
+	err := Narrow(context.Background(), bindingtest.Kubeconfig("https://127.0.0.1:1"), "new-1", View)
 	if err == nil || !strings.Contains(err.Error(), "list the cluster's resources at /api/v1") {
 		t.Errorf("error = %v", err)
 	}
-}
-
-// testKubeconfig is a binding's kubeconfig; ca, when given, is the server's certificate.
-func testKubeconfig(server string, ca ...*x509.Certificate) string {
-	caData := ""
-	if len(ca) > 0 {
-		pemData := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca[0].Raw})
-		caData = "\n    certificate-authority-data: " + base64.StdEncoding.EncodeToString(pemData)
-	}
-	return `apiVersion: v1
-kind: Config
-clusters:
-- name: e
-  cluster:
-    server: ` + server + caData + `
-users:
-- name: e
-  user:
-    token: tok
-contexts:
-- name: e
-  context:
-    cluster: e
-    user: e
-current-context: e
-`
 }
