@@ -2,21 +2,19 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/age"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/listing"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 )
 
@@ -115,11 +113,11 @@ func (o *BindOptions) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	raw, err := json.Marshal(b)
+	l, err := listing.Binding(b)
 	if err != nil {
 		return err
 	}
-	return o.out.Print(o.IO.Out, o.IO.ErrOut, printers.Listing{Kind: "Binding", Single: true, Items: []json.RawMessage{raw}, Names: []string{b.ID}})
+	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }
 
 // BindingsOptions lists an environment's bindings.
@@ -172,22 +170,9 @@ func (o *BindingsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list the bindings of %q: %w", env.Name, err)
 	}
-	l := printers.Listing{
-		Kind: "Binding",
-		Columns: []metav1.TableColumnDefinition{
-			printers.Column("ID", false), printers.Column("CREATED", false), printers.Column("EXPIRES", false), printers.Column("CREATED BY", true),
-		},
-	}
-	now := o.Clock.Now()
-	for _, b := range bs {
-		b.Kubeconfig = "" // a list never shows tokens
-		raw, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		l.Items = append(l.Items, raw)
-		l.Names = append(l.Names, b.ID)
-		l.Rows = append(l.Rows, []any{b.ID, age.Of(now, b.CreatedAt), age.Expires(now, b.ExpiresAt), b.CreatedBy})
+	l, err := listing.Bindings(o.Clock.Now(), bs)
+	if err != nil {
+		return err
 	}
 	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
 }

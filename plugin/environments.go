@@ -2,20 +2,16 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-kyma/kubectl-kyma/internal/age"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
-
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/listing"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
@@ -68,32 +64,6 @@ func (es environments) find(ctx context.Context, arg string) (*provisioning.Envi
 	return provisioning.FindKyma(envs, arg)
 }
 
-// environmentListing shows environments as kubectl shows resources.
-func environmentListing(now time.Time, envs []provisioning.Environment, single bool) (printers.Listing, error) {
-	l := printers.Listing{
-		Kind:   "Environment",
-		Single: single,
-		Columns: []metav1.TableColumnDefinition{
-			printers.Column("NAME", false), printers.Column("ID", false), printers.Column("STATE", false), printers.Column("PLAN", false),
-			printers.Column("REGION", false), printers.Column("AGE", false),
-			printers.Column("SUBACCOUNT", true), printers.Column("API SERVER", true), printers.Column("MESSAGE", true),
-		},
-	}
-	for _, e := range envs {
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return l, err
-		}
-		l.Items = append(l.Items, raw)
-		l.Names = append(l.Names, e.DisplayName())
-		l.Rows = append(l.Rows, []any{
-			e.DisplayName(), e.ID, e.State, e.PlanName, e.Parameters.String("region"), age.Of(now, e.CreatedDate.Time),
-			e.SubaccountGUID, e.APIServerURL(), e.StateMessage,
-		})
-	}
-	return l, nil
-}
-
 // ListOptions lists the subaccount's Kyma environments.
 type ListOptions struct {
 	IO           genericiooptions.IOStreams
@@ -139,7 +109,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	envs = slices.DeleteFunc(envs, func(e provisioning.Environment) bool {
 		return !e.IsKyma()
 	})
-	l, err := environmentListing(o.Clock.Now(), envs, false)
+	l, err := listing.Environments(o.Clock.Now(), envs, false)
 	if err != nil {
 		return err
 	}
@@ -186,7 +156,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := environmentListing(o.Clock.Now(), []provisioning.Environment{*e}, true)
+	l, err := listing.Environments(o.Clock.Now(), []provisioning.Environment{*e}, true)
 	if err != nil {
 		return err
 	}
@@ -233,37 +203,11 @@ func (o *AvailableOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list available environments: %w", err)
 	}
-	l := printers.Listing{
-		Kind: "AvailableEnvironment",
-		Columns: []metav1.TableColumnDefinition{
-			printers.Column("PLAN", false), printers.Column("DESCRIPTION", false), printers.Column("REGIONS", false),
-			printers.Column("ALL REGIONS", true), printers.Column("UPDATABLE", true), printers.Column("AVAILABILITY", true),
-		},
-	}
-	for _, a := range avail {
-		if !a.IsKyma() {
-			continue
-		}
-		raw, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		l.Items = append(l.Items, raw)
-		l.Names = append(l.Names, a.PlanName)
-		rs := a.Regions()
-		l.Rows = append(l.Rows, []any{a.PlanName, a.Description, shortList(rs, 3),
-			strings.Join(rs, ","), fmt.Sprint(a.PlanUpdatable), a.AvailabilityLevel})
+	l, err := listing.Available(avail)
+	if err != nil {
+		return err
 	}
 	return o.out.Print(o.IO.Out, o.IO.ErrOut, l)
-}
-
-// shortList joins the first n items and says how many more there are: a table row
-// stays one screen wide; -o wide shows them all.
-func shortList(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ",")
-	}
-	return fmt.Sprintf("%s,+%d more", strings.Join(items[:n], ","), len(items)-n)
 }
 
 // exactArgs is cobra.ExactArgs with a sentence that names the missing argument.

@@ -133,3 +133,17 @@ func Column(name string, wide bool) metav1.TableColumnDefinition {
 	}
 	return c
 }
+
+// Add appends one object to l: obj as JSON for -o json, yaml and the templates, name
+// for -o name, and row (matching Columns) for the table.
+func (l *Listing) Add(obj any, name string, row ...any) error {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	l.Items, l.Names = append(l.Items, raw), append(l.Names, name)
+	if row != nil {
+		l.Rows = append(l.Rows, row)
+	}
+	return nil
+}
