@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,23 +17,20 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/printers"
 )
 
-// expirationFlag is a binding lifetime given as seconds (600) or a duration (10m).
+// expirationFlag is a binding lifetime given as seconds (600) or a duration (10m), read
+// as the credential helper reads its --expiration (credential.ParseExpiration).
 type expirationFlag struct{ d time.Duration }
 
 func (e *expirationFlag) String() string {
 	if e.d == 0 {
 		return ""
 	}
-	return strconv.Itoa(int(e.d.Seconds()))
+	return credential.FormatExpiration(e.d)
 }
 
-func (e *expirationFlag) Set(s string) error {
-	if n, err := strconv.Atoi(s); err == nil {
-		e.d = time.Duration(n) * time.Second
-	} else if d, err := time.ParseDuration(s); err == nil {
-		e.d = d
-	} else {
-		return fmt.Errorf("%q is neither seconds nor a duration like 1h", s)
+func (e *expirationFlag) Set(s string) (err error) {
+	if e.d, err = credential.ParseExpiration(s); err != nil {
+		return err
 	}
 	if e.d < binding.MinExpiration || e.d > binding.MaxExpiration {
 		return fmt.Errorf("a binding lives from 600 to 7200 seconds (10m to 2h), not %s", s)

@@ -15,6 +15,7 @@ func TestBindFlags(t *testing.T) {
 		{args: []string{"bind"}, wantErr: "kubectl kyma bind takes NAME|ID, got 0 arguments"},
 		{args: []string{"bind", "prod", "--expiration", "3h"}, wantErr: "a binding lives from 600 to 7200 seconds (10m to 2h), not 3h"},
 		{args: []string{"bind", "prod", "--expiration", "soon"}, wantErr: `"soon" is neither seconds nor a duration like 1h`},
+		{args: []string{"bind", "prod", "--expiration", "18446744074"}, wantErr: `"18446744074" seconds is out of range`},
 		{args: []string{"bind", "prod", "-o", "wide2"}, wantErr: `unknown output format "wide2"`},
 	})
 }
