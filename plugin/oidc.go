@@ -296,20 +296,24 @@ type OIDCUntrustOptions struct {
 
 	Arg        string
 	Repository string
+	Issuer     string
 }
 
 // NewCmdOIDCUntrust builds `oidc untrust`; runF, when set, replaces Run.
 func NewCmdOIDCUntrust(f *Factory, runF func(*OIDCUntrustOptions) error) *cobra.Command {
 	o := &OIDCUntrustOptions{}
 	cmd := &cobra.Command{
-		Use:               "untrust NAME|ID --repository OWNER/REPO",
-		Short:             "Remove a repository's trust: its OpenIDConnect resource and role binding",
-		Long:              "Delete the repository's OpenIDConnect resource (its tokens are refused within the authenticator's cache time, seconds) and its role binding.",
+		Use:   "untrust NAME|ID --repository OWNER/REPO [--issuer URL]",
+		Short: "Remove a repository's trust: its OpenIDConnect resource and role binding",
+		Long: `Delete the repository's OpenIDConnect resource (its tokens are refused within the
+authenticator's cache time, seconds) and its role binding. A repository trusted with
+several issuers needs --issuer to say which trust goes.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
 	}
 	cmd.Flags().StringVar(&o.Repository, "repository", "", "the repository whose trust goes: OWNER/REPO")
+	cmd.Flags().StringVar(&o.Issuer, "issuer", "", "the issuer of the trust that goes (default: the repository's only one)")
 	return cmd
 }
 
@@ -325,7 +329,7 @@ func (o *OIDCUntrustOptions) Validate() error { return oidctrust.CheckRepository
 // Run deletes the trust.
 func (o *OIDCUntrustOptions) Run(ctx context.Context) error {
 	return o.access.with(ctx, o.Arg, func(env target, _ *binding.Kubeconfig, dyn dynamic.Interface) error {
-		gone, err := oidctrust.Client{Dynamic: dyn}.Delete(ctx, o.Repository)
+		gone, err := oidctrust.Client{Dynamic: dyn}.Delete(ctx, o.Issuer, o.Repository)
 		for _, g := range gone {
 			fmt.Fprintf(o.IO.Out, "%s deleted\n", g)
 		}

@@ -128,8 +128,13 @@ func TestOIDCListAndUntrustFlags(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if untrust.Arg != "my-kyma" || untrust.Repository != "example/app" {
-		t.Errorf("untrust options: %q --repository %q", untrust.Arg, untrust.Repository)
+	if untrust.Arg != "my-kyma" || untrust.Repository != "example/app" || untrust.Issuer != "" {
+		t.Errorf("untrust options: %q --repository %q --issuer %q", untrust.Arg, untrust.Repository, untrust.Issuer)
+	}
+	if err := runOIDC(t, []string{"untrust", "my-kyma", "--repository", "group/project", "--issuer", "https://gitlab.com"}, func(f *Factory) *cobra.Command {
+		return NewCmdOIDCUntrust(f, func(o *OIDCUntrustOptions) error { untrust = o; return nil })
+	}); err != nil || untrust.Issuer != "https://gitlab.com" {
+		t.Errorf("untrust --issuer: %v, %q", err, untrust.Issuer)
 	}
 	if err := runOIDC(t, []string{"untrust", "my-kyma"}, func(f *Factory) *cobra.Command {
 		return NewCmdOIDCUntrust(f, func(*OIDCUntrustOptions) error { return nil })

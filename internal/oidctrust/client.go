@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -40,7 +41,7 @@ func (c Client) Apply(ctx context.Context, t Trust) error {
 		return fmt.Errorf("apply the OpenIDConnect resource: %w", err)
 	}
 	want := t.Binding()
-	old, err := c.bindings(ctx, Name(t.Repository))
+	old, err := c.bindings(ctx, t.Name())
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,75 @@ func (c Client) Apply(ctx context.Context, t Trust) error {
 	if err := c.put(ctx, gvr, want); err != nil {
 		return fmt.Errorf("apply the %s: %w", want.GetKind(), err)
 	}
+	return c.migrate(ctx, t)
+}
+
+// migrate deletes the trust of the repository under its LegacyName when it is of the
+// same issuer: the trust just applied replaces it. It goes after the new one is in
+// place, so the repository's jobs are never refused in between. A legacy trust of
+// another issuer stays: it is that issuer's, and untrust --issuer finds it.
+func (c Client) migrate(ctx context.Context, t Trust) error {
+	legacy := LegacyName(t.Repository)
+	old, err := c.Dynamic.Resource(OpenIDConnectGVR).Get(ctx, legacy, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up the earlier trust %s: %w", legacy, err)
+	}
+	if iss, _, _ := unstructured.NestedString(old.Object, "spec", "issuerURL"); iss != t.issuer() || !managed(old) {
+		return nil
+	}
+	if _, err := c.deleteTrust(ctx, old); err != nil {
+		return fmt.Errorf("replace the earlier trust %s: %w", legacy, err)
+	}
 	return nil
+}
+
+func managed(o *unstructured.Unstructured) bool { return o.GetLabels()[LabelManagedBy] == ManagedBy }
+
+// deleteTrust deletes a trust's OpenIDConnect resource, first, so that its tokens are
+// refused from then on, and then its bindings; it returns what it deleted.
+func (c Client) deleteTrust(ctx context.Context, oidc *unstructured.Unstructured) ([]string, error) {
+	name := oidc.GetName()
+	var gone []string
+	err := c.Dynamic.Resource(OpenIDConnectGVR).Delete(ctx, name, exactly(oidc))
+	switch {
+	case err == nil:
+		gone = append(gone, "OpenIDConnect "+name)
+	case apierrors.IsNotFound(err):
+	default:
+		return nil, fmt.Errorf("delete the OpenIDConnect resource %s: %w", name, err)
+	}
+	more, err := c.deleteBindings(ctx, name)
+	return append(gone, more...), err
+}
+
+// exactly makes a deletion apply to the object as it was read (and judged ours),
+// not to one made in its place since.
+func exactly(o *unstructured.Unstructured) metav1.DeleteOptions {
+	uid, rv := o.GetUID(), o.GetResourceVersion()
+	return metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}}
+}
+
+// deleteBindings deletes the bindings of the trust named name.
+func (c Client) deleteBindings(ctx context.Context, name string) ([]string, error) {
+	var gone []string
+	bs, err := c.bindings(ctx, name)
+	if err != nil {
+		return gone, err
+	}
+	for _, b := range bs {
+		if err := c.delete(ctx, b); err != nil {
+			return gone, fmt.Errorf("delete the %s %s: %w", b.GetKind(), b.GetName(), err)
+		}
+		what := b.GetKind() + " " + b.GetName()
+		if ns := b.GetNamespace(); ns != "" {
+			what += " in " + ns
+		}
+		gone = append(gone, what)
+	}
+	return gone, nil
 }
 
 func isNoKind(err error) bool {
@@ -148,7 +217,7 @@ func (c Client) delete(ctx context.Context, obj *unstructured.Unstructured) erro
 	case "OpenIDConnect":
 		gvr = OpenIDConnectGVR
 	}
-	err := c.resource(gvr, obj.GetNamespace()).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+	err := c.resource(gvr, obj.GetNamespace()).Delete(ctx, obj.GetName(), exactly(obj))
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -156,36 +225,51 @@ func (c Client) delete(ctx context.Context, obj *unstructured.Unstructured) erro
 }
 
 // Delete removes the repository's trust: its OpenIDConnect resource, first, so that
-// its tokens are refused from then on, and its bindings. It returns what it deleted
-// ("OpenIDConnect NAME", "ClusterRoleBinding NAME", ...), and an error wrapping
-// ErrNoTrust when there was nothing.
-func (c Client) Delete(ctx context.Context, repository string) ([]string, error) {
+// its tokens are refused from then on, and its bindings. The trusts are found by
+// their repository annotation among the OpenIDConnect resources kubectl-kyma made,
+// whatever their name (LegacyName ones too); issuer, when set, picks that issuer's,
+// and is needed when the repository is trusted with more than one. It returns what
+// it deleted ("OpenIDConnect NAME", "ClusterRoleBinding NAME", ...), and an error
+// wrapping ErrNoTrust when there was nothing.
+func (c Client) Delete(ctx context.Context, issuer, repository string) ([]string, error) {
 	if err := CheckRepository(repository); err != nil {
 		return nil, err
 	}
-	name := Name(repository)
+	list, err := c.Dynamic.Resource(OpenIDConnectGVR).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy})
+	if err != nil && !apierrors.IsNotFound(err) && !isNoKind(err) {
+		return nil, fmt.Errorf("list OpenIDConnect resources: %w", err)
+	}
+	var found []*unstructured.Unstructured
+	issuers := map[string]bool{}
+	if list != nil {
+		for i := range list.Items {
+			o := &list.Items[i]
+			iss, _, _ := unstructured.NestedString(o.Object, "spec", "issuerURL")
+			if o.GetAnnotations()[AnnotationRepository] != repository || (issuer != "" && iss != issuer) {
+				continue
+			}
+			found = append(found, o)
+			issuers[iss] = true
+		}
+	}
+	if len(issuers) > 1 {
+		return nil, fmt.Errorf("repository %s is trusted with %d issuers (%s): say which with --issuer", repository, len(issuers), strings.Join(slices.Sorted(maps.Keys(issuers)), ", "))
+	}
 	var gone []string
-	err := c.Dynamic.Resource(OpenIDConnectGVR).Delete(ctx, name, metav1.DeleteOptions{})
-	switch {
-	case err == nil:
-		gone = append(gone, "OpenIDConnect "+name)
-	case apierrors.IsNotFound(err):
-	default:
-		return nil, fmt.Errorf("delete the OpenIDConnect resource %s: %w", name, err)
-	}
-	bs, err := c.bindings(ctx, name)
-	if err != nil {
-		return gone, err
-	}
-	for _, b := range bs {
-		if err := c.delete(ctx, b); err != nil {
-			return gone, fmt.Errorf("delete the %s %s: %w", b.GetKind(), b.GetName(), err)
+	for _, o := range found {
+		g, err := c.deleteTrust(ctx, o)
+		gone = append(gone, g...)
+		if err != nil {
+			return gone, err
 		}
-		what := b.GetKind() + " " + b.GetName()
-		if ns := b.GetNamespace(); ns != "" {
-			what += " in " + ns
+	}
+	if len(found) == 0 {
+		// No resource, but perhaps the bindings of a trust whose apply stopped half-way.
+		g, err := c.deleteBindings(ctx, Name(issuer, repository))
+		gone = append(gone, g...)
+		if err != nil {
+			return gone, err
 		}
-		gone = append(gone, what)
 	}
 	if len(gone) == 0 {
 		return nil, fmt.Errorf("repository %s has no trust on this cluster: %w", repository, ErrNoTrust)

@@ -16,7 +16,7 @@
 //
 //	apiVersion: authentication.gardener.cloud/v1alpha1
 //	kind: OpenIDConnect
-//	metadata: {name: kubectl-kyma-example-app-5d0f0c3a}
+//	metadata: {name: kubectl-kyma-example-app-62e228a4}
 //	spec:
 //	  issuerURL: https://token.actions.githubusercontent.com
 //	  clientID: https://api.c-1a2b3c.kyma.ondemand.com
@@ -186,11 +186,24 @@ func CheckRepository(repo string) error {
 	return nil
 }
 
-// Name is the name of the repository's OpenIDConnect resource and binding: one trust
-// per repository and cluster, so trusting it again replaces the trust. A hash of the
-// exact repository keeps names apart that differ only in what a Kubernetes name cannot
-// hold.
-func Name(repository string) string {
+// Name is the name of the OpenIDConnect resource and binding of the issuer's trust of
+// the repository: one trust per issuer, repository and cluster, so trusting it again
+// replaces the trust, and a GitLab project and a GitHub repository of the same path
+// never share one. A hash of the exact issuer and repository keeps names apart that
+// differ only in what a Kubernetes name cannot hold.
+func Name(issuer, repository string) string {
+	if issuer == "" {
+		issuer = GitHubIssuer
+	}
+	return slugName(repository, issuer+"\n"+repository)
+}
+
+// LegacyName is the name kubectl-kyma before the issuer counted gave the trust of
+// the repository (a hash of the repository alone): trust replaces such a trust of
+// the same issuer, untrust and list find it by its annotation.
+func LegacyName(repository string) string { return slugName(repository, repository) }
+
+func slugName(repository, hashed string) string {
 	var b strings.Builder
 	for _, c := range strings.ToLower(repository) {
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
@@ -203,9 +216,12 @@ func Name(repository string) string {
 	if len(slug) > 36 {
 		slug = strings.Trim(slug[:36], "-")
 	}
-	sum := sha256.Sum256([]byte(repository))
+	sum := sha256.Sum256([]byte(hashed))
 	return "kubectl-kyma-" + slug + "-" + hex.EncodeToString(sum[:4])
 }
+
+// Name is the name of the trust's OpenIDConnect resource and binding.
+func (t Trust) Name() string { return Name(t.issuer(), t.Repository) }
 
 // UsernamePrefix is what the authenticator puts before the repository: the issuer's
 // URL and "#", as kube-apiserver's own OIDC authenticator prefixes claims other than
@@ -221,7 +237,7 @@ func labels(name string) map[string]any {
 
 // OpenIDConnect is the trust's OpenIDConnect resource.
 func (t Trust) OpenIDConnect() *unstructured.Unstructured {
-	name := Name(t.Repository)
+	name := t.Name()
 	claims := map[string]any{}
 	for k, v := range t.RequiredClaims {
 		claims[k] = v
@@ -252,7 +268,7 @@ func (t Trust) OpenIDConnect() *unstructured.Unstructured {
 // Binding is the trust's ClusterRoleBinding (a ClusterRole, no namespace) or
 // RoleBinding.
 func (t Trust) Binding() *unstructured.Unstructured {
-	name := Name(t.Repository)
+	name := t.Name()
 	kind := "RoleBinding"
 	meta := map[string]any{"name": name, "labels": labels(name), "annotations": map[string]any{AnnotationRepository: t.Repository}}
 	if t.Role.Namespace == "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -68,20 +69,28 @@ func TestOpenIDConnectIsWhatGardenerReads(t *testing.T) {
 	}
 }
 
-func TestNameIsAKubernetesNameAndKeepsRepositoriesApart(t *testing.T) {
+func TestNameIsAKubernetesNameAndKeepsTrustsApart(t *testing.T) {
 	seen := map[string]string{}
-	for _, repo := range []string{"example/app", "Example/App", "example/app.", "a-very-long-organisation-name/a-very-long-repository-name-indeed", "group/sub/project"} {
-		n := Name(repo)
-		if len(n) > 63 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || strings.HasSuffix(n, "-") {
-			t.Errorf("Name(%q) = %q: not a DNS label", repo, n)
+	for _, issuer := range []string{GitHubIssuer, "https://gitlab.com", "https://gitlab.example"} {
+		for _, repo := range []string{"example/app", "Example/App", "example/app.", "a-very-long-organisation-name/a-very-long-repository-name-indeed", "group/sub/project"} {
+			n := Name(issuer, repo)
+			if len(n) > 63 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || strings.HasSuffix(n, "-") {
+				t.Errorf("Name(%q, %q) = %q: not a DNS label", issuer, repo, n)
+			}
+			if other, dup := seen[n]; dup {
+				t.Errorf("%s %q and %s share the name %s", issuer, repo, other, n)
+			}
+			seen[n] = issuer + " " + repo
 		}
-		if other, dup := seen[n]; dup {
-			t.Errorf("%q and %q share the name %s", repo, other, n)
-		}
-		seen[n] = repo
 	}
-	if got, want := Name("example/app"), "kubectl-kyma-example-app-"; !strings.HasPrefix(got, want) {
+	if got, want := Name(GitHubIssuer, "example/app"), "kubectl-kyma-example-app-"; !strings.HasPrefix(got, want) {
 		t.Errorf("Name(example/app) = %q, want it to start %q", got, want)
+	}
+	if Name("", "example/app") != Name(GitHubIssuer, "example/app") {
+		t.Error("no issuer is not GitHub's")
+	}
+	if LegacyName("example/app") == Name(GitHubIssuer, "example/app") {
+		t.Error("the legacy name is the new one")
 	}
 }
 
@@ -139,7 +148,7 @@ func TestApplyListDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Listed{{Name: Name("example/app"), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Bound: true,
+	want := []Listed{{Name: tr.Name(), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Bound: true,
 		UsernamePrefix: GitHubIssuer + "#", Username: GitHubIssuer + "#example/app", Roles: []string{"clusterrole view"}, Managed: true}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("list (-want +got):\n%s", d)
@@ -159,17 +168,17 @@ func TestApplyListDelete(t *testing.T) {
 		t.Errorf("list after the change: %+v", got)
 	}
 
-	gone, err := c.Delete(ctx, "example/app")
+	gone, err := c.Delete(ctx, "", "example/app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"OpenIDConnect " + Name("example/app"), "RoleBinding " + Name("example/app") + " in apps"}, gone); d != "" {
+	if d := cmp.Diff([]string{"OpenIDConnect " + tr.Name(), "RoleBinding " + tr.Name() + " in apps"}, gone); d != "" {
 		t.Errorf("deleted (-want +got):\n%s", d)
 	}
 	if got, _ := c.List(ctx, "https://api.example"); len(got) != 0 {
 		t.Errorf("still listed: %+v", got)
 	}
-	if _, err := c.Delete(ctx, "example/app"); !errors.Is(err, ErrNoTrust) {
+	if _, err := c.Delete(ctx, "", "example/app"); !errors.Is(err, ErrNoTrust) {
 		t.Errorf("second delete: %v, want ErrNoTrust", err)
 	}
 }
@@ -297,5 +306,96 @@ func TestListShowsTheEffectiveUsernamePrefix(t *testing.T) {
 	}
 	if d := cmp.Diff(want, users); d != "" {
 		t.Errorf("prefix, user, roles (-want +got):\n%s", d)
+	}
+}
+
+// Two issuers, one OWNER/REPO path: a GitLab project and a GitHub repository each
+// keep their own trust; untrust needs --issuer to pick one.
+func TestTrustsOfTwoIssuersForOneRepositoryStayApart(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, role("ClusterRole", "view", ""), role("ClusterRole", "edit", ""))
+	gh := trust()
+	gl := trust()
+	gl.Issuer, gl.Role = "https://gitlab.com", Role{Kind: "ClusterRole", Name: "edit"}
+	for _, tr := range []Trust{gh, gl} {
+		if err := c.Apply(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.List(ctx, "https://api.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string][]string{}
+	for _, l := range got {
+		roles[l.Issuer] = l.Roles
+	}
+	if d := cmp.Diff(map[string][]string{GitHubIssuer: {"clusterrole view"}, "https://gitlab.com": {"clusterrole edit"}}, roles); d != "" {
+		t.Errorf("roles by issuer (-want +got):\n%s", d)
+	}
+	if _, err := c.Delete(ctx, "", "example/app"); err == nil || !strings.Contains(err.Error(), "say which with --issuer") {
+		t.Fatalf("untrust without --issuer: %v", err)
+	}
+	gone, err := c.Delete(ctx, "https://gitlab.com", "example/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"OpenIDConnect " + gl.Name(), "ClusterRoleBinding " + gl.Name()}, gone); d != "" {
+		t.Errorf("deleted (-want +got):\n%s", d)
+	}
+	if got, _ := c.List(ctx, "https://api.example"); len(got) != 1 || got[0].Issuer != GitHubIssuer {
+		t.Errorf("left: %+v", got)
+	}
+}
+
+// A trust made before the issuer counted in the name: trusting the repository again
+// with the same issuer replaces it; untrust finds it by its annotation.
+func TestLegacyTrustIsReplacedOrFound(t *testing.T) {
+	ctx := context.Background()
+	legacy := func(issuer string) []runtime.Object {
+		tr := trust()
+		tr.Issuer = issuer
+		o, b := tr.OpenIDConnect(), tr.Binding()
+		for _, x := range []*unstructured.Unstructured{o, b} {
+			x.SetName(LegacyName(tr.Repository))
+			x.SetLabels(map[string]string{LabelManagedBy: ManagedBy, LabelTrust: LegacyName(tr.Repository)})
+		}
+		return []runtime.Object{o, b}
+	}
+	names := func(c Client) []string {
+		var out []string
+		for _, gvr := range []schema.GroupVersionResource{OpenIDConnectGVR, ClusterRoleBindingGVR} {
+			l, _ := c.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+			for _, o := range l.Items {
+				out = append(out, o.GetKind()+" "+o.GetName())
+			}
+		}
+		return out
+	}
+
+	c := newClient(t, append(legacy(GitHubIssuer), role("ClusterRole", "view", ""))...)
+	if err := c.Apply(ctx, trust()); err != nil {
+		t.Fatal(err)
+	}
+	n := trust().Name()
+	if d := cmp.Diff([]string{"OpenIDConnect " + n, "ClusterRoleBinding " + n}, names(c)); d != "" {
+		t.Errorf("after trust over a legacy trust of the same issuer (-want +got):\n%s", d)
+	}
+
+	// Of another issuer: it stays, and untrust --issuer finds it.
+	c = newClient(t, append(legacy("https://gitlab.com"), role("ClusterRole", "view", ""))...)
+	if err := c.Apply(ctx, trust()); err != nil {
+		t.Fatal(err)
+	}
+	ln := LegacyName("example/app")
+	if d := cmp.Diff([]string{"OpenIDConnect " + n, "OpenIDConnect " + ln, "ClusterRoleBinding " + n, "ClusterRoleBinding " + ln}, names(c), cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
+		t.Errorf("after trust beside a legacy trust of another issuer (-want +got):\n%s", d)
+	}
+	gone, err := c.Delete(ctx, "https://gitlab.com", "example/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"OpenIDConnect " + ln, "ClusterRoleBinding " + ln}, gone); d != "" {
+		t.Errorf("untrust of the legacy trust (-want +got):\n%s", d)
 	}
 }
