@@ -2,11 +2,11 @@ package credential
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,9 +18,16 @@ import (
 
 // OIDCCache keeps the ID tokens fetched from GitHub's token service, one file per
 // source, audience, cluster and job, in the cache folder's "oidc" folder (0600 files in
-// 0700 folders, like every entry). The job (its token-service URL and request token,
-// hashed) is part of the name: a self-hosted runner runs the jobs of several
-// repositories as one user, and one job must never be handed another's identity.
+// 0700 folders, like every entry). The job (its token-service URL and request token)
+// is part of the key: a self-hosted runner runs the jobs of several repositories as
+// one user, and one job must never be handed another's identity.
+//
+// The file is named by a hash of the key, and the entry holds the key's parts that are
+// no secret (source, audience, server, token-service URL), which a read compares
+// exactly: the hash (FNV-1a, 128 bits) only spreads the names and need not resist
+// collisions, as a collision is a miss, never another job's token. It is not a
+// cryptographic hash because those link crypto's FIPS packages, whose init work would
+// run before every kubectl call (internal/launcher's deps test forbids crypto).
 //
 // A hit reads the entry, and prints the token while it is outside its margin; a miss
 // takes the entry's lock, so that however many kubectl processes miss at once, one
@@ -42,6 +49,13 @@ type OIDCCache struct {
 // which a skewed clock would misread (see "ID tokens and the clock" in the package
 // doc).
 type oidcEntry struct {
+	// Source, Audience, Server and RequestURL are the key the entry is for, less the
+	// request token (a secret): a read hands the token out only when they are the
+	// caller's, exactly.
+	Source     string `json:"source"`
+	Audience   string `json:"audience"`
+	Server     string `json:"server"`
+	RequestURL string `json:"requestURL"`
 	// Token is the ID token. A secret.
 	Token string `json:"token"`
 	// FetchedAt is when the fetch began, and Until that plus the token's lifetime, both
@@ -61,12 +75,23 @@ type OIDCFetcher func(ctx context.Context, requestURL, requestToken, audience st
 
 // path is the entry's file; its lock is beside it.
 func (c OIDCCache) path(in OIDCInput) string {
-	h := sha256.New()
+	h := fnv.New128a()
 	for _, s := range []string{in.Source, in.Audience, in.ExecInfo.Server, in.RequestURL, in.RequestToken} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return filepath.Join(c.Dir, "oidc", in.Source+"-"+hex.EncodeToString(h.Sum(nil)[:16])+".json")
+	return filepath.Join(c.Dir, "oidc", in.Source+"-"+hex.EncodeToString(h.Sum(nil))+".json")
+}
+
+// newEntry is the entry of token for in, fetched from start, living life.
+func newEntry(in OIDCInput, token string, start time.Time, life time.Duration) *oidcEntry {
+	return &oidcEntry{Source: in.Source, Audience: in.Audience, Server: in.ExecInfo.Server, RequestURL: in.RequestURL,
+		Token: token, FetchedAt: start, Until: start.Add(life)}
+}
+
+// isFor reports whether e is in's entry: its key's parts other than the request token.
+func (e *oidcEntry) isFor(in OIDCInput) bool {
+	return e.Source == in.Source && e.Audience == in.Audience && e.Server == in.ExecInfo.Server && e.RequestURL == in.RequestURL
 }
 
 func (c OIDCCache) load(in OIDCInput) *oidcEntry {
@@ -75,7 +100,7 @@ func (c OIDCCache) load(in OIDCInput) *oidcEntry {
 		return nil
 	}
 	var e oidcEntry
-	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.Until.IsZero() || !e.Until.After(e.FetchedAt) {
+	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.Until.IsZero() || !e.Until.After(e.FetchedAt) || !e.isFor(in) {
 		return nil
 	}
 	return &e
@@ -212,7 +237,7 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w
 	if ahead := claims.Iat.Sub(now); ahead > maxIssueSkew {
 		return fmt.Errorf("the token from %s was issued at %s, %s after this machine's clock: this machine's clock or the token service's is off by more than a day", in.where(), claims.Iat.Format(time.RFC3339), ahead.Round(time.Minute))
 	}
-	e := &oidcEntry{Token: token, FetchedAt: start, Until: start.Add(life)}
+	e := newEntry(in, token, start, life)
 	until, ok := oidcExpiry(e.entry(), now)
 	if !ok {
 		return fmt.Errorf("the token from %s lives %s, and the token service took %s to answer: nothing of it is left to hand out", in.where(), life, now.Sub(start).Round(time.Millisecond))
@@ -254,7 +279,7 @@ func (c OIDCCache) Store(in OIDCInput, token string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return c.store(in, &oidcEntry{Token: token, FetchedAt: now, Until: now.Add(life)})
+	return c.store(in, newEntry(in, token, now, life))
 }
 
 // oidcKeep is how long an entry's files stay after they were last written: a

@@ -357,3 +357,42 @@ func TestParseJWTReadsAudienceAsStringOrList(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCEntryOfAnotherKeyIsAMiss: the file name is a non-cryptographic hash, so a
+// file at this job's name that holds another's entry (a collision, or a file put
+// there) is a miss, never that job's token.
+func TestOIDCEntryOfAnotherKeyIsAMiss(t *testing.T) {
+	now := oidcT0
+	c := OIDCCache{Dir: t.TempDir()}
+	in, err := githubInput(&now).bindToCluster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := testJWT(t, map[string]any{"aud": "https://api.example", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	for name, change := range map[string]func(*OIDCInput){
+		"request URL": func(o *OIDCInput) { o.RequestURL = "https://runner.example/idtoken?job=other" },
+		"server":      func(o *OIDCInput) { o.ExecInfo.Server = "https://api.other" },
+		"audience":    func(o *OIDCInput) { o.Audience = "https://api.other" },
+		"source":      func(o *OIDCInput) { o.Source = OIDCFile },
+	} {
+		other := in
+		change(&other)
+		data, _ := json.Marshal(newEntry(other, tok, now, time.Hour))
+		if err := os.MkdirAll(filepath.Join(c.Dir, "oidc"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(c.path(in), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := c.Hit(in, &bytes.Buffer{}); ok || err != nil {
+			t.Errorf("an entry for another %s at this job's name: Hit = %v, %v; want a miss", name, ok, err)
+		}
+	}
+	data, _ := json.Marshal(newEntry(in, tok, now, time.Hour))
+	if err := os.WriteFile(c.path(in), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.Hit(in, &bytes.Buffer{}); !ok || err != nil {
+		t.Errorf("the job's own entry: Hit = %v, %v; want a hit", ok, err)
+	}
+}
