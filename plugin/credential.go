@@ -2,8 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/mint"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/probe"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling"
 )
@@ -99,7 +98,7 @@ func (o *CredentialOptions) Complete(f *Factory, _ []string) error {
 	if o.callerFlag.set {
 		o.Caller = &o.callerFlag.value
 	}
-	o.Minter = &minter{f: f, env: o.Args.Environment, expiration: o.Expiration.d, kind: madeByCredential}
+	o.Minter = newMinter(f, o.Args.Environment, o.Expiration.d, madeByCredential)
 	return nil
 }
 
@@ -174,104 +173,18 @@ func (o *CredentialOptions) caller() string {
 	return credential.Caller()
 }
 
-// minter makes bindings for the credential helper (and `kubeconfig`) through the
-// profile's service. Each binding is written to the made-bindings ledger as soon as the
-// service names it, before it is stored or handed out, so `kubectl kyma gc` and the
-// limit error know it even if this process dies next.
-type minter struct {
-	f          *Factory
-	env        string
-	expiration time.Duration
-	kind       string
-}
-
-func (m *minter) Mint(ctx context.Context) (*credential.Entry, error) {
-	svc, err := m.f.Bindings()
-	if err != nil {
-		return nil, err
+// newMinter makes the environment's bindings for the credential cache (package mint),
+// noting each in the made record as kind's, and explaining a refusal at the limit.
+func newMinter(f *Factory, envID string, expiration time.Duration, kind string) *mint.Minter {
+	m := &mint.Minter{
+		Bindings: f.Bindings, Env: envID, Expiration: expiration, Clock: f.Clock,
+		Record: func(id string) { recordMade(f, envID, id, kind) },
+		Explain: func(ctx context.Context, svc binding.Service, err error) error {
+			return explainLimit(ctx, f, svc, target{ID: envID, Name: envID}, err)
+		},
 	}
-	b, err := svc.Create(ctx, m.env, m.expiration)
-	if err != nil {
-		var made *binding.MadeError
-		if errors.As(err, &made) {
-			recordMade(m.f, m.env, made.ID, m.kind)
-			return nil, m.discard(ctx, svc, made.ID, err)
-		}
-		return nil, explainLimit(ctx, m.f, svc, target{ID: m.env, Name: m.env}, err)
+	if f.verbosity > 0 {
+		m.Log = f.IOStreams.ErrOut
 	}
-	recordMade(m.f, m.env, b.ID, m.kind)
-	if b.ClockNote != "" && m.f.verbosity > 0 {
-		fmt.Fprintf(m.f.IOStreams.ErrOut, "kubectl-kyma: binding %s: %s\n", b.ID, b.ClockNote)
-	}
-	e, err := entryOf(b, m.f.Clock.Now(), m.expiration)
-	if err != nil {
-		return nil, m.discard(ctx, svc, b.ID, err)
-	}
-	return e, nil
-}
-
-// discard deletes a binding that was made but cannot be used, within revokeBudget; the
-// ledger already names it, so `kubectl kyma gc` finds it if the deletion fails too.
-func (m *minter) discard(ctx context.Context, svc binding.Service, id string, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeBudget)
-	defer cancel()
-	if err := svc.Delete(ctx, m.env, id); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
-		life := m.expiration
-		if life == 0 {
-			life = binding.DefaultExpiration
-		}
-		return &credential.LostBinding{
-			Err:       fmt.Errorf("%w; deleting binding %s failed too (%v): 'kubectl kyma gc' deletes it later", cause, id, err),
-			Undeleted: m.f.Clock.Now().Add(life + time.Minute),
-		}
-	}
-	return &credential.LostBinding{Err: fmt.Errorf("%w; binding %s was deleted again", cause, id)}
-}
-
-// revokeBudget bounds the deletion of a binding made and not used.
-const revokeBudget = 10 * time.Second
-
-// Revoke deletes a binding; one already gone is no error.
-func (m *minter) Revoke(ctx context.Context, bindingID string) error {
-	svc, err := m.f.Bindings()
-	if err != nil {
-		return err
-	}
-	if err := svc.Delete(ctx, m.env, bindingID); err != nil && !errors.Is(err, binding.ErrNotFound) && !errors.Is(err, binding.ErrExpired) {
-		return err
-	}
-	return nil
-}
-
-// entryOf turns a binding into a cache entry: the token, server and CA of its
-// kubeconfig, and its expiry (from the service, else the token's own exp claim, else
-// the lifetime asked for).
-func entryOf(b *binding.Binding, now time.Time, expiration time.Duration) (*credential.Entry, error) {
-	kc, err := binding.ParseKubeconfig(b.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("binding %s: %w", b.ID, err)
-	}
-	exp, note := b.ExpiresAt, b.ClockNote
-	if exp.IsZero() {
-		// The token's own exp claim, on the cluster's clock: bounded like the service's.
-		jwtExp, _ := binding.JWTExpiry(kc.Token)
-		exp, note = binding.LocalExpiry(jwtExp, "", now, expiration)
-	}
-	if exp.IsZero() {
-		if expiration == 0 {
-			expiration = binding.DefaultExpiration
-		}
-		exp = now.Add(expiration)
-	}
-	return &credential.Entry{
-		ClockNote:     note,
-		Environment:   b.EnvironmentID,
-		BindingID:     b.ID,
-		Token:         kc.Token,
-		IssuedAt:      now,
-		ExpiresAt:     exp,
-		Server:        kc.Server,
-		CAData:        kc.CAData,
-		TLSServerName: kc.TLSServerName,
-	}, nil
+	return m
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/mint"
 )
 
 // execCommand is what the kubeconfig runs: the name on PATH, where Krew links it. Never
@@ -98,7 +99,7 @@ func (o *KubeconfigOptions) Complete(f *Factory, args []string) error {
 	o.envs, o.limit = environmentsOf(f), madeHereOf(f)
 	o.record = func(envID, bindingID, kind string) { recordMade(f, envID, bindingID, kind) }
 	o.minter = func(envID string) credential.Minter {
-		return &minter{f: f, env: envID, expiration: o.Expiration.d, kind: madeByKubeconfig}
+		return newMinter(f, envID, o.Expiration.d, madeByKubeconfig)
 	}
 	o.Arg = args[0]
 	return nil
@@ -260,7 +261,7 @@ func (o *KubeconfigOptions) ownBinding(ctx context.Context, profile string, env 
 	if !o.DryRun {
 		o.record(env.ID, b.ID, madeByKubeconfig)
 	}
-	e, err = entryOf(b, o.Clock.Now(), o.Expiration.d)
+	e, err = mint.EntryOf(b, o.Clock.Now(), o.Expiration.d)
 	if o.DryRun || err != nil {
 		_ = o.deleteDryRunBinding(ctx, svc, env.ID, b.ID)
 	}

@@ -27,9 +27,11 @@ type Fake struct {
 	Made    int
 	// Kubeconfig is what each binding Create makes carries (see Kubeconfig).
 	Kubeconfig string
-	// CreateErr and ListErr, when set, are what Create and List fail with.
+	// CreateErr, ListErr and DeleteErr, when set, are what Create, List and Delete
+	// fail with.
 	CreateErr error
 	ListErr   error
+	DeleteErr error
 }
 
 // New is a Fake holding bindings ids of env-1, made a minute apart before now and
@@ -86,6 +88,9 @@ func (s *Fake) List(context.Context, string) ([]binding.Binding, error) {
 func (s *Fake) Delete(_ context.Context, _, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.DeleteErr != nil {
+		return s.DeleteErr
+	}
 	if _, ok := s.Live[id]; !ok {
 		return fmt.Errorf("binding %s: %w", id, binding.ErrNotFound)
 	}
