@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/follow"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/lifecycle"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/parameters"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
@@ -107,7 +108,7 @@ func (o *ProvisionOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env, err := c.CreateEnvironment(ctx, provisioning.CreateEnvironmentRequest{
+	return runner(o.IO, o.Clock, o.Wait, o.Timeout).Provision(ctx, c, provisioning.CreateEnvironmentRequest{
 		EnvironmentType: provisioning.EnvironmentTypeKyma,
 		ServiceName:     provisioning.ServiceNameKyma,
 		PlanName:        o.Plan,
@@ -115,24 +116,16 @@ func (o *ProvisionOptions) Run(ctx context.Context) error {
 		User:            o.User,
 		Parameters:      o.params,
 	})
-	if err != nil {
-		return fmt.Errorf("provision %q: %w", o.Name, err)
-	}
-	fmt.Fprintf(o.IO.Out, "environment/%s created (id %s)\n", o.Name, env.ID)
-	if !o.Wait {
-		return nil
-	}
-	// Terraform's provider waits through UPDATING too: the service may pass through it
-	// on the way to OK.
-	check := follow.Environment{Client: c, ID: env.ID, Verb: "provisioning",
-		Pending: []string{provisioning.StateCreating, provisioning.StateUpdating}, OK: (*provisioning.Environment).Ready}
-	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: o.Name, Outcome: "is ready",
-		Follow: "follow it with 'kubectl kyma get " + o.Name + "'", Timeout: o.Timeout, Check: check.Check()})
 }
 
-// follower shows the progress of an operation a command waits for (--wait).
-func follower(io genericiooptions.IOStreams, clk clock.Clock) *follow.Follower {
-	return &follow.Follower{Clock: clk, Out: io.Out, ErrOut: io.ErrOut, TTY: isTerminal(io.ErrOut)}
+// runner starts a command's operations and, with --wait, follows them, showing their
+// progress in place on a terminal.
+func runner(io genericiooptions.IOStreams, clk clock.Clock, wait bool, timeout time.Duration) lifecycle.Runner {
+	r := lifecycle.Runner{Out: io.Out, Timeout: timeout}
+	if wait {
+		r.Wait = &follow.Follower{Clock: clk, Out: io.Out, ErrOut: io.ErrOut, TTY: isTerminal(io.ErrOut)}
+	}
+	return r
 }
 
 // DeprovisionOptions deletes a Kyma environment.
@@ -195,17 +188,7 @@ func (o *DeprovisionOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.DeleteEnvironment(ctx, env.ID); err != nil {
-		return fmt.Errorf("deprovision %q: %w", name, err)
-	}
-	fmt.Fprintf(o.IO.Out, "environment/%s deprovisioning (id %s)\n", name, env.ID)
-	if !o.Wait {
-		return nil
-	}
-	check := follow.Environment{Client: c, ID: env.ID, Verb: "deprovisioning", Before: env,
-		Pending: []string{provisioning.StateDeleting}, OK: func(*provisioning.Environment) bool { return false }, GoneIsDone: true}
-	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: name, Outcome: "is gone",
-		Follow: "follow it with 'kubectl kyma get " + name + "'", Timeout: o.Timeout, Check: check.Check()})
+	return runner(o.IO, o.Clock, o.Wait, o.Timeout).Deprovision(ctx, c, env)
 }
 
 // isTerminal reports whether v is a terminal: a prompt or a progress line in place

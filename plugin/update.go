@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +11,6 @@ import (
 	"github.com/kubectl-kyma/kubectl-kyma/internal/broker"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/config"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/follow"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/parameters"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/provisioning"
 )
@@ -92,64 +90,21 @@ func (o *UpdateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r := runner(o.IO, o.Clock, o.Wait, o.Timeout)
 	if p.Kind == config.KindBroker {
-		return o.runBroker(ctx, p)
+		c, err := o.Broker()
+		if err != nil {
+			return err
+		}
+		return r.UpdateBroker(ctx, c, o.Arg, p.ServiceID, o.Plan, o.params)
 	}
 	env, err := o.envs.find(ctx, o.Arg)
 	if err != nil {
 		return err
 	}
-	name := env.DisplayName()
 	c, err := o.Provisioning()
 	if err != nil {
 		return err
 	}
-	// The service requires planName, also when the plan stays.
-	plan := o.Plan
-	if plan == "" {
-		plan = env.PlanName
-	}
-	if err := c.UpdateEnvironment(ctx, env.ID, provisioning.UpdateEnvironmentRequest{PlanName: plan, Parameters: o.params}); err != nil {
-		return fmt.Errorf("update %q: %w", name, err)
-	}
-	fmt.Fprintf(o.IO.Out, "environment/%s updating (id %s)\n", name, env.ID)
-	if !o.Wait {
-		return nil
-	}
-	check := follow.Environment{Client: c, ID: env.ID, Verb: "update", Before: env,
-		Pending: []string{provisioning.StateUpdating}, OK: (*provisioning.Environment).Ready}
-	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: name, Outcome: "is updated",
-		Follow: "follow it with 'kubectl kyma get " + name + "'", Timeout: o.Timeout, Check: check.Check()})
-}
-
-// runBroker updates through KEB's OSB API and follows the operation's last_operation.
-func (o *UpdateOptions) runBroker(ctx context.Context, p *config.Profile) error {
-	c, err := o.Broker()
-	if err != nil {
-		return err
-	}
-	planID := o.Plan
-	if planID == "" {
-		// Keep the plan: KEB takes a missing plan_id as a change of plan.
-		in, err := c.GetInstance(ctx, o.Arg)
-		if err != nil {
-			return fmt.Errorf("update %q: read its current plan: %w", o.Arg, err)
-		}
-		planID = in.PlanID
-	}
-	op, err := c.Update(ctx, o.Arg, broker.UpdateRequest{ServiceID: p.ServiceID, PlanID: planID, Parameters: o.params})
-	if err != nil {
-		return fmt.Errorf("update %q: %w", o.Arg, err)
-	}
-	if !op.Async {
-		fmt.Fprintf(o.IO.Out, "environment/%s unchanged: the broker found nothing to change\n", o.Arg)
-		return nil
-	}
-	fmt.Fprintf(o.IO.Out, "environment/%s updating (operation %s)\n", o.Arg, op.Operation)
-	if !o.Wait {
-		return nil
-	}
-	return follower(o.IO, o.Clock).Do(ctx, follow.Input{Name: o.Arg, Outcome: "is updated",
-		Follow: "KEB's last_operation of instance " + o.Arg + " tells how it ends", Timeout: o.Timeout,
-		Check: follow.BrokerUpdate(c, o.Arg, op.Operation, p.ServiceID)})
+	return r.Update(ctx, c, env, o.Plan, o.params)
 }
