@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-kyma/kubectl-kyma/internal/oidctrust"
 )
 
 // Keyless CI (issue 16): a repository's CI jobs reach an environment's cluster with
@@ -340,5 +342,37 @@ func TestOIDCGitLabJobReadsItsVariable(t *testing.T) {
 	out, err := job.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
 	if err != nil || !strings.HasSuffix(out, "#example/gitlab") {
 		t.Errorf("auth whoami = %q (%v), want the user example/gitlab", out, err)
+	}
+}
+
+// A ClusterRoleBinding of another tool under the name a trust would take is neither
+// replaced nor half-joined: trust refuses in one sentence, makes nothing, and the
+// binding is as it was.
+func TestOIDCTrustLeavesAnotherToolsBinding(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--oidc-repository", "example/foreign")
+	u := newUser(t)
+	u.login(emu)
+	u.provision("e2e-oidc-foreign")
+	name := oidctrust.Name(emu.URL, "example/foreign")
+	admin := func(args ...string) (string, error) {
+		return u.kubectl(append([]string{"--kubeconfig", emu.Cluster.Kubeconfig}, args...)...)
+	}
+	if out, err := admin("create", "clusterrolebinding", name, "--clusterrole", "edit", "--user", "someone"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = admin("delete", "clusterrolebinding", name, "--ignore-not-found") })
+
+	_, stderr, err := u.kyma("oidc", "trust", "e2e-oidc-foreign", "--repository", "example/foreign", "--clusterrole", "view",
+		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"))
+	if err == nil || !strings.Contains(stderr, "the ClusterRoleBinding "+name+" was not made by kubectl-kyma") || strings.Contains(stderr, "goroutine ") {
+		t.Fatalf("trust over another tool's binding: %v\n%s", err, stderr)
+	}
+	out, err := admin("get", "clusterrolebinding", name, "-o", "jsonpath={.roleRef.name} {.subjects[0].name}")
+	if err != nil || out != "edit someone" {
+		t.Errorf("the other tool's binding is now %q (%v), want it untouched", out, err)
+	}
+	if out, err := admin("get", "openidconnects.authentication.gardener.cloud", name); err == nil {
+		t.Errorf("a half-made trust: %s", out)
 	}
 }

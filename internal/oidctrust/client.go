@@ -23,6 +23,24 @@ type Client struct {
 // ErrNoTrust says a repository has no trust on the cluster.
 var ErrNoTrust = errors.New("no trust")
 
+// ErrNotOurs says an object that a trust would replace or delete was not made by
+// kubectl-kyma (it lacks the managed-by label): it is left as it is.
+var ErrNotOurs = errors.New("not made by kubectl-kyma")
+
+// notOurs is the one sentence that refuses to touch another tool's object; it is
+// ErrNotOurs.
+func notOurs(kind, name, namespace, verb string) error {
+	if namespace != "" {
+		name += " in " + namespace
+	}
+	return notOursError(fmt.Sprintf("the %s %s was not made by kubectl-kyma (no %s=%s label), so it is not %s", kind, name, LabelManagedBy, ManagedBy, verb))
+}
+
+type notOursError string
+
+func (e notOursError) Error() string        { return string(e) }
+func (e notOursError) Is(target error) bool { return target == ErrNotOurs }
+
 // Apply creates or updates the trust's OpenIDConnect resource and binding, and deletes
 // a binding of an earlier trust of the repository that the new one does not keep (a
 // role in another namespace, say). The role must exist: a binding to a missing role
@@ -34,13 +52,25 @@ func (c Client) Apply(ctx context.Context, t Trust) error {
 	if err := c.checkRole(ctx, t.Role); err != nil {
 		return err
 	}
+	want := t.Binding()
+	gvr := ClusterRoleBindingGVR
+	if want.GetKind() == "RoleBinding" {
+		gvr = RoleBindingGVR
+	}
+	// Both names free or ours before anything is written: a trust half made over
+	// another tool's object is worse than none.
+	if err := c.checkOurs(ctx, gvr, want); err != nil {
+		return err
+	}
 	if err := c.put(ctx, OpenIDConnectGVR, t.OpenIDConnect()); err != nil {
+		if errors.Is(err, ErrNotOurs) {
+			return err
+		}
 		if apierrors.IsNotFound(err) || isNoKind(err) {
 			return errors.New("the cluster serves no OpenIDConnect resources (authentication.gardener.cloud/v1alpha1): its OIDC webhook authenticator is not enabled")
 		}
 		return fmt.Errorf("apply the OpenIDConnect resource: %w", err)
 	}
-	want := t.Binding()
 	old, err := c.bindings(ctx, t.Name())
 	if err != nil {
 		return err
@@ -53,11 +83,10 @@ func (c Client) Apply(ctx context.Context, t Trust) error {
 			return fmt.Errorf("delete the earlier %s %s: %w", b.GetKind(), b.GetName(), err)
 		}
 	}
-	gvr := ClusterRoleBindingGVR
-	if want.GetKind() == "RoleBinding" {
-		gvr = RoleBindingGVR
-	}
 	if err := c.put(ctx, gvr, want); err != nil {
+		if errors.Is(err, ErrNotOurs) {
+			return err
+		}
 		return fmt.Errorf("apply the %s: %w", want.GetKind(), err)
 	}
 	return c.migrate(ctx, t)
@@ -154,8 +183,27 @@ func (c Client) checkRole(ctx context.Context, r Role) error {
 	return nil
 }
 
-// put creates obj, or replaces the one of its name (keeping its resourceVersion). A
-// binding whose roleRef differs is immutable: it is deleted and made again.
+// checkOurs refuses when the cluster holds an object of obj's name that kubectl-kyma
+// did not make.
+func (c Client) checkOurs(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
+	for _, o := range []struct {
+		gvr schema.GroupVersionResource
+		obj *unstructured.Unstructured
+	}{{OpenIDConnectGVR, &unstructured.Unstructured{Object: map[string]any{"kind": "OpenIDConnect", "metadata": map[string]any{"name": obj.GetName()}}}}, {gvr, obj}} {
+		old, err := c.resource(o.gvr, o.obj.GetNamespace()).Get(ctx, o.obj.GetName(), metav1.GetOptions{})
+		switch {
+		case err == nil && !managed(old):
+			return notOurs(o.obj.GetKind(), o.obj.GetName(), o.obj.GetNamespace(), "replaced")
+		case err != nil && !apierrors.IsNotFound(err) && !isNoKind(err):
+			return fmt.Errorf("look up the %s %s: %w", o.obj.GetKind(), o.obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// put creates obj, or replaces the one of its name (keeping its resourceVersion) when
+// kubectl-kyma made it. A binding whose roleRef differs is immutable: it is deleted
+// and made again.
 func (c Client) put(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
 	ri := c.resource(gvr, obj.GetNamespace())
 	old, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
@@ -166,8 +214,11 @@ func (c Client) put(ctx context.Context, gvr schema.GroupVersionResource, obj *u
 	if err != nil {
 		return err
 	}
+	if !managed(old) {
+		return notOurs(obj.GetKind(), obj.GetName(), obj.GetNamespace(), "replaced")
+	}
 	if _, hasRef := obj.Object["roleRef"]; hasRef && !sameRoleRef(old, obj) {
-		if err := ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := ri.Delete(ctx, obj.GetName(), exactly(old)); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 		_, err = ri.Create(ctx, obj, metav1.CreateOptions{})
@@ -195,7 +246,9 @@ func sameRoleRef(a, b *unstructured.Unstructured) bool {
 // bindings are the ClusterRoleBindings and RoleBindings (in every namespace) of the
 // trust named name.
 func (c Client) bindings(ctx context.Context, name string) ([]*unstructured.Unstructured, error) {
-	sel := metav1.ListOptions{LabelSelector: LabelTrust + "=" + name}
+	// Only kubectl-kyma's: another tool's binding that happens to carry the trust's
+	// label is never deleted.
+	sel := metav1.ListOptions{LabelSelector: LabelTrust + "=" + name + "," + LabelManagedBy + "=" + ManagedBy}
 	var out []*unstructured.Unstructured
 	for _, gvr := range []schema.GroupVersionResource{ClusterRoleBindingGVR, RoleBindingGVR} {
 		list, err := c.Dynamic.Resource(gvr).List(ctx, sel)
@@ -264,6 +317,16 @@ func (c Client) Delete(ctx context.Context, issuer, repository string) ([]string
 		}
 	}
 	if len(found) == 0 {
+		// Another tool's trust of the repository (Kyma's CLI, say) is not ours to end.
+		all, err := c.List(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range all {
+			if !l.Managed && l.Repository == repository && (issuer == "" || l.Issuer == issuer) {
+				return nil, notOurs("OpenIDConnect", l.Name, "", "deleted; delete it with kubectl if it should go")
+			}
+		}
 		// No resource, but perhaps the bindings of a trust whose apply stopped half-way.
 		g, err := c.deleteBindings(ctx, Name(issuer, repository))
 		gone = append(gone, g...)

@@ -399,3 +399,64 @@ func TestLegacyTrustIsReplacedOrFound(t *testing.T) {
 		t.Errorf("untrust of the legacy trust (-want +got):\n%s", d)
 	}
 }
+
+// Another tool's OpenIDConnect or binding under a trust's name is neither replaced
+// nor deleted: trust and untrust refuse in one sentence and leave it as it was.
+func TestTrustAndUntrustLeaveOtherToolsObjects(t *testing.T) {
+	ctx := context.Background()
+	tr := trust()
+	foreign := func(o *unstructured.Unstructured) *unstructured.Unstructured {
+		o.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "kyma-cli"})
+		return o
+	}
+	nsTrust := tr
+	nsTrust.Role = Role{Kind: "Role", Name: "deployer", Namespace: "apps"}
+	for _, tc := range []struct {
+		name    string
+		trust   Trust
+		objs    []runtime.Object
+		gvr     schema.GroupVersionResource
+		ns      string
+		wantErr string
+	}{
+		{"an OpenIDConnect of the trust's name", tr, []runtime.Object{foreign(tr.OpenIDConnect())}, OpenIDConnectGVR, "",
+			"the OpenIDConnect " + tr.Name() + " was not made by kubectl-kyma"},
+		{"a ClusterRoleBinding of the trust's name", tr, []runtime.Object{foreign(tr.Binding())}, ClusterRoleBindingGVR, "",
+			"the ClusterRoleBinding " + tr.Name() + " was not made by kubectl-kyma"},
+		{"a RoleBinding of the trust's name", nsTrust, []runtime.Object{foreign(nsTrust.Binding())}, RoleBindingGVR, "apps",
+			"the RoleBinding " + tr.Name() + " in apps was not made by kubectl-kyma"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, append(tc.objs, role("ClusterRole", "view", ""), role("Role", "deployer", "apps"))...)
+			before, _ := c.resource(tc.gvr, tc.ns).Get(ctx, tr.Name(), metav1.GetOptions{})
+			err := c.Apply(ctx, tc.trust)
+			if !errors.Is(err, ErrNotOurs) || err.Error() != tc.wantErr+" (no app.kubernetes.io/managed-by=kubectl-kyma label), so it is not replaced" {
+				t.Fatalf("trust: %v, want %q", err, tc.wantErr)
+			}
+			after, err := c.resource(tc.gvr, tc.ns).Get(ctx, tr.Name(), metav1.GetOptions{})
+			if err != nil || cmp.Diff(before.Object, after.Object) != "" {
+				t.Errorf("the other tool's object changed: %v\n%s", err, cmp.Diff(before.Object, after.Object))
+			}
+			if tc.gvr != OpenIDConnectGVR {
+				if l, _ := c.Dynamic.Resource(OpenIDConnectGVR).List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+					t.Errorf("a trust half made: %d OpenIDConnect resources", len(l.Items))
+				}
+			}
+		})
+	}
+
+	// Untrust: the other tool's trust of the repository stays, with its binding.
+	oidc := foreign(tr.OpenIDConnect())
+	crb := foreign(tr.Binding())
+	crb.SetLabels(map[string]string{LabelTrust: tr.Name()}) // our trust label, but not ours
+	c := newClient(t, oidc, crb)
+	_, err := c.Delete(ctx, "", "example/app")
+	if !errors.Is(err, ErrNotOurs) || !strings.Contains(err.Error(), "so it is not deleted") {
+		t.Fatalf("untrust of another tool's trust: %v", err)
+	}
+	for _, gvr := range []schema.GroupVersionResource{OpenIDConnectGVR, ClusterRoleBindingGVR} {
+		if _, err := c.Dynamic.Resource(gvr).Get(ctx, tr.Name(), metav1.GetOptions{}); err != nil {
+			t.Errorf("untrust deleted the other tool's %s: %v", gvr.Resource, err)
+		}
+	}
+}
