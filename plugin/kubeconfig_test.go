@@ -7,11 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
-	"github.com/kubectl-kyma/kubectl-kyma/internal/kubeconfig"
 )
 
 // The dry run through the command: nothing cached, nothing recorded, the binding made
@@ -63,49 +59,4 @@ func TestKubeconfigFlags(t *testing.T) {
 		{args: []string{"kubeconfig", "prod", "--static", "--refresh-margin", "1m"}, wantErr: "--refresh-margin goes with the exec credential, not --static"},
 		{args: []string{"kubeconfig", "prod", "--expiration", "1m"}, wantErr: "a binding lives from 600 to 7200 seconds"},
 	})
-}
-
-// build is the whole kubeconfig a run writes: the cluster of the entry, and a user that
-// runs the credential helper with the flags it takes, or holds the token (--static),
-// never the token of a dry run.
-func TestKubeconfigBuild(t *testing.T) {
-	env := target{ID: "env-1", Name: "prod"}
-	entry := &credential.Entry{Server: "https://api.example", CAData: []byte("CA"), TLSServerName: "api.internal", Token: "tok"}
-	cluster := &clientcmdapi.Cluster{Server: "https://api.example", CertificateAuthorityData: []byte("CA"), TLSServerName: "api.internal"}
-	execUser := func(args ...string) *clientcmdapi.AuthInfo {
-		return &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
-			APIVersion:         "client.authentication.k8s.io/v1",
-			Command:            "kubectl-kyma",
-			Args:               append([]string{"credential", "--profile", "p", "--environment", "env-1"}, args...),
-			InteractiveMode:    clientcmdapi.NeverExecInteractiveMode,
-			ProvideClusterInfo: true,
-			InstallHint:        "kubectl-kyma is not installed: install it with\n  kubectl krew install kyma\nand log in with 'kubectl kyma login --service-key FILE'.",
-		}}
-	}
-	for _, tc := range []struct {
-		name     string
-		o        KubeconfigOptions
-		wantName string
-		wantUser *clientcmdapi.AuthInfo
-	}{
-		{"exec user", KubeconfigOptions{}, "kyma-prod", execUser()},
-		{"exec user of a dry run", KubeconfigOptions{DryRun: true}, "kyma-prod", execUser()},
-		{"context name and the credential's flags", KubeconfigOptions{ContextName: "p1", Expiration: expirationFlag{time.Hour}, Margin: 2 * time.Minute, Ahead: 0.9},
-			"p1", execUser("--expiration", "3600", "--refresh-margin", "2m0s", "--refresh-ahead", "0.9")},
-		{"static", KubeconfigOptions{Static: true}, "kyma-prod", &clientcmdapi.AuthInfo{Token: "tok"}},
-		{"static dry run", KubeconfigOptions{Static: true, DryRun: true}, "kyma-prod", &clientcmdapi.AuthInfo{Token: "REDACTED"}},
-		{"a CI job's user, for the cluster's audience", KubeconfigOptions{OIDC: credential.OIDC{Source: credential.OIDCGitHub}}, "kyma-prod",
-			&clientcmdapi.AuthInfo{Exec: oidcExecConfig(credential.OIDC{Source: credential.OIDCGitHub}, "https://api.example")}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			name, got := tc.o.build("p", env, entry)
-			want := kubeconfig.New(tc.wantName, cluster, tc.wantUser)
-			if name != tc.wantName {
-				t.Errorf("name %q, want %q", name, tc.wantName)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("kubeconfig (-want +got):\n%s", diff)
-			}
-		})
-	}
 }
