@@ -32,11 +32,7 @@ func parseCredential(t *testing.T, args ...string) (*CredentialOptions, error) {
 
 func TestCredentialFlags(t *testing.T) {
 	empty, caller := "", "4242-17"
-	for _, tc := range []struct {
-		args    []string
-		want    *CredentialOptions
-		wantErr string
-	}{
+	testFlags(t, NewCmdCredential, []flagsCase[CredentialOptions]{
 		{args: []string{"credential", "--environment", "env-1"},
 			want: &CredentialOptions{Args: credential.Args{Environment: "env-1"}}},
 		{args: []string{"credential", "--profile", "dev", "--environment", "env-1", "--expiration", "1h", "--refresh-margin", "2m", "--refresh-ahead", "0.9"},
@@ -59,26 +55,7 @@ func TestCredentialFlags(t *testing.T) {
 		{args: []string{"credential", "--environment", "env-1", "--expiration", "100"}, wantErr: "a binding lives from 600 to 7200 seconds"},
 		{args: []string{"credential", "--environment", "env-1", "--expiration", "soon"}, wantErr: `"soon" is neither seconds nor a duration`},
 		{args: []string{"credential", "--environment", "env-1", "extra"}, wantErr: `unknown command "extra"`},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			got, err := parseCredential(t, tc.args...)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got,
-				cmp.Comparer(func(a, b expirationFlag) bool { return a.d == b.d }),
-				cmpopts.IgnoreUnexported(CredentialOptions{}),
-				cmpopts.IgnoreFields(CredentialOptions{}, "IO", "Clock", "Profile", "CacheDir", "Minter", "ExecInfo", "Verbosity")); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
-			}
-		})
-	}
+	}, cmpopts.IgnoreFields(CredentialOptions{}, "Minter", "ExecInfo", "Verbosity", "callerFlag"))
 }
 
 // TestCredentialCommandReadsWhatTheLauncherReads: for the arguments of an exec stanza,

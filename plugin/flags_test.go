@@ -40,8 +40,9 @@ var optionsCmp = cmp.Options{
 // testFlags runs each case's command line through the root command, with the command
 // newCmd builds stopped before Run, and compares the options it parsed into. The
 // factory reaches no service: a command that asks for a profile or a client before Run
-// fails the test, since a flag error must come before any of that.
-func testFlags[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobra.Command, cases []flagsCase[O]) {
+// fails the test, since a flag error must come before any of that. opts add to
+// optionsCmp, for what Complete reads besides the flags.
+func testFlags[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobra.Command, cases []flagsCase[O], opts ...cmp.Option) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -66,7 +67,7 @@ func testFlags[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobra
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got, optionsCmp); diff != "" {
+			if diff := cmp.Diff(tc.want, got, optionsCmp, cmp.Options(opts)); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
 		})

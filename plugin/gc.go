@@ -117,15 +117,9 @@ func (o *GCOptions) Run(ctx context.Context) error {
 // named gives the environments' ids their names, when the profile can list
 // environments; an environment it cannot name goes by its id.
 func (o *GCOptions) named(ctx context.Context, p *config.Profile, ids []string) []target {
-	names := map[string]string{}
-	if p.Kind == config.KindCIS && len(ids) > 0 {
-		if c, err := o.Provisioning(); err == nil {
-			if list, err := c.ListEnvironments(ctx); err == nil {
-				for _, e := range list {
-					names[e.ID] = e.DisplayName()
-				}
-			}
-		}
+	var names map[string]string
+	if len(ids) > 0 {
+		names = environmentNames(ctx, p, o.Provisioning)
 	}
 	envs := make([]target, 0, len(ids))
 	for _, id := range ids {
@@ -136,6 +130,23 @@ func (o *GCOptions) named(ctx context.Context, p *config.Profile, ids []string) 
 		envs = append(envs, target{ID: id, Name: name})
 	}
 	return envs
+}
+
+// environmentNames are the names of the profile's environments by id, when it can
+// list them (a CIS profile); none when it cannot.
+func environmentNames(ctx context.Context, p *config.Profile, pc func() (*provisioning.Client, error)) map[string]string {
+	names := map[string]string{}
+	if p.Kind != config.KindCIS {
+		return names
+	}
+	if c, err := pc(); err == nil {
+		if envs, err := c.ListEnvironments(ctx); err == nil {
+			for _, e := range envs {
+				names[e.ID] = e.DisplayName()
+			}
+		}
+	}
+	return names
 }
 
 // recordMade notes in the ledger that this machine made a binding. It never fails the

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -65,47 +64,24 @@ func (e *testEnv) run(args ...string) error {
 	return cmd.ExecuteContext(context.Background())
 }
 
-// TestRunFlags is testFlags for run, whose options also hold the environment COMMAND
-// inherits (the test's own, not compared) and where "--" split the arguments.
+// TestRunFlags: run's options also hold the environment COMMAND inherits (the test's
+// own, not compared) and where "--" split the arguments.
 func TestRunFlags(t *testing.T) {
-	for _, tc := range []flagsCase[RunOptions]{
+	run := func(o RunOptions) *RunOptions {
+		o.dash, o.commandPath = 1, "kubectl kyma run"
+		return &o
+	}
+	testFlags(t, NewCmdRun, []flagsCase[RunOptions]{
 		{args: []string{"run", "env-1", "--", "kubectl", "get", "pods", "-A"},
-			want: &RunOptions{Arg: "env-1", Command: []string{"kubectl", "get", "pods", "-A"}, Role: "admin"}},
+			want: run(RunOptions{Arg: "env-1", Command: []string{"kubectl", "get", "pods", "-A"}, Role: "admin"})},
 		{args: []string{"run", "env-1", "--role", "view", "--expiration", "1h", "--", "sh", "-c", "exit 3"},
-			want: &RunOptions{Arg: "env-1", Command: []string{"sh", "-c", "exit 3"}, Role: "view", Expiration: expirationFlag{time.Hour}}},
+			want: run(RunOptions{Arg: "env-1", Command: []string{"sh", "-c", "exit 3"}, Role: "view", Expiration: expirationFlag{time.Hour}})},
 		{args: []string{"run", "env-1", "kubectl", "version"}, wantErr: "kubectl kyma run takes NAME|ID -- COMMAND [ARGS...]"},
 		{args: []string{"run", "env-1", "--"}, wantErr: "put the command after --"},
 		{args: []string{"run", "--", "kubectl"}, wantErr: "put the command after --"},
 		{args: []string{"run", "env-1", "--role", "owner", "--", "true"}, wantErr: `--role must be view, edit or admin, not "owner"`},
 		{args: []string{"run", "env-1", "--expiration", "1m", "--", "true"}, wantErr: "a binding lives from 600 to 7200 seconds"},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			f := flagsFactory(t)
-			var got *RunOptions
-			root := NewRootCmd(f)
-			for _, c := range root.Commands() {
-				if c.Name() == "run" {
-					root.RemoveCommand(c)
-				}
-			}
-			root.AddCommand(NewCmdRun(f, func(o *RunOptions) error { got = o; return nil }))
-			root.SetArgs(tc.args)
-			err := root.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.want.dash, tc.want.commandPath = 1, "kubectl kyma run"
-			if diff := cmp.Diff(tc.want, got, optionsCmp, cmpopts.IgnoreFields(RunOptions{}, "environ")); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
-			}
-		})
-	}
+	}, cmpopts.IgnoreFields(RunOptions{}, "environ"))
 }
 
 // Run wires the session: the binding is made for COMMAND, noted in the made record

@@ -99,16 +99,7 @@ func (o *StatusOptions) profile() (*config.Profile, error) {
 // addLive fills in each environment's live bindings at the service, with the
 // environments' names where the profile can list them.
 func (o *StatusOptions) addLive(ctx context.Context, p *config.Profile, dir string, rows []credstatus.Row) {
-	names := map[string]string{}
-	if p.Kind == config.KindCIS {
-		if c, err := o.Provisioning(); err == nil {
-			if envs, err := c.ListEnvironments(ctx); err == nil {
-				for _, e := range envs {
-					names[e.ID] = e.DisplayName()
-				}
-			}
-		}
-	}
+	names := environmentNames(ctx, p, o.Provisioning)
 	svc, svcErr := o.Bindings()
 	credstatus.AddLive(ctx, rows, credstatus.Live{Profile: p.Name, CacheDir: dir, Names: names, Bindings: svc, BindingsErr: svcErr})
 }
