@@ -188,7 +188,7 @@ func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io
 	if err != nil {
 		// No lock to share, so no entry either: this call fetches a token of its own.
 		c.warn(in, err)
-		return c.fetch(ctx, in, fetch, w)
+		return c.fetch(ctx, in, fetch, false, w)
 	}
 	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
 	lock := waitLock(wctx, c.Dir, path+".lock")
@@ -213,17 +213,18 @@ func (c OIDCCache) DoHolding(ctx context.Context, in OIDCInput, fetch OIDCFetche
 	if ok, err := c.Hit(in, w); ok || err != nil { // another process may have fetched meanwhile
 		return err
 	}
-	return c.fetch(ctx, in, fetch, w)
+	return c.fetch(ctx, in, fetch, true, w)
 }
 
-// fetch asks GitHub's token service for a token, stores it and prints it; the caller
-// holds the entry's lock.
+// fetch asks GitHub's token service for a token, stores it (unless store is false:
+// the cache cannot be used) and prints it; the caller holds the entry's lock, if there
+// is one.
 //
 // The token is anchored on this machine's clock from when the fetch began: the token
 // service issued it no earlier, so the token lives at least its lifetime from then,
 // whatever this clock's offset from the issuer's and the cluster's. It is never
 // refused for what this clock says of its exp.
-func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io.Writer) error {
+func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, store bool, w io.Writer) error {
 	start := in.now()
 	token, err := fetch(ctx, in.RequestURL, in.RequestToken, in.Audience)
 	if err != nil {
@@ -241,6 +242,9 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w
 	until, ok := oidcExpiry(e.entry(), now)
 	if !ok {
 		return fmt.Errorf("the token from %s lives %s, and the token service took %s to answer: nothing of it is left to hand out", in.where(), life, now.Sub(start).Round(time.Millisecond))
+	}
+	if !store {
+		return writeExecCredential(w, in.ExecInfo.APIVersion, token, until)
 	}
 	if err := c.store(in, e); err != nil {
 		c.warn(in, err) // handed out all the same: the next call fetches again

@@ -115,7 +115,7 @@ func TestOIDCUnusableCacheFolderStillHandsOutTokens(t *testing.T) {
 	if got := calls.Load(); got != 2 {
 		t.Errorf("%d fetches, want 2", got)
 	}
-	if !strings.Contains(stderr.String(), "cannot be cached") {
-		t.Errorf("stderr %q: want the cache named as not working", stderr.String())
+	if n := strings.Count(stderr.String(), "cannot be cached"); n != 2 {
+		t.Errorf("stderr %q: want each call to say once that the cache does not work", stderr.String())
 	}
 }
