@@ -504,7 +504,10 @@ func (in OIDCInput) localUntil(c jwtClaims, life time.Duration, now time.Time) t
 // unset: a CI job's log would show it), to hand it to a connection that checks no
 // certificate (anyone on the way could take the token and use it until it expires),
 // or to kubectl when it does not say which cluster it calls, as the binding path does
-// (clusterMismatch): without provideClusterInfo the token could go to any server.
+// (clusterMismatch): without provideClusterInfo the token could go to any server. It
+// refuses a kubeconfig's proxy-url too, for every source: a proxy paired with the
+// kubeconfig's own CA can end TLS itself with a certificate for the cluster's name and
+// read the token; a job's proxy belongs in HTTPS_PROXY, which a kubeconfig cannot set.
 func checkOIDCCluster(info ExecInfo) error {
 	if info.Server == "" && !info.NoCluster {
 		return errors.New("kubectl-kyma hands an ID token only to kubectl, which names the cluster it calls (KUBERNETES_EXEC_INFO), and prints none when run by hand, so that no token lands in a job's log")
@@ -514,6 +517,9 @@ func checkOIDCCluster(info ExecInfo) error {
 	}
 	if info.InsecureSkipTLSVerify {
 		return errors.New("the kubeconfig's cluster sets insecure-skip-tls-verify, and kubectl-kyma hands an ID token only to a connection whose certificate is checked: remove insecure-skip-tls-verify")
+	}
+	if info.ProxyURL != "" {
+		return errors.New("the kubeconfig's cluster sets proxy-url, and kubectl-kyma hands an ID token to no proxy a kubeconfig names (with the kubeconfig's own CA it could read the token): remove proxy-url and set the job's proxy in HTTPS_PROXY, which a kubeconfig cannot change")
 	}
 	return nil
 }

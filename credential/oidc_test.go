@@ -320,6 +320,34 @@ func TestOIDCRefusesAnUncheckedConnection(t *testing.T) {
 	}
 }
 
+// A kubeconfig's proxy-url, with that kubeconfig's own CA, could end TLS and read the
+// token: every source refuses it before reading or fetching anything.
+func TestOIDCRefusesAKubeconfigProxyForEverySource(t *testing.T) {
+	now := oidcT0
+	tok := testJWT(t, map[string]any{"aud": "https://api.example", "exp": now.Add(time.Hour).Unix()})
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info := ExecInfo{APIVersion: apiV1, Server: "https://api.example", ProxyURL: "http://127.0.0.1:3128"}
+	for _, in := range []OIDCInput{
+		githubInput(&now),
+		{OIDC: OIDC{Source: OIDCGitLab}, EnvToken: tok, EnvTokenSet: true},
+		{OIDC: OIDC{Source: OIDCFile, TokenFile: path}},
+	} {
+		in.ExecInfo, in.Clock = info, ptrClock{&now}
+		var calls atomic.Int32
+		var out bytes.Buffer
+		err := (OIDCCache{Dir: t.TempDir()}).Do(context.Background(), in, countingFetcher(t, &now, &calls), &out)
+		if err == nil || !strings.Contains(err.Error(), "proxy-url") || !strings.Contains(err.Error(), "HTTPS_PROXY") {
+			t.Errorf("%s: error = %v, want proxy-url refused", in.Source, err)
+		}
+		if out.Len() != 0 || calls.Load() != 0 {
+			t.Errorf("%s: printed %d bytes after %d fetches", in.Source, out.Len(), calls.Load())
+		}
+	}
+}
+
 func TestOIDCRefusesKubectlWithoutClusterInfo(t *testing.T) {
 	now := oidcT0
 	in := githubInput(&now)
