@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
-	"github.com/gofrs/flock"
-
+	"github.com/kubectl-kyma/kubectl-kyma/internal/filelock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
@@ -36,18 +34,12 @@ func (c Cache) lock(ctx context.Context, k Key, timeout time.Duration) (unlock f
 	if err := privfile.Touch(c.Dir, path); err != nil {
 		return nil, err
 	}
-	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|privfile.NoFollow), flock.SetPermissions(0o600))
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
-	if !ok {
-		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("another kubectl-kyma process has held the lock %s for over %s: %w", path, timeout, errBusy)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	unlock, err = filelock.Lock(ctx, path, timeout)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, fmt.Errorf("another kubectl-kyma process has held the lock %s for over %s: %w", path, timeout, errBusy)
 	}
-	return func() { _ = l.Unlock() }, nil
+	return unlock, err
 }

@@ -9,8 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
-
+	"github.com/kubectl-kyma/kubectl-kyma/internal/filelock"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile"
 )
 
@@ -40,13 +39,12 @@ func (c Cache) RefreshState(k Key) RefreshState {
 	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || privfile.CheckDirs(c.Dir, filepath.Dir(path)) != nil {
 		return s // never locked (no refresh has run), or not ours to probe
 	}
-	l := flock.New(path, flock.SetFlag(os.O_RDONLY|privfile.NoFollow))
-	ok, err := l.TryLock()
+	unlock, ok, err := filelock.TryLockExisting(path)
 	if err != nil {
 		return s
 	}
 	if ok {
-		_ = l.Unlock()
+		unlock()
 		return s
 	}
 	s.InFlight = true

@@ -35,10 +35,11 @@ var allowed = []string{
 	"github.com/kubectl-kyma/kubectl-kyma/internal/sibling",
 	"github.com/kubectl-kyma/kubectl-kyma/credential",
 	"github.com/kubectl-kyma/kubectl-kyma/internal/privfile",
-	"github.com/kubectl-kyma/kubectl-kyma/internal/clock",   // Now and After over the time package
-	"github.com/kubectl-kyma/kubectl-kyma/internal/version", // three strings set at link time
-	"github.com/gofrs/flock",                                // the refresh lock; no init work
-	"golang.org/x/sys/...",                                  // flock's system calls; no init work on the hit path
+	"github.com/kubectl-kyma/kubectl-kyma/internal/filelock", // flock with a timeout; no init work but one error value
+	"github.com/kubectl-kyma/kubectl-kyma/internal/clock",    // Now and After over the time package
+	"github.com/kubectl-kyma/kubectl-kyma/internal/version",  // three strings set at link time
+	"github.com/gofrs/flock",                                 // the refresh lock; no init work
+	"golang.org/x/sys/...",                                   // flock's system calls; no init work on the hit path
 }
 
 // deps lists the packages linked into the hot-path binary: import path and whether it
