@@ -197,9 +197,12 @@ func (h *hitSetup) oidc() credential.OIDC {
 	return credential.OIDC{Source: credential.OIDCGitHub, Audience: aud}
 }
 
-// oidcArgs are the exec arguments `oidc trust --output-file` writes.
+// oidcArgs are the exec arguments `oidc trust --output-file` writes: no audience, the
+// helper takes the server's.
 func (h *hitSetup) oidcArgs() []string {
-	return append([]string{"credential"}, credential.Args{OIDC: h.oidc()}.Render()...)
+	o := h.oidc()
+	o.Audience = ""
+	return append([]string{"credential"}, credential.Args{OIDC: o}.Render()...)
 }
 
 func (h *hitSetup) hitArgs() []string {

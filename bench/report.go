@@ -97,7 +97,7 @@ func (r *report) markdown() string {
 	for i, c := range o.candidates {
 		r.processRow(&t, "1*", fmt.Sprintf("candidate build %s on the same cache hit", "`"+c+"`"), r.hit, candidateName(i), fileSize(c))
 	}
-	r.processRow(&t, "1e", "warm OIDC hit: `kubectl-kyma credential --oidc github --audience AUD` (a CI job's cached ID token)", r.hit, nHitOIDC, r.sizes[nHit])
+	r.processRow(&t, "1e", "warm OIDC hit: `kubectl-kyma credential --oidc github` (a CI job's cached ID token)", r.hit, nHitOIDC, r.sizes[nHit])
 	r.processRow(&t, "1b", "same hit served by the full CLI, `kyma-cli credential` (for comparison)", r.hit, nHitCLI, r.sizes[nHitCLI])
 	r.processRow(&t, "1d", "`kubectl kyma status --cached-only`, served by kyma-cli (for a shell prompt)", r.hit, nStatus, r.sizes[nHitCLI])
 	for _, g := range r.goBench {

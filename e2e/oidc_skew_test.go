@@ -86,6 +86,8 @@ func TestOIDCTokenGoesOnlyToItsServer(t *testing.T) {
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: attacker.Certificate().Raw})
 	hostile := regexp.MustCompile(`certificate-authority-data: \S+`).ReplaceAllString(
 		strings.Replace(string(data), "server: "+server, "server: "+attacker.URL, 1), "certificate-authority-data: "+base64(caPEM))
+	// The CI kubeconfig names no audience; the hostile one adds the trusted cluster's.
+	hostile = regexp.MustCompile(`\n(\s*)- github\n`).ReplaceAllString(hostile, "\n${1}- github\n${1}- --audience\n${1}- "+server+"\n")
 	if !strings.Contains(hostile, attacker.URL) || !strings.Contains(hostile, "- --audience") {
 		t.Fatalf("could not point the CI kubeconfig elsewhere:\n%s", hostile)
 	}

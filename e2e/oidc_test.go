@@ -241,23 +241,43 @@ func TestOIDCRefusesAnotherRepositoryOrAudience(t *testing.T) {
 		t.Errorf("a job of another repository: %v\n%s", err, out)
 	}
 
-	// The trusted repository's own job, asking for a token of another audience.
+	// The CI kubeconfig names no audience: the helper takes the server kubectl calls.
 	data, err := os.ReadFile(kc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherAud := filepath.Join(t.TempDir(), "other-audience.kubeconfig")
-	cfg := strings.Replace(string(data), "- --audience\n      - ", "- --audience\n      - other-", 1)
-	if cfg == string(data) {
-		t.Fatalf("no --audience in the CI kubeconfig:\n%s", data)
+	if strings.Contains(string(data), "--audience") {
+		t.Errorf("the CI kubeconfig names an audience:\n%s", data)
 	}
-	if err := os.WriteFile(otherAud, []byte(cfg), 0o600); err != nil {
+	// One changed to ask for another audience (as a hostile pull request would) gets
+	// no token from the helper, and the token service is not even asked.
+	cfg, err := clientcmd.Load(data)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The helper refuses it before the cluster can: it hands out tokens only for the
-	// server kubectl calls (see e2e/oidc_skew_test.go).
-	if out, err := newRunner(t, emu, jobEnv(t, emu)).kubectl("--kubeconfig", otherAud, "get", "namespaces"); err == nil || !(refused(out) || strings.Contains(out, "is not the server kubectl calls")) {
-		t.Errorf("a token for another audience: %v\n%s", err, out)
+	server := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].Server
+	user := cfg.AuthInfos[cfg.Contexts[cfg.CurrentContext].AuthInfo]
+	user.Exec.Args = append(user.Exec.Args, "--audience", "https://other.example")
+	otherAud := filepath.Join(t.TempDir(), "other-audience.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, otherAud); err != nil {
+		t.Fatal(err)
+	}
+	before := emu.oidcStats(t).OIDCTokenRequests
+	if out, err := newRunner(t, emu, jobEnv(t, emu)).kubectl("--kubeconfig", otherAud, "get", "namespaces"); err == nil || !strings.Contains(out, "is not the server kubectl calls") {
+		t.Errorf("a kubeconfig asking for another audience than its server: %v\n%s", err, out)
+	}
+	if n := emu.oidcStats(t).OIDCTokenRequests - before; n != 0 {
+		t.Errorf("the helper asked the token service %d times for a kubeconfig it refuses", n)
+	}
+	// And the cluster refuses the trusted repository's tokens of any other audience:
+	// GitHub's default (the owner's URL), another cluster's, or this one's spelled
+	// otherwise than its trust.
+	reqURL, reqToken := githubActionsEnv(t, emu)
+	for _, aud := range []string{"", "https://other.example", server + "/"} {
+		tok := tokenKubeconfig(t, emu, emu.ciToken(t, reqURL, reqToken, aud))
+		if out, err := u.kubectl("--kubeconfig", tok, "get", "namespaces"); err == nil || !refused(out) {
+			t.Errorf("a token of the trusted repository for audience %q: %v\n%s", aud, err, out)
+		}
 	}
 }
 

@@ -146,7 +146,7 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		},
 	}
 	if o.OIDC.Source != "" {
-		in.OIDCExec = func(server string) *clientcmdapi.ExecConfig { return oidcExecConfig(o.OIDC, server) }
+		in.OIDCExec = func(string) *clientcmdapi.ExecConfig { return oidcExecConfig(o.OIDC) }
 	}
 	r, err := addcontext.Do(ctx, in)
 	switch {

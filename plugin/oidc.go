@@ -408,19 +408,16 @@ func (a clusterAccess) with(ctx context.Context, arg string, fn func(target, *bi
 // oidc: the cluster's server and CA, no secret.
 func writeOIDCKubeconfig(path, name string, kc *binding.Kubeconfig, oidc credential.OIDC) error {
 	cluster := &clientcmdapi.Cluster{Server: kc.Server, CertificateAuthorityData: kc.CAData, TLSServerName: kc.TLSServerName}
-	_, err := kubeconfig.Target{Standalone: path}.Write(kubeconfig.New(name, cluster, &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc, kc.Server)}))
+	_, err := kubeconfig.Target{Standalone: path}.Write(kubeconfig.New(name, cluster, &clientcmdapi.AuthInfo{Exec: oidcExecConfig(oidc)}))
 	return err
 }
 
-// oidcExecConfig is the user stanza of a CI job's kubeconfig for the cluster at
-// server. The token's audience is the cluster's URL, as every trust's
-// (oidctrust.ClusterAudience); a server that is no URL keeps its text, which no trust
-// names, so the helper gets no token the cluster accepts.
-func oidcExecConfig(oidc credential.OIDC, server string) *clientcmdapi.ExecConfig {
-	oidc.Audience = server
-	if aud, err := oidctrust.ClusterAudience(server); err == nil {
-		oidc.Audience = aud
-	}
+// oidcExecConfig is the user stanza of a CI job's kubeconfig. It names no audience:
+// the helper takes the cluster's URL that kubectl gives it (provideClusterInfo) as the
+// token's audience, as every trust's (oidctrust.ClusterAudience), so a kubeconfig
+// whose server is changed carries no token this cluster accepts to that server.
+func oidcExecConfig(oidc credential.OIDC) *clientcmdapi.ExecConfig {
+	oidc.Audience = ""
 	args := append([]string{"credential"}, credential.Args{OIDC: oidc}.Render()...)
 	return &clientcmdapi.ExecConfig{
 		APIVersion:         "client.authentication.k8s.io/v1",

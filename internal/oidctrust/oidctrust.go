@@ -30,12 +30,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-kyma/kubectl-kyma/credential"
 )
 
 // GitHubIssuer is the issuer of GitHub Actions ID tokens.
@@ -151,26 +152,11 @@ func (t Trust) Validate() error {
 }
 
 // ClusterAudience is the audience of every trust on the cluster whose API server is
-// server: the URL normalized as the credential helper normalizes the kubeconfig's
-// server (scheme and host lowercased, the scheme's default port dropped, a trailing
-// slash removed), so that both sides name the cluster alike.
-func ClusterAudience(server string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("the cluster's server %q is not an http(s) URL without user, query or fragment", server)
-	}
-	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
-	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-		port = ""
-	}
-	switch {
-	case port != "":
-		host = net.JoinHostPort(host, port)
-	case strings.Contains(host, ":"):
-		host = "[" + host + "]" // an IPv6 address
-	}
-	return scheme + "://" + host + strings.TrimSuffix(u.EscapedPath(), "/"), nil
-}
+// server: the URL normalized (scheme and host lowercased, the scheme's default port
+// dropped, a trailing slash removed) by the credential helper's own rule, so that
+// both sides name the cluster alike and a server the helper would refuse is refused
+// here, before a trust nothing can use is made.
+func ClusterAudience(server string) (string, error) { return credential.ClusterAudience(server) }
 
 // CheckRepository refuses a repository that is not OWNER/REPO (GitLab: GROUP/PROJECT,
 // with subgroups).
