@@ -213,7 +213,47 @@ func (c OIDCCache) DoHolding(ctx context.Context, in OIDCInput, fetch OIDCFetche
 	if ok, err := c.Hit(in, w); ok || err != nil { // another process may have fetched meanwhile
 		return err
 	}
+	if err := c.failedLately(in); err != nil {
+		return err
+	}
 	return c.fetch(ctx, in, fetch, true, w)
+}
+
+// oidcFailedFor is how long a failed fetch is remembered: a herd of kubectl processes
+// waiting on the lock behind a fetch that failed gets its sentence, instead of each
+// asking the token service again (three tries apiece) one after the other.
+const oidcFailedFor = 10 * time.Second
+
+// failedPath is the stamp of the entry's last failed fetch: its mtime is when, and it
+// holds the error's sentence, which names no secret (actionstoken's errors show neither
+// token nor request URL).
+func (c OIDCCache) failedPath(in OIDCInput) string { return c.path(in) + ".failed" }
+
+// failedLately returns the sentence of a fetch for in that failed less than
+// oidcFailedFor ago, nil when there was none (or the clock went back since).
+func (c OIDCCache) failedLately(in OIDCInput) error {
+	path := c.failedPath(in)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	if age := in.now().Sub(fi.ModTime()); age < 0 || age >= oidcFailedFor {
+		return nil
+	}
+	data, err := privfile.ReadFile(c.Dir, path)
+	if err != nil || len(data) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s (so a fetch said %s ago, and none is made again within %s of a failure)", data, in.now().Sub(fi.ModTime()).Round(time.Second), oidcFailedFor)
+}
+
+// markFailed returns err, stamped as a failed fetch for in when the cache is in use
+// (store); a stamp that cannot be written costs fetches, nothing else.
+func (c OIDCCache) markFailed(in OIDCInput, store bool, err error) error {
+	if store {
+		_ = privfile.WriteAtomic(c.Dir, c.failedPath(in), []byte(err.Error()))
+	}
+	return err
 }
 
 // fetch asks GitHub's token service for a token, stores it (unless store is false:
@@ -228,15 +268,15 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, s
 	start := in.now()
 	token, err := fetch(ctx, in.RequestURL, in.RequestToken, in.Audience)
 	if err != nil {
-		return fmt.Errorf("get the job's ID token from GitHub's token service: %w", err)
+		return c.markFailed(in, store, fmt.Errorf("get the job's ID token from GitHub's token service: %w", err))
 	}
 	now := in.now()
 	claims, life, err := in.checkToken(token)
 	if err != nil {
-		return err
+		return c.markFailed(in, store, err)
 	}
 	if ahead := claims.Iat.Sub(now); ahead > maxIssueSkew {
-		return fmt.Errorf("the token from %s was issued at %s, %s after this machine's clock: this machine's clock or the token service's is off by more than a day", in.where(), claims.Iat.Format(time.RFC3339), ahead.Round(time.Minute))
+		return c.markFailed(in, store, fmt.Errorf("the token from %s was issued at %s, %s after this machine's clock: this machine's clock or the token service's is off by more than a day", in.where(), claims.Iat.Format(time.RFC3339), ahead.Round(time.Minute)))
 	}
 	e := newEntry(in, token, start, life)
 	until, ok := oidcExpiry(e.entry(), now)
@@ -249,6 +289,7 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, s
 	if err := c.store(in, e); err != nil {
 		c.warn(in, err) // handed out all the same: the next call fetches again
 	}
+	_ = os.Remove(c.failedPath(in))
 	c.sweep(now, c.path(in))
 	return writeExecCredential(w, in.ExecInfo.APIVersion, token, until)
 }
