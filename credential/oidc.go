@@ -133,6 +133,9 @@ type OIDCInput struct {
 	RequestURL, RequestToken string
 	EnvToken                 string
 	EnvTokenSet              bool
+	// LockWaited is how long the launcher waited for the entry's lock before it handed
+	// over to the full CLI (EnvOIDCLockWaited; github only).
+	LockWaited time.Duration
 	// Clock tells the time; nil is the system clock. The plugin never judges a token's
 	// exp on it (see "ID tokens and the clock" in the package doc).
 	Clock clock.Clock
@@ -151,6 +154,11 @@ func ReadOIDCEnv(o OIDC, getenv func(string) (string, bool)) OIDCInput {
 	case OIDCGitHub:
 		in.RequestURL, _ = getenv(EnvActionsRequestURL)
 		in.RequestToken, _ = getenv(EnvActionsRequestToken)
+		if v, ok := getenv(EnvOIDCLockWaited); ok {
+			if d, err := time.ParseDuration(v); err == nil && d > 0 {
+				in.LockWaited = d
+			}
+		}
 	case OIDCGitLab:
 		in.EnvToken, in.EnvTokenSet = getenv(in.tokenEnv())
 	}

@@ -42,6 +42,8 @@ type OIDCCache struct {
 	// write replaces a file atomically; nil means privfile.WriteAtomic. Tests set it
 	// to play a full disk.
 	write func(path string, data []byte) error
+	// lockWait is OIDCLockWait when zero; tests shorten it.
+	lockWait time.Duration
 }
 
 // oidcEntry is one cached ID token, anchored on this machine's clock: the token's own
@@ -141,15 +143,40 @@ func (c OIDCCache) Hit(in OIDCInput, w io.Writer) (bool, error) {
 	return true, writeExecCredential(w, in.ExecInfo.APIVersion, e.Token, until)
 }
 
+// OIDCLockWait bounds the wait for an OIDC entry's lock, counted once across the
+// launcher and the full CLI (EnvOIDCLockWaited): the holder's fetch ends within
+// actionstoken.Deadline (a test holds the two together), so a lock held 5 s longer
+// belongs to a stopped process (ctrl-Z, a paused step), and the call fetches without
+// it rather than fail.
+const OIDCLockWait = 35 * time.Second
+
+// EnvOIDCLockWaited tells the full CLI how long the launcher already waited for the
+// OIDC entry's lock (a time.Duration string), so that the two wait OIDCLockWait in all.
+// A kubeconfig's env: that sets it only costs fetches.
+const EnvOIDCLockWaited = "KUBECTL_KYMA_OIDC_LOCK_WAITED"
+
+// lockBudget is how long this process may still wait for the entry's lock.
+func (c OIDCCache) lockBudget(in OIDCInput) time.Duration {
+	wait := c.lockWait
+	if wait == 0 {
+		wait = OIDCLockWait
+	}
+	return wait - in.LockWaited
+}
+
 // Miss waits for the entry's lock, which a process fetching the token holds, and
 // reads the cache again under it: the others of a herd are answered here. It returns
 // the lock, held, when the fetch is this process's to make; nil when it was not had
-// within DefaultLockTimeout.
+// within OIDCLockWait (the caller passes the time it waited on in EnvOIDCLockWaited).
 func (c OIDCCache) Miss(ctx context.Context, in OIDCInput, w io.Writer) (served bool, lock *os.File, err error) {
 	if in, err = in.bindToCluster(); err != nil {
 		return false, nil, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
+	budget := c.lockBudget(in)
+	if budget <= 0 {
+		return false, nil, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	if lock = waitLock(wctx, c.Dir, c.path(in)+".lock"); lock == nil {
 		return false, nil, nil
@@ -190,11 +217,18 @@ func (c OIDCCache) Do(ctx context.Context, in OIDCInput, fetch OIDCFetcher, w io
 		c.warn(in, err)
 		return c.fetch(ctx, in, fetch, false, w)
 	}
-	wctx, cancel := context.WithTimeout(ctx, DefaultLockTimeout)
-	lock := waitLock(wctx, c.Dir, path+".lock")
-	cancel()
+	var lock *os.File
+	if budget := c.lockBudget(in); budget > 0 {
+		wctx, cancel := context.WithTimeout(ctx, budget)
+		lock = waitLock(wctx, c.Dir, path+".lock")
+		cancel()
+	}
 	if lock == nil {
-		return fmt.Errorf("another kubectl-kyma process has held the lock %s.lock for over %s", path, DefaultLockTimeout)
+		// Its holder outlived any fetch: stopped, not fetching. The entry is replaced by
+		// rename, so fetching and storing without the lock is safe; it costs a fetch.
+		if in.Stderr != nil {
+			fmt.Fprintf(in.Stderr, "warning: another kubectl-kyma process has held the lock %s.lock for over %s (is it stopped?), so this call fetches an ID token without it\n", path, c.lockBudget(OIDCInput{}))
+		}
 	}
 	return c.DoHolding(ctx, in, fetch, lock, w)
 }

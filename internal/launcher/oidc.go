@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/credential"
 )
@@ -31,9 +32,14 @@ func serveOIDC(a credential.Args, stdout io.Writer) (bool, *os.File) {
 	if ok, err := cache.Hit(in, stdout); ok || err != nil {
 		return ok && err == nil, nil
 	}
+	start := time.Now()
 	served, lock, err := cache.Miss(context.Background(), in, stdout)
 	if served {
 		return err == nil, nil
+	}
+	if lock == nil {
+		// The full CLI waits only what is left of credential.OIDCLockWait.
+		_ = os.Setenv(credential.EnvOIDCLockWaited, time.Since(start).String())
 	}
 	return false, lock
 }
