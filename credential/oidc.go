@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/clock"
@@ -193,7 +194,7 @@ func (in OIDCInput) readLocal() (string, error) {
 		}
 		return strings.TrimSpace(in.EnvToken), nil
 	case OIDCFile:
-		data, err := os.ReadFile(in.TokenFile)
+		data, err := readTokenFile(in.TokenFile)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return "", fmt.Errorf("the token file %s does not exist: check --token-file (a projected service-account token is mounted where the pod spec says)", in.TokenFile)
@@ -206,6 +207,33 @@ func (in OIDCInput) readLocal() (string, error) {
 		return strings.TrimSpace(string(data)), nil
 	}
 	return "", fmt.Errorf("--oidc %s has no local token", in.Source)
+}
+
+// maxTokenFile bounds what the OIDC path reads of a token file or a cache entry: an
+// ID token is a few KiB, so /dev/zero or a huge file is refused, not read into memory.
+const maxTokenFile = 64 << 10
+
+// readTokenFile reads --token-file: opened without blocking (a FIFO would hang kubectl
+// for good), refused unless a regular file (a link to one is fine: a projected token
+// is one) of at most maxTokenFile bytes.
+func readTokenFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the token file %s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err == nil && len(data) > maxTokenFile {
+		return nil, fmt.Errorf("the token file %s is larger than %d KiB, and an ID token is a few KiB", path, maxTokenFile>>10)
+	}
+	return data, err
 }
 
 // where names the token's origin for messages.

@@ -97,7 +97,7 @@ func (e *oidcEntry) isFor(in OIDCInput) bool {
 }
 
 func (c OIDCCache) load(in OIDCInput) *oidcEntry {
-	data, err := privfile.ReadFile(c.Dir, c.path(in))
+	data, err := privfile.ReadFileMax(c.Dir, c.path(in), maxTokenFile)
 	if err != nil {
 		return nil
 	}
@@ -274,7 +274,7 @@ func (c OIDCCache) failedLately(in OIDCInput) error {
 	if age := in.now().Sub(fi.ModTime()); age < 0 || age >= oidcFailedFor {
 		return nil
 	}
-	data, err := privfile.ReadFile(c.Dir, path)
+	data, err := privfile.ReadFileMax(c.Dir, path, maxTokenFile)
 	if err != nil || len(data) == 0 {
 		return nil
 	}

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // UnsafeError says why a folder or file is not private enough to use.
@@ -236,9 +237,17 @@ func checkFile(path string, fi fs.FileInfo) error {
 }
 
 // ReadFile reads a file that holds secrets: as OpenFile, and refused when others may
-// read or write it (see Check).
+// read or write it (see Check). It opens without blocking, so a FIFO planted at path
+// is refused (not a regular file) instead of hanging the caller; a regular file reads
+// as ever.
 func ReadFile(root, path string) ([]byte, error) {
-	f, err := OpenFile(root, path, os.O_RDONLY, 0)
+	return ReadFileMax(root, path, 0)
+}
+
+// ReadFileMax is ReadFile for a file that is never larger than limit bytes (0: no
+// limit): a larger one is refused after reading limit+1 bytes, never read whole.
+func ReadFileMax(root, path string, limit int64) ([]byte, error) {
+	f, err := OpenFile(root, path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +259,14 @@ func ReadFile(root, path string) ([]byte, error) {
 	if err := Check(path, fi); err != nil {
 		return nil, err
 	}
-	return io.ReadAll(f)
+	if limit <= 0 {
+		return io.ReadAll(f)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		return nil, &UnsafeError{path, fmt.Sprintf("it is larger than %d bytes, more than kubectl-kyma ever writes there", limit)}
+	}
+	return data, err
 }
 
 // WriteAtomic writes data to path, under root, through a temporary file in the same
