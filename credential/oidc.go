@@ -457,6 +457,10 @@ const (
 	// maxIssueSkew is how far after this machine's clock a fetched token's iat may lie:
 	// beyond a day, one of the two clocks is broken, and the sentence says so.
 	maxIssueSkew = 24 * time.Hour
+	// maxIssueAge is how far before a fetch's start a fetched token's iat may lie and
+	// the token still count as new: an older one lives no longer than its exp on this
+	// clock says (see fetch).
+	maxIssueAge = 5 * time.Minute
 )
 
 // tokenLife is how long a token lives by its own claims, which needs no clock: exp
