@@ -46,6 +46,22 @@ type OIDCCache struct {
 	lockWait time.Duration
 }
 
+// EnvRunnerTemp is the GitHub Actions runner's per-job temporary folder, which the
+// runner empties at the start and end of every job.
+const EnvRunnerTemp = "RUNNER_TEMP"
+
+// OIDCDir is the folder for OIDCCache.Dir given the cache folder dir: on a GitHub
+// Actions runner (RUNNER_TEMP set to an absolute path) $RUNNER_TEMP/kubectl-kyma, so
+// that a job's ID token does not outlive the job on a self-hosted runner whose next
+// job, of another repository perhaps, runs as the same user; else dir. The folder is
+// checked as every cache folder is (privfile: ours, 0700, no link).
+func OIDCDir(dir string, getenv func(string) (string, bool)) string {
+	if tmp, ok := getenv(EnvRunnerTemp); ok && tmp != "" && filepath.IsAbs(tmp) {
+		return filepath.Join(tmp, "kubectl-kyma")
+	}
+	return dir
+}
+
 // oidcEntry is one cached ID token, anchored on this machine's clock: the token's own
 // lifetime (exp less iat) counted from when the fetch began, never its exp claim,
 // which a skewed clock would misread (see "ID tokens and the clock" in the package

@@ -444,7 +444,7 @@ func (o *CredentialOptions) runOIDC(ctx context.Context) error {
 	}
 	in := credential.ReadOIDCEnv(o.Args.OIDC, os.LookupEnv)
 	in.ExecInfo, in.Clock, in.Stderr = info, o.Clock, o.IO.ErrOut
-	cache := credential.OIDCCache{Dir: dir}
+	cache := credential.OIDCCache{Dir: credential.OIDCDir(dir, os.LookupEnv)}
 	fetch := actionstoken.Fetcher{}.Fetch
 	switch {
 	case o.LockFD > 0:

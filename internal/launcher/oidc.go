@@ -28,7 +28,7 @@ func serveOIDC(a credential.Args, stdout io.Writer) (bool, *os.File) {
 	}
 	in := credential.ReadOIDCEnv(a.OIDC, os.LookupEnv)
 	in.ExecInfo, in.Stderr = info, os.Stderr
-	cache := credential.OIDCCache{Dir: dir}
+	cache := credential.OIDCCache{Dir: credential.OIDCDir(dir, os.LookupEnv)}
 	if ok, err := cache.Hit(in, stdout); ok || err != nil {
 		return ok && err == nil, nil
 	}
