@@ -24,8 +24,11 @@ import (
 //
 // The file is named by a hash of the key, and the entry holds the key's parts that are
 // no secret (source, audience, server, token-service URL), which a read compares
-// exactly: the hash (FNV-1a, 128 bits) only spreads the names and need not resist
-// collisions, as a collision is a miss, never another job's token. It is not a
+// exactly, so two keys whose names collide are a miss unless they differ only in the
+// request token. That case would hand one job's token to another, and it cannot arise
+// on GitHub: the token-service URL names the run and the job, so two jobs never share
+// it. The hash (FNV-1a, 128 bits) is not collision-resistant, but nobody can aim a
+// collision at a name without the request token hashed into it. It is not a
 // cryptographic hash because those link crypto's FIPS packages, whose init work would
 // run before every kubectl call (internal/launcher's deps test forbids crypto).
 //
@@ -69,7 +72,8 @@ func OIDCDir(dir string, getenv func(string) (string, bool)) string {
 type oidcEntry struct {
 	// Source, Audience, Server and RequestURL are the key the entry is for, less the
 	// request token (a secret): a read hands the token out only when they are the
-	// caller's, exactly.
+	// caller's, exactly. RequestURL names the job (see OIDCCache), and no message shows
+	// it.
 	Source     string `json:"source"`
 	Audience   string `json:"audience"`
 	Server     string `json:"server"`
