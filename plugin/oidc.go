@@ -445,7 +445,7 @@ func (o *CredentialOptions) runOIDC(ctx context.Context) error {
 	in := credential.ReadOIDCEnv(o.Args.OIDC, os.LookupEnv)
 	in.ExecInfo, in.Clock, in.Stderr = info, o.Clock, o.IO.ErrOut
 	cache := credential.OIDCCache{Dir: credential.OIDCDir(dir, os.LookupEnv)}
-	fetch := actionstoken.Fetcher{}.Fetch
+	fetch := actionstoken.Fetcher{AllowHost: os.Getenv(actionstoken.EnvAllowHost)}.Fetch
 	switch {
 	case o.LockFD > 0:
 		return cache.DoHolding(ctx, in, fetch, os.NewFile(uintptr(o.LockFD), "lock"), o.IO.Out)

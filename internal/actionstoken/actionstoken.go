@@ -52,6 +52,24 @@ type Fetcher struct {
 	Backoff func(n int) time.Duration
 	// Deadline bounds the whole fetch; zero means Deadline.
 	Deadline time.Duration
+	// AllowHost is one more host the request token may go to besides GitHub's token
+	// service and this machine: a GitHub Enterprise Server's (EnvAllowHost).
+	AllowHost string
+}
+
+// GitHubHostSuffix ends the host name of every GitHub.com runner's token service.
+const GitHubHostSuffix = ".actions.githubusercontent.com"
+
+// EnvAllowHost names a GitHub Enterprise Server's token-service host, the one other
+// host the request token may go to. A kubeconfig's exec env: can set it as it can set
+// ACTIONS_ID_TOKEN_REQUEST_URL, so a kubeconfig is reviewed like a workflow.
+const EnvAllowHost = "KUBECTL_KYMA_OIDC_TOKEN_SERVICE_HOST"
+
+// allowedHost reports whether the request token may go to host: GitHub's token
+// service, this machine, or the host the user allowed.
+func (f Fetcher) allowedHost(host string) bool {
+	host = strings.ToLower(host)
+	return strings.HasSuffix(host, GitHubHostSuffix) || loopback(host) || (f.AllowHost != "" && host == strings.ToLower(f.AllowHost))
 }
 
 // Fetch returns an ID token for audience (empty: the service's default, the
@@ -66,6 +84,11 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 	// The request token is a bearer secret: it goes in the clear only to this machine.
 	if u.Scheme == "http" && !loopback(u.Hostname()) {
 		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is plain http to another machine, and the request token is sent only over https (or to this machine)")
+	}
+	// The request token mints ID tokens of any audience for the rest of the job, and a
+	// kubeconfig's exec env: can point ACTIONS_ID_TOKEN_REQUEST_URL anywhere.
+	if !f.allowedHost(u.Hostname()) {
+		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL names a host other than GitHub's token service (*" + GitHubHostSuffix + "), and kubectl-kyma sends the job's request token nowhere else: on GitHub Enterprise Server set " + EnvAllowHost + " to its token service's host")
 	}
 	if audience != "" {
 		// Appended to the runner's query as it is, as actions/toolkit's getIDToken does.
