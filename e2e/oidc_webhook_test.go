@@ -177,3 +177,87 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: %[5]q}]
 	// The admin (token file) never depended on the webhook.
 	admin("auth", "whoami")
 }
+
+// TestOIDCResourceRefusedWhereGardenerRefusesIt applies OpenIDConnect resources with the
+// real kubectl to the real apiserver: each one Gardener refuses on a Kyma cluster (by
+// the CRD's schema or by its validating webhook) is refused here too, naming the field,
+// and nothing is stored; the shapes Gardener takes are taken. Without the CRD's
+// x-kubernetes-validations the webhook's rules (an audience, not both audience fields,
+// no system: prefix, a positive maximum lifetime, a URL) let a bad trust through.
+func TestOIDCResourceRefusedWhereGardenerRefusesIt(t *testing.T) {
+	t.Parallel()
+	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
+	dir := t.TempDir()
+	apply := func(name, spec string) (string, error) {
+		t.Helper()
+		doc := fmt.Sprintf("apiVersion: authentication.gardener.cloud/v1alpha1\nkind: OpenIDConnect\nmetadata: {name: %s}\nspec:\n%s", name, spec)
+		file := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return kubectl(t, nil, "--kubeconfig", cluster.Kubeconfig, "apply", "-f", file)
+	}
+	const issuer = "  issuerURL: https://token.actions.githubusercontent.com\n  usernameClaim: repository\n"
+	refusedCases := []struct {
+		name, spec string
+		want       []string // in kubectl's message
+	}{
+		{"no audience", issuer, []string{"spec.audiences", "names no audience"}},
+		{"empty clientID, empty audiences", issuer + "  clientID: \"\"\n  audiences: []\n", []string{"spec.audiences", "names no audience"}},
+		{"clientID and audiences", issuer + "  clientID: https://api.example\n  audiences: [https://api.example]\n", []string{"spec.clientID", "set only one"}},
+		{"usernamePrefix system:", issuer + "  clientID: a\n  usernamePrefix: \"system:ci:\"\n", []string{"spec.usernamePrefix", "must not start with system:"}},
+		{"usernamePrefix exactly system:", issuer + "  clientID: a\n  usernamePrefix: \"system:\"\n", []string{"spec.usernamePrefix", "must not start with system:"}},
+		{"groupsPrefix system:", issuer + "  clientID: a\n  groupsClaim: groups\n  groupsPrefix: \"system:\"\n", []string{"spec.groupsPrefix", "must not start with system:"}},
+		{"maxTokenExpirationSeconds 0", issuer + "  clientID: a\n  maxTokenExpirationSeconds: 0\n", []string{"spec.maxTokenExpirationSeconds", "must be positive"}},
+		{"maxTokenExpirationSeconds negative", issuer + "  clientID: a\n  maxTokenExpirationSeconds: -60\n", []string{"spec.maxTokenExpirationSeconds", "must be positive"}},
+		{"issuer not a URL", "  issuerURL: \"https://token actions\"\n  usernameClaim: repository\n  clientID: a\n", []string{"spec.issuerURL", "is not a URL"}},
+		{"issuer http", "  issuerURL: http://token.actions.githubusercontent.com\n  usernameClaim: repository\n  clientID: a\n", []string{"spec.issuerURL", "https"}},
+		{"symmetric algorithm", issuer + "  clientID: a\n  supportedSigningAlgs: [HS256]\n", []string{"spec.supportedSigningAlgs[0]", "Unsupported value"}},
+		{"no username claim", "  issuerURL: https://token.actions.githubusercontent.com\n  clientID: a\n", []string{"spec.usernameClaim", "Required value"}},
+		{"empty username claim", issuer + "  clientID: a\n  usernameClaim: \"\"\n", []string{"spec.usernameClaim"}},
+	}
+	for i, c := range refusedCases {
+		name := fmt.Sprintf("e2e-refused-%s-%d", suffix, i)
+		out, err := apply(name, c.spec)
+		if err == nil {
+			_, _ = kubectl(t, nil, "--kubeconfig", cluster.Kubeconfig, "delete", "openidconnects.authentication.gardener.cloud", name)
+			t.Errorf("%s: kubectl apply took a resource Gardener refuses:\n%s", c.name, out)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: kubectl apply's message lacks %q:\n%s", c.name, w, out)
+			}
+		}
+		if got, err := kubectl(t, nil, "--kubeconfig", cluster.Kubeconfig, "get", "openidconnects.authentication.gardener.cloud", name); err == nil {
+			t.Errorf("%s: a refused resource is stored:\n%s", c.name, got)
+		}
+	}
+
+	acceptedCases := []struct{ name, spec string }{
+		{"clientID, as oidc trust writes", issuer + "  clientID: https://api.example\n  usernamePrefix: \"https://token.actions.githubusercontent.com#\"\n  requiredClaims: {repository: example/app, repository_id: \"42\"}\n"},
+		{"audiences only", issuer + "  audiences: [https://api.example, other]\n"},
+		{"prefixing disabled", issuer + "  clientID: a\n  usernamePrefix: \"-\"\n  groupsPrefix: \"-\"\n"},
+		{"prefix system without the colon", issuer + "  clientID: a\n  usernamePrefix: \"system\"\n  groupsPrefix: \"systems:\"\n"},
+		{"a positive maximum lifetime", issuer + "  clientID: a\n  maxTokenExpirationSeconds: 3600\n  supportedSigningAlgs: [RS256, ES256, PS512]\n"},
+	}
+	for i, c := range acceptedCases {
+		name := fmt.Sprintf("e2e-accepted-%s-%d", suffix, i)
+		out, err := apply(name, c.spec)
+		if err != nil {
+			t.Errorf("%s: kubectl apply refused a resource Gardener takes: %v\n%s", c.name, err, out)
+			continue
+		}
+		t.Cleanup(func() {
+			_, _ = kubectl(t, nil, "--kubeconfig", cluster.Kubeconfig, "delete", "openidconnects.authentication.gardener.cloud", name, "--ignore-not-found")
+		})
+	}
+
+	// Gardener's webhook judges updates as it judges creations: a stored trust cannot
+	// be changed into one it would refuse.
+	name := fmt.Sprintf("e2e-accepted-%s-0", suffix)
+	out, err := apply(name, issuer+"  clientID: https://api.example\n  audiences: [https://api.example]\n")
+	if err == nil || !strings.Contains(out, "spec.clientID") {
+		t.Errorf("updating a trust to set clientID and audiences: %v; want refused naming spec.clientID:\n%s", err, out)
+	}
+}

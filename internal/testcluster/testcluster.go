@@ -144,9 +144,12 @@ func Start(ctx context.Context, dir string, opts ...Options) (c *Cluster, err er
 		Kubeconfig: filepath.Join(dir, "admin.kubeconfig"),
 		Dir:        dir,
 	}
+	// started, not c: a `return nil, err` below sets c to nil before this runs, and
+	// what was started must still be stopped.
+	started := c
 	defer func() {
 		if err != nil {
-			_ = c.Stop()
+			_ = started.Stop()
 			c = nil
 		}
 	}()

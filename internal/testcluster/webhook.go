@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	_ "embed"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -100,15 +101,17 @@ func (c *Cluster) installCRDs(ctx context.Context) error {
 	client := c.adminHTTPClient()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	status, err := c.adminDo(ctx, client, http.MethodPost, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body)
+	status, answer, err := c.adminDo(ctx, client, http.MethodPost, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body)
 	if err != nil {
 		return fmt.Errorf("install the OpenIDConnect CRD: %w", err)
 	}
 	if status != http.StatusCreated && status != http.StatusConflict {
-		return fmt.Errorf("install the OpenIDConnect CRD: the apiserver answered %d", status)
+		// The answer names the rule the apiserver refused (a CEL rule over its cost
+		// budget, say): the CRD is ours, so this is a bug to read, not a secret.
+		return fmt.Errorf("install the OpenIDConnect CRD: the apiserver answered %d: %.2000s", status, answer)
 	}
 	for {
-		status, err := c.adminDo(ctx, client, http.MethodGet, oidcwebhook.ListPath, nil)
+		status, _, err := c.adminDo(ctx, client, http.MethodGet, oidcwebhook.ListPath, nil)
 		if err == nil && status == http.StatusOK {
 			return nil
 		}
@@ -129,18 +132,20 @@ func (c *Cluster) adminHTTPClient() *http.Client {
 	}
 }
 
-// adminDo sends one request as the admin and returns the status.
-func (c *Cluster) adminDo(ctx context.Context, client *http.Client, method, path string, body []byte) (int, error) {
+// adminDo sends one request as the admin and returns the status and up to 64 KiB of
+// the answer.
+func (c *Cluster) adminDo(ctx context.Context, client *http.Client, method, path string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.Server+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.AdminToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, answer, err
 }
