@@ -84,6 +84,9 @@ type Spec struct {
 		Keys []byte `json:"keys,omitempty"`
 	} `json:"jwks,omitempty"`
 	MaxTokenExpirationSeconds *int64 `json:"maxTokenExpirationSeconds,omitempty"`
+	// ExtraClaims must all be in a token; each is copied to the user's extra as
+	// gardener.cloud/user/<claim in lower case>.
+	ExtraClaims []string `json:"extraClaims,omitempty"`
 }
 
 // Lister returns the OpenIDConnect resources of the cluster.
@@ -179,16 +182,37 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*authen
 		return nil, fmt.Errorf("no OpenIDConnect resource trusts the issuer %q", iss)
 	}
 	slices.SortFunc(matching, func(x, y OpenIDConnect) int { return strings.Compare(x.Metadata.Name, y.Metadata.Name) })
-	var errs []error
+	// Gardener tries the resources of the issuer in Go map order (random) and stops at
+	// the first that authenticates the token; when that one yields a system: user the
+	// token is refused outright. So a token that any resource maps to a system: user is
+	// refused there some of the time, and it is refused here always: every resource is
+	// tried, and the first in name order that accepts is the answer otherwise.
+	var (
+		errs     []error
+		accepted *authenticationv1.UserInfo
+	)
 	for _, r := range matching {
 		u, err := a.authenticateWith(ctx, r, token)
-		if err == nil {
-			return u, nil
+		if errors.Is(err, errSystemUser) {
+			return nil, fmt.Errorf("%s: %w", r.Metadata.Name, err)
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", r.Metadata.Name, err))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Metadata.Name, err))
+			continue
+		}
+		if accepted == nil {
+			accepted = u
+		}
+	}
+	if accepted != nil {
+		return accepted, nil
 	}
 	return nil, errors.Join(errs...)
 }
+
+// errSystemUser marks a resource that maps the token to a user under system:, which
+// refuses the token whatever other resources say.
+var errSystemUser = errors.New("the user is in the reserved system: namespace")
 
 // list returns the resources, listing them again once the last listing is older than
 // the TTL; verifiers of resources gone or changed are dropped then.
@@ -291,6 +315,12 @@ func issuerClient(caBundle []byte) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, nil
 }
 
+// authenticateWith checks the token against one resource in the order Gardener does:
+// the maximum lifetime (GOWA's areExpirationRequirementsFulfilled, before the
+// signature), then kube-apiserver's JWT authenticator that GOWA builds from the
+// resource (signature, issuer, exp and nbf, audience, username, groups, required
+// claims), then GOWA's own rules on its answer (system: users, system: groups,
+// extraClaims).
 func (a *Authenticator) authenticateWith(ctx context.Context, r OpenIDConnect, token string) (*authenticationv1.UserInfo, error) {
 	s := r.Spec
 	audiences := s.Audiences
@@ -302,6 +332,9 @@ func (a *Authenticator) authenticateWith(ctx context.Context, r OpenIDConnect, t
 	}
 	if s.UsernameClaim == nil || *s.UsernameClaim == "" {
 		return nil, errors.New("the resource names no spec.usernameClaim")
+	}
+	if err := lifetimeWithin(token, s.MaxTokenExpirationSeconds); err != nil {
+		return nil, err
 	}
 	v, err := a.verifier(ctx, r)
 	if err != nil {
@@ -318,28 +351,49 @@ func (a *Authenticator) authenticateWith(ctx context.Context, r OpenIDConnect, t
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("decode the claims: %w", err)
 	}
+	name, ok := claims[*s.UsernameClaim].(string)
+	if !ok || name == "" {
+		return nil, fmt.Errorf("the username claim %q is not a non-empty string", *s.UsernameClaim)
+	}
+	if *s.UsernameClaim == "email" {
+		// kube-apiserver takes an email as the username only when email_verified, if
+		// the token has it, is the JSON value true.
+		if ev, has := claims["email_verified"]; has {
+			if b, ok := ev.(bool); !ok {
+				return nil, errors.New("the email_verified claim is not a boolean")
+			} else if !b {
+				return nil, errors.New("the email is not verified (email_verified is false)")
+			}
+		}
+	}
+	var groups []string
+	if s.GroupsClaim != nil && *s.GroupsClaim != "" {
+		// A string or a list of strings (or null); any other value refuses the token,
+		// as kube-apiserver's parse of the groups claim does.
+		switch g := claims[*s.GroupsClaim].(type) {
+		case nil:
+		case string:
+			groups = []string{g}
+		case []any:
+			for _, e := range g {
+				str, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("the groups claim %q is not a string or a list of strings", *s.GroupsClaim)
+				}
+				groups = append(groups, str)
+			}
+		default:
+			return nil, fmt.Errorf("the groups claim %q is not a string or a list of strings", *s.GroupsClaim)
+		}
+	}
 	for k, want := range s.RequiredClaims {
 		if got, ok := claims[k].(string); !ok || got != want {
 			return nil, fmt.Errorf("required claim %q is not %q", k, want)
 		}
 	}
-	if m := s.MaxTokenExpirationSeconds; m != nil {
-		iat, iok := claims["iat"].(float64)
-		exp, eok := claims["exp"].(float64)
-		if !iok || !eok {
-			return nil, errors.New("spec.maxTokenExpirationSeconds needs the iat and exp claims")
-		}
-		if exp-iat > float64(*m) {
-			return nil, fmt.Errorf("the token lives %ds, longer than the %ds allowed", int64(exp-iat), *m)
-		}
-	}
-	name, ok := claims[*s.UsernameClaim].(string)
-	if !ok || name == "" {
-		return nil, fmt.Errorf("the username claim %q is not a non-empty string", *s.UsernameClaim)
-	}
 	name = prefixed(s.UsernamePrefix, r.Metadata.Name) + name
 	if strings.HasPrefix(name, systemPrefix) {
-		return nil, fmt.Errorf("username %q is in the reserved system: namespace", name)
+		return nil, fmt.Errorf("username %q: %w", name, errSystemUser)
 	}
 	u := &authenticationv1.UserInfo{
 		Username: name,
@@ -348,26 +402,54 @@ func (a *Authenticator) authenticateWith(ctx context.Context, r OpenIDConnect, t
 			"gardener.cloud/authenticator/uid":  {r.Metadata.UID},
 		},
 	}
-	if s.GroupsClaim != nil && *s.GroupsClaim != "" {
-		prefix := prefixed(s.GroupsPrefix, r.Metadata.Name)
-		var groups []string
-		switch g := claims[*s.GroupsClaim].(type) {
-		case string:
-			groups = []string{g}
-		case []any:
-			for _, e := range g {
-				if str, ok := e.(string); ok {
-					groups = append(groups, str)
-				}
-			}
-		}
-		for _, g := range groups {
-			if g = prefix + g; !strings.HasPrefix(g, systemPrefix) {
-				u.Groups = append(u.Groups, g)
-			}
+	prefix := prefixed(s.GroupsPrefix, r.Metadata.Name)
+	for _, g := range groups {
+		if g = prefix + g; !strings.HasPrefix(g, systemPrefix) {
+			u.Groups = append(u.Groups, g)
 		}
 	}
+	for _, c := range s.ExtraClaims {
+		val, ok := claims[c]
+		if !ok {
+			return nil, fmt.Errorf("the token has no %q claim, which spec.extraClaims names", c)
+		}
+		str, ok := val.(string)
+		if !ok {
+			raw, err := json.Marshal(val)
+			if err != nil {
+				return nil, fmt.Errorf("encode the %q claim: %w", c, err)
+			}
+			str = string(raw)
+		}
+		u.Extra["gardener.cloud/user/"+strings.ToLower(c)] = authenticationv1.ExtraValue{str}
+	}
 	return u, nil
+}
+
+// lifetimeWithin holds a token to spec.maxTokenExpirationSeconds as GOWA does, on the
+// unverified payload: with a maximum set, iat and exp must be positive numbers, iat
+// before exp, and the whole seconds of exp-iat at most the maximum.
+func lifetimeWithin(token string, maxSeconds *int64) error {
+	if maxSeconds == nil {
+		return nil
+	}
+	var c map[string]any // names matched exactly, as GOWA reads them
+	if err := json.Unmarshal(unverifiedPayload(token), &c); err != nil {
+		return errors.New("the token is not a JWT")
+	}
+	iat, iok := c["iat"].(float64)
+	exp, eok := c["exp"].(float64)
+	switch {
+	case !iok || !eok:
+		return errors.New("spec.maxTokenExpirationSeconds needs the iat and exp claims as numbers")
+	case iat <= 0 || exp <= 0:
+		return errors.New("spec.maxTokenExpirationSeconds needs positive iat and exp claims")
+	case iat >= exp:
+		return errors.New("the token's iat is not before its exp")
+	case int64(exp-iat) > *maxSeconds:
+		return fmt.Errorf("the token lives %ds, longer than the %ds allowed", int64(exp-iat), *maxSeconds)
+	}
+	return nil
 }
 
 // prefixed applies Gardener's rule: unset or empty means the resource name and "/",
@@ -381,6 +463,19 @@ func prefixed(p *string, name string) string {
 	default:
 		return *p
 	}
+}
+
+// unverifiedPayload returns a JWT's payload, undecoded JSON and unverified, or nil.
+func unverifiedPayload(token string) []byte {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	return payload
 }
 
 // unverifiedIssuer reads iss from a JWT's payload without verifying it: only to pick

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -308,4 +309,174 @@ func TestServeTokenReview(t *testing.T) {
 
 func metaTypes(apiVersion, kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
+
+// TestRefusedAsGardenerRefuses holds the authenticator to what Gardener's
+// oidc-webhook-authenticator (and the kube-apiserver JWT authenticator it builds per
+// resource) refuses; each case was accepted before it was held (docs/wire.md).
+func TestRefusedAsGardenerRefuses(t *testing.T) {
+	is := newTestIssuer(t)
+	base := is.trust("ci-example-app", "example/app", "kyma")
+	with := func(edit func(*OpenIDConnect)) OpenIDConnect {
+		r := base
+		edit(&r)
+		return r
+	}
+	good := is.token(t, nil, "example/app", "kyma", nil)
+	cases := []struct {
+		name      string
+		resources []OpenIDConnect
+		token     string
+		wantErr   string
+	}{
+		// Gardener stops at the first resource whose user is under system: and refuses
+		// the token; it tries the resources in Go map order, so a token one resource
+		// maps to a system: user is refused some of the time there, and always here.
+		{name: "a system: user from one resource refuses the token another accepts",
+			resources: []OpenIDConnect{base, with(func(r *OpenIDConnect) {
+				r.Metadata.Name, r.Metadata.UID = "zz-no-prefix", "uid-zz"
+				r.Spec.UsernameClaim, r.Spec.UsernamePrefix = ptr("actor"), ptr("-")
+			})},
+			token:   is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["actor"] = "system:kube-controller-manager" }),
+			wantErr: "system:"},
+		{name: "maxTokenExpirationSeconds with iat after exp",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.MaxTokenExpirationSeconds = ptr(int64(600)) })},
+			token: is.token(t, nil, "example/app", "kyma", func(c map[string]any) {
+				c["iat"] = is.now.Add(10 * time.Minute).Unix()
+			}),
+			wantErr: "iat"},
+		{name: "maxTokenExpirationSeconds with iat 0",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.MaxTokenExpirationSeconds = ptr(int64(1) << 40) })},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["iat"] = 0 }),
+			wantErr:   "iat"},
+		{name: "maxTokenExpirationSeconds with iat a string",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.MaxTokenExpirationSeconds = ptr(int64(600)) })},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["iat"] = fmt.Sprint(is.now.Unix()) }),
+			wantErr:   "iat"},
+		{name: "an extraClaims claim the token lacks",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.ExtraClaims = []string{"repository_id"} })},
+			token:     good,
+			wantErr:   "repository_id"},
+		{name: "email not verified",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.UsernameClaim, r.Spec.RequiredClaims = ptr("email"), nil })},
+			token: is.token(t, nil, "example/app", "kyma", func(c map[string]any) {
+				c["email"], c["email_verified"] = "dev@example.com", false
+			}),
+			wantErr: "email"},
+		{name: "email_verified not a boolean",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.UsernameClaim, r.Spec.RequiredClaims = ptr("email"), nil })},
+			token: is.token(t, nil, "example/app", "kyma", func(c map[string]any) {
+				c["email"], c["email_verified"] = "dev@example.com", "true"
+			}),
+			wantErr: "email_verified"},
+		{name: "groups claim a number",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.GroupsClaim = ptr("teams") })},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["teams"] = 7 }),
+			wantErr:   "teams"},
+		{name: "groups claim a list with a number",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.GroupsClaim = ptr("teams") })},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["teams"] = []any{"ops", 7} }),
+			wantErr:   "teams"},
+		{name: "username claim a number",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.UsernameClaim, r.Spec.RequiredClaims = ptr("run_id"), nil })},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["run_id"] = 42 }),
+			wantErr:   "run_id"},
+		{name: "a required claim that is a number, not the string",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.RequiredClaims = map[string]string{"repository_id": "42"} })},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["repository_id"] = 42 }),
+			wantErr:   "repository_id"},
+		{name: "issuer with a trailing slash is another issuer",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) { r.Spec.IssuerURL += "/" })},
+			token:     good,
+			wantErr:   "no OpenIDConnect resource trusts"},
+		{name: "nbf more than 5 minutes ahead",
+			resources: []OpenIDConnect{base},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["nbf"] = is.now.Add(5*time.Minute + time.Second).Unix() }),
+			wantErr:   "before"},
+		{name: "exp a second ago, no leeway",
+			resources: []OpenIDConnect{base},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["exp"] = is.now.Add(-time.Second).Unix() }),
+			wantErr:   "expired"},
+		{name: "no exp",
+			resources: []OpenIDConnect{base},
+			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { delete(c, "exp") }),
+			wantErr:   "expired"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := &fakeLister{}
+			l.set(c.resources...)
+			u, err := newAuth(is, l).Authenticate(context.Background(), c.token)
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("got user %v, error %v; want refused with %q", u, err, c.wantErr)
+			}
+		})
+	}
+}
+
+// TestAcceptedAsGardenerAccepts: the edges of the same rules on the side Gardener takes.
+func TestAcceptedAsGardenerAccepts(t *testing.T) {
+	is := newTestIssuer(t)
+	base := is.trust("ci-example-app", "example/app", "kyma")
+	with := func(edit func(*OpenIDConnect)) OpenIDConnect {
+		r := base
+		edit(&r)
+		return r
+	}
+	cases := []struct {
+		name     string
+		resource OpenIDConnect
+		token    string
+		check    func(*testing.T, *authenticationv1.UserInfo)
+	}{
+		// GOWA compares the whole seconds of exp-iat (an int64 conversion).
+		{name: "a lifetime over the maximum by less than a second",
+			resource: with(func(r *OpenIDConnect) { r.Spec.MaxTokenExpirationSeconds = ptr(int64(300)) }),
+			token:    is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["exp"] = float64(is.now.Unix()) + 300.5 })},
+		{name: "a lifetime of exactly the maximum",
+			resource: with(func(r *OpenIDConnect) { r.Spec.MaxTokenExpirationSeconds = ptr(int64(300)) }),
+			token:    is.token(t, nil, "example/app", "kyma", nil)},
+		{name: "nbf up to 5 minutes ahead",
+			resource: base,
+			token:    is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["nbf"] = is.now.Add(5 * time.Minute).Unix() })},
+		{name: "extraClaims copied in lower case, numbers as JSON",
+			resource: with(func(r *OpenIDConnect) { r.Spec.ExtraClaims = []string{"Repository_ID", "ref"} }),
+			token: is.token(t, nil, "example/app", "kyma", func(c map[string]any) {
+				c["Repository_ID"] = 123456789
+			}),
+			check: func(t *testing.T, u *authenticationv1.UserInfo) {
+				if got := u.Extra["gardener.cloud/user/repository_id"]; len(got) != 1 || got[0] != "123456789" {
+					t.Errorf("extra repository_id %v, want [123456789]", got)
+				}
+				if got := u.Extra["gardener.cloud/user/ref"]; len(got) != 1 || got[0] != "refs/heads/main" {
+					t.Errorf("extra ref %v, want [refs/heads/main]", got)
+				}
+			}},
+		{name: "email verified",
+			resource: with(func(r *OpenIDConnect) { r.Spec.UsernameClaim, r.Spec.RequiredClaims = ptr("email"), nil }),
+			token: is.token(t, nil, "example/app", "kyma", func(c map[string]any) {
+				c["email"], c["email_verified"] = "dev@example.com", true
+			})},
+		{name: "groups claim one string, system: groups dropped",
+			resource: with(func(r *OpenIDConnect) { r.Spec.GroupsClaim, r.Spec.GroupsPrefix = ptr("teams"), ptr("-") }),
+			token:    is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["teams"] = "system:masters" }),
+			check: func(t *testing.T, u *authenticationv1.UserInfo) {
+				if len(u.Groups) != 0 {
+					t.Errorf("groups %v, want none", u.Groups)
+				}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := &fakeLister{}
+			l.set(c.resource)
+			u, err := newAuth(is, l).Authenticate(context.Background(), c.token)
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if c.check != nil {
+				c.check(t, u)
+			}
+		})
+	}
 }
