@@ -261,3 +261,116 @@ func TestOIDCResourceRefusedWhereGardenerRefusesIt(t *testing.T) {
 		t.Errorf("updating a trust to set clientID and audiences: %v; want refused naming spec.clientID:\n%s", err, out)
 	}
 }
+
+// newCIJob registers a job of the emulator's GitHub Actions with the given workflow
+// name and returns its token for audience.
+func (e *emulator) newCIJob(t testing.TB, workflow, audience string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"repository":"example/app","workflow":%q}`, workflow)
+	resp, err := e.client.Post(e.URL+"/emulator/v1/github-actions/jobs", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var job struct {
+		URL   string `json:"ACTIONS_ID_TOKEN_REQUEST_URL"`
+		Token string `json:"ACTIONS_ID_TOKEN_REQUEST_TOKEN"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("a job with workflow %q: %d %v", workflow, resp.StatusCode, err)
+	}
+	return e.ciToken(t, job.URL, job.Token, audience)
+}
+
+// TestOIDCWebhookRefusesTokensAsGardener: through the real apiserver, a token that a
+// trust maps to a user under system: is refused (a job's workflow name is the job's
+// to choose, so a trust keyed on it with no prefix would otherwise let a job act as
+// system:kube-controller-manager), a token without a claim the trust's extraClaims
+// names is refused, and the extraClaims of an accepted token are in the user's extra
+// as kubectl auth whoami shows them.
+func TestOIDCWebhookRefusesTokensAsGardener(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t)
+	ca, err := os.ReadFile(filepath.Join(e.StateDir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sfx := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
+	// Three trusts of the emulator's issuer, told apart by their audience.
+	manifest := fmt.Sprintf(`apiVersion: authentication.gardener.cloud/v1alpha1
+kind: OpenIDConnect
+metadata: {name: e2e-env-%[1]s}
+spec: {issuerURL: %[2]q, caBundle: %[3]s, clientID: env-%[1]s, usernameClaim: repository, extraClaims: [environment]}
+---
+apiVersion: authentication.gardener.cloud/v1alpha1
+kind: OpenIDConnect
+metadata: {name: e2e-sys-%[1]s}
+spec: {issuerURL: %[2]q, caBundle: %[3]s, clientID: sys-%[1]s, usernameClaim: workflow, usernamePrefix: "-"}
+---
+apiVersion: authentication.gardener.cloud/v1alpha1
+kind: OpenIDConnect
+metadata: {name: e2e-extra-%[1]s}
+spec: {issuerURL: %[2]q, caBundle: %[3]s, clientID: extra-%[1]s, usernameClaim: repository, extraClaims: [run_id, workflow]}
+`, sfx, e.URL, base64(ca))
+	file := filepath.Join(t.TempDir(), "trusts.yaml")
+	if err := os.WriteFile(file, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := kubectl(t, nil, "--kubeconfig", e.Cluster.Kubeconfig, "apply", "-f", file); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		_, _ = kubectl(t, nil, "--kubeconfig", e.Cluster.Kubeconfig, "delete", "-f", file, "--ignore-not-found")
+	})
+	whoami := func(token string) (string, error) {
+		return kubectl(t, nil, "--kubeconfig", tokenKubeconfig(t, e, token), "auth", "whoami", "-o", "json")
+	}
+
+	// Controls first: each shows its trust is live (the webhook lists every 2 s and the
+	// apiserver caches a refusal 10 s), so a refusal after them is the rule's.
+	extraTok := e.newCIJob(t, "deploy-"+sfx, "extra-"+sfx)
+	var out string
+	eventually(t, 40*time.Second, "a token with the extraClaims accepted", func() bool {
+		out, err = whoami(extraTok)
+		return err == nil
+	})
+	var review struct {
+		Status struct {
+			UserInfo struct {
+				Username string              `json:"username"`
+				Extra    map[string][]string `json:"extra"`
+			} `json:"userInfo"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &review); err != nil {
+		t.Fatalf("auth whoami -o json: %v\n%s", err, out)
+	}
+	ui := review.Status.UserInfo
+	if ui.Username != "e2e-extra-"+sfx+"/example/app" {
+		t.Errorf("username %q, want the resource name's default prefix and the repository", ui.Username)
+	}
+	if got := ui.Extra["gardener.cloud/user/workflow"]; len(got) != 1 || got[0] != "deploy-"+sfx {
+		t.Errorf("extra gardener.cloud/user/workflow = %v, want [deploy-%s]; extra: %v", got, sfx, ui.Extra)
+	}
+	if got := ui.Extra["gardener.cloud/user/run_id"]; len(got) != 1 || got[0] == "" {
+		t.Errorf("extra gardener.cloud/user/run_id = %v, want the job's run id", got)
+	}
+	if out, err := whoami(e.newCIJob(t, "deploy-"+sfx, "env-"+sfx)); err == nil || !refused(out) {
+		t.Errorf("a token without the environment claim the trust's extraClaims names: %v\n%s; want Unauthorized", err, out)
+	}
+
+	eventually(t, 40*time.Second, "a job named by its workflow accepted", func() bool {
+		out, err = kubectl(t, nil, "--kubeconfig", tokenKubeconfig(t, e, e.newCIJob(t, "deploy-"+sfx, "sys-"+sfx)), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		return err == nil
+	})
+	if strings.TrimSpace(out) != "deploy-"+sfx {
+		t.Fatalf("the workflow trust names the user %q, want deploy-%s", out, sfx)
+	}
+	sys := tokenKubeconfig(t, e, e.newCIJob(t, "system:kube-controller-manager", "sys-"+sfx))
+	if out, err := kubectl(t, nil, "--kubeconfig", sys, "auth", "whoami"); err == nil || !refused(out) {
+		t.Errorf("a job whose workflow is system:kube-controller-manager: %v\n%s; want Unauthorized", err, out)
+	}
+	if out, err := kubectl(t, nil, "--kubeconfig", sys, "get", "secrets", "-n", "kube-system"); err == nil || !refused(out) {
+		t.Errorf("a job whose workflow is system:kube-controller-manager reads kube-system secrets: %v\n%s", err, out)
+	}
+}
