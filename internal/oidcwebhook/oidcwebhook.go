@@ -13,7 +13,6 @@ package oidcwebhook
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -264,9 +263,9 @@ func (a *Authenticator) verifier(ctx context.Context, r OpenIDConnect) (*oidc.ID
 		if err := json.Unmarshal(r.Spec.JWKS.Keys, &set); err != nil {
 			return nil, fmt.Errorf("spec.jwks.keys is not a JSON Web Key Set: %w", err)
 		}
-		static := &oidc.StaticKeySet{}
-		for _, k := range set.Keys {
-			static.PublicKeys = append(static.PublicKeys, crypto.PublicKey(k.Public().Key))
+		static := kidKeySet{keys: set.Keys}
+		for _, a := range algs {
+			static.algs = append(static.algs, jose.SignatureAlgorithm(a))
 		}
 		keys = static
 	} else {
@@ -299,6 +298,31 @@ func (a *Authenticator) verifier(ctx context.Context, r OpenIDConnect) (*oidc.ID
 	a.verifiers[key] = v
 	a.mu.Unlock()
 	return v, nil
+}
+
+// kidKeySet is spec.jwks.keys as Gardener reads it: a token is verified with the key
+// whose kid is the kid of the token's first signature, and with no other key (go-oidc's
+// StaticKeySet would try every key, taking tokens Gardener refuses).
+type kidKeySet struct {
+	keys []jose.JSONWebKey
+	algs []jose.SignatureAlgorithm
+}
+
+func (s kidKeySet) VerifySignature(_ context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, s.algs)
+	if err != nil {
+		return nil, fmt.Errorf("parse the token: %w", err)
+	}
+	if len(jws.Signatures) == 0 {
+		return nil, errors.New("the token has no signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	for _, k := range s.keys {
+		if k.KeyID == kid {
+			return jws.Verify(k)
+		}
+	}
+	return nil, fmt.Errorf("no key of spec.jwks.keys has the token's kid %q", kid)
 }
 
 // issuerClient trusts caBundle, or the system's roots when it is empty.

@@ -401,6 +401,16 @@ func TestRefusedAsGardenerRefuses(t *testing.T) {
 			resources: []OpenIDConnect{base},
 			token:     is.token(t, nil, "example/app", "kyma", func(c map[string]any) { delete(c, "exp") }),
 			wantErr:   "expired"},
+		// GOWA verifies with the spec.jwks.keys key whose kid is the token's, only.
+		{name: "static JWKS whose key has another kid",
+			resources: []OpenIDConnect{with(func(r *OpenIDConnect) {
+				set := is.jwks()
+				set.Keys[0].KeyID = "k2"
+				r.Spec.CABundle = nil
+				r.Spec.JWKS.Keys, _ = json.Marshal(set)
+			})},
+			token:   good,
+			wantErr: "kid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
