@@ -309,7 +309,7 @@ type kidKeySet struct {
 }
 
 func (s kidKeySet) VerifySignature(_ context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, s.algs)
+	jws, err := jose.ParseSignedCompact(raw, s.algs)
 	if err != nil {
 		return nil, fmt.Errorf("parse the token: %w", err)
 	}
