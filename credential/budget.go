@@ -1,7 +1,6 @@
 package credential
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -140,8 +139,8 @@ func (c Cache) loadAny(k Key) *Entry {
 	if err != nil {
 		return nil
 	}
-	var e Entry
-	if json.Unmarshal(data, &e) != nil || e.IssuedAt.IsZero() {
+	e, err := decodeEntry(data)
+	if err != nil || e.IssuedAt.IsZero() {
 		return nil
 	}
 	return &e

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -166,24 +165,20 @@ func safeName(s string) string {
 	return b.String()
 }
 
+// maxEntry bounds what Load reads: an entry holds a token and a CA of a few kilobytes
+// each, and the bindings it superseded, so a larger file is not one Store wrote.
+const maxEntry = 1 << 20
+
 // Load reads an entry. A missing, unreadable or corrupt entry is nil: a cache miss,
 // never a reason to fail a kubectl call. So is one that others could read or change
 // (not 0600): its token may be known, or not ours; the refresh replaces it.
 func (c Cache) Load(k Key) *Entry {
-	f, err := privfile.OpenFile(c.Dir, c.path(k), os.O_RDONLY, 0)
+	data, err := privfile.ReadFileMax(c.Dir, c.path(k), maxEntry)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || privfile.Check(f.Name(), fi) != nil {
-		return nil
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil
-	}
-	var e Entry
-	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.BindingID == "" || e.ExpiresAt.IsZero() {
+	e, err := decodeEntry(data)
+	if err != nil || e.Token == "" || e.BindingID == "" || e.ExpiresAt.IsZero() {
 		return nil
 	}
 	return &e
@@ -211,8 +206,7 @@ func (c Cache) Entries(profile string) []*Entry {
 		if err != nil {
 			continue
 		}
-		var e Entry
-		if json.Unmarshal(data, &e) == nil && e.BindingID != "" && e.Environment != "" {
+		if e, err := decodeEntry(data); err == nil && e.BindingID != "" && e.Environment != "" {
 			out = append(out, &e)
 		}
 	}

@@ -1,7 +1,6 @@
 package credential
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -13,31 +12,6 @@ const (
 	apiV1      = "client.authentication.k8s.io/v1"
 	apiV1beta1 = "client.authentication.k8s.io/v1beta1"
 )
-
-// execCredential is the part of client-go's ExecCredential this plugin reads and
-// writes, written out by hand: importing client-go's types would link apimachinery and
-// its init work into every kubectl call.
-type execCredential struct {
-	Kind       string `json:"kind"`
-	APIVersion string `json:"apiVersion"`
-	Spec       struct {
-		Interactive bool `json:"interactive"`
-		// Cluster is set when the exec stanza has provideClusterInfo: true.
-		Cluster *struct {
-			Server                   string `json:"server"`
-			TLSServerName            string `json:"tls-server-name,omitempty"`
-			InsecureSkipTLSVerify    bool   `json:"insecure-skip-tls-verify,omitempty"`
-			CertificateAuthorityData []byte `json:"certificate-authority-data,omitempty"`
-			ProxyURL                 string `json:"proxy-url,omitempty"`
-		} `json:"cluster,omitempty"`
-	} `json:"spec"`
-	Status *execStatus `json:"status,omitempty"`
-}
-
-type execStatus struct {
-	ExpirationTimestamp string `json:"expirationTimestamp"`
-	Token               string `json:"token"`
-}
 
 // ExecInfo is what kubectl tells the plugin in KUBERNETES_EXEC_INFO.
 type ExecInfo struct {
@@ -64,36 +38,29 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 	if env == "" {
 		return ExecInfo{APIVersion: apiV1}, nil
 	}
-	var in execCredential
-	if err := json.Unmarshal([]byte(env), &in); err != nil {
+	apiVersion, cluster, err := decodeExecInfo(env)
+	if err != nil {
 		return ExecInfo{}, fmt.Errorf("KUBERNETES_EXEC_INFO is not an ExecCredential: %w", err)
 	}
-	info := ExecInfo{APIVersion: in.APIVersion}
-	switch in.APIVersion {
+	info := ExecInfo{APIVersion: apiVersion}
+	switch apiVersion {
 	case apiV1, apiV1beta1:
 	case "":
 		info.APIVersion = apiV1
 	default:
-		return ExecInfo{}, fmt.Errorf("KUBERNETES_EXEC_INFO asks for %s; this plugin speaks %s and %s", in.APIVersion, apiV1, apiV1beta1)
+		return ExecInfo{}, fmt.Errorf("KUBERNETES_EXEC_INFO asks for %s; this plugin speaks %s and %s", apiVersion, apiV1, apiV1beta1)
 	}
-	if in.Spec.Cluster == nil || in.Spec.Cluster.Server == "" {
+	if cluster == nil || cluster.Server == "" {
 		info.NoCluster = true
 	} else {
-		c := in.Spec.Cluster
-		info.Server, info.CAData = c.Server, c.CertificateAuthorityData
-		info.TLSServerName, info.InsecureSkipTLSVerify, info.ProxyURL = c.TLSServerName, c.InsecureSkipTLSVerify, c.ProxyURL
+		info.Server, info.CAData = cluster.Server, cluster.CAData
+		info.TLSServerName, info.InsecureSkipTLSVerify, info.ProxyURL = cluster.TLSServerName, cluster.InsecureSkipTLSVerify, cluster.ProxyURL
 	}
 	return info, nil
 }
 
 // writeExecCredential prints the token with the time client-go must ask again.
 func writeExecCredential(w io.Writer, apiVersion, token string, expiry time.Time) error {
-	out := execCredential{Kind: "ExecCredential", APIVersion: apiVersion}
-	out.Status = &execStatus{ExpirationTimestamp: expiry.UTC().Format(time.RFC3339), Token: token}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(data, '\n'))
+	_, err := w.Write(append(appendExecCredential(make([]byte, 0, 192+len(token)), apiVersion, token, expiry), '\n'))
 	return err
 }

@@ -121,8 +121,8 @@ func (c OIDCCache) load(in OIDCInput) *oidcEntry {
 	if err != nil {
 		return nil
 	}
-	var e oidcEntry
-	if json.Unmarshal(data, &e) != nil || e.Token == "" || e.Until.IsZero() || !e.Until.After(e.FetchedAt) || !e.isFor(in) {
+	e, err := decodeOIDCEntry(data)
+	if err != nil || e.Token == "" || e.Until.IsZero() || !e.Until.After(e.FetchedAt) || !e.isFor(in) {
 		return nil
 	}
 	return &e

@@ -21,6 +21,7 @@
 package privfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -259,14 +260,26 @@ func ReadFileMax(root, path string, limit int64) ([]byte, error) {
 	if err := Check(path, fi); err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
-		return io.ReadAll(f)
+	tooLarge := &UnsafeError{path, fmt.Sprintf("it is larger than %d bytes, more than kubectl-kyma ever writes there", limit)}
+	if limit > 0 && fi.Size() > limit {
+		return nil, tooLarge
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(data)) > limit {
-		return nil, &UnsafeError{path, fmt.Sprintf("it is larger than %d bytes, more than kubectl-kyma ever writes there", limit)}
+	// One buffer of the size stat gave, and room to see the end: io.ReadAll would grow
+	// its buffer from 512 bytes, each step a fresh allocation, which the credential
+	// helper's start pays for in page faults on every kubectl call.
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	r := io.Reader(f)
+	if limit > 0 {
+		r = io.LimitReader(f, limit+1)
 	}
-	return data, err
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	if limit > 0 && int64(buf.Len()) > limit {
+		return nil, tooLarge
+	}
+	return buf.Bytes(), nil
 }
 
 // WriteAtomic writes data to path, under root, through a temporary file in the same
