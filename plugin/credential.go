@@ -82,7 +82,7 @@ refresh margin of its expiry, or when the cluster refused it.`,
 	fl.Var(&o.callerFlag, "caller", "the calling kubectl's identity (set by kubectl-kyma itself on Windows)")
 	_ = fl.MarkHidden("caller")
 	fl.StringVar(&o.Args.OIDC.Source, credential.FlagOIDC, "", "hand out the CI job's own ID token instead of a binding's: github, gitlab or file (see 'kubectl kyma oidc')")
-	fl.StringVar(&o.Args.OIDC.Audience, credential.FlagAudience, "", "with --oidc: the audience the token is for (the trust's)")
+	fl.StringVar(&o.Args.OIDC.Audience, credential.FlagAudience, "", "with --oidc: the audience to ask for; only the server the kubeconfig calls (the default) is accepted")
 	fl.StringVar(&o.Args.OIDC.TokenEnv, credential.FlagTokenEnv, "", "with --oidc gitlab: the variable that holds the token (default "+credential.DefaultGitLabTokenEnv+")")
 	fl.StringVar(&o.Args.OIDC.TokenFile, credential.FlagTokenFile, "", "with --oidc file: the file that holds the token")
 	fl.Var(&o.Expiration, credential.FlagExpiration, "lifetime of the bindings it makes: seconds (600 to 7200) or a duration (10m to 2h); default the service's, 600")

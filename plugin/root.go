@@ -1,9 +1,12 @@
-// Package plugin is kubectl-kyma's command layer: one file per verb, each an options
-// struct with Complete, Validate and Run (as kubectl's own commands), taking its
-// streams and clients from a Factory so tests run commands in process.
+// Package plugin is kubectl-kyma's command layer: one file per verb, each built by
+// NewCmdX(f, runF) with an options struct whose Complete resolves what Run needs (the
+// streams, the clients, a clock) from the Factory, and whose Validate and Run use only
+// what it holds (as kubectl's own commands do). runF lets a test check the parsed flags
+// without running anything; other tests run commands in process.
 //
-// Commands only map flags to calls: HTTP lives in internal/provisioning and
-// internal/broker, the credential logic in package credential.
+// Commands only map flags to calls: the use cases live below plugin/ (internal/...),
+// HTTP in internal/apiclient and the clients built on it, the credential logic in
+// package credential.
 package plugin
 
 import (
