@@ -361,6 +361,13 @@ type Listed struct {
 	Roles []string `json:"roles"`
 	// Managed says kubectl-kyma made it (else another tool, such as Kyma's CLI).
 	Managed bool `json:"managed"`
+	// RepositoryID and OwnerID are the immutable ids the trust requires (the claims
+	// IDClaims names for its username claim), empty when it requires none.
+	RepositoryID string `json:"repositoryID,omitempty"`
+	OwnerID      string `json:"repositoryOwnerID,omitempty"`
+	// Pinned says the trust requires both ids: a repository made later under the
+	// same name is refused. A trust pinned by name only accepts it.
+	Pinned bool `json:"pinned"`
 }
 
 // List returns every OpenIDConnect resource of the cluster, with the repository it
@@ -398,7 +405,12 @@ func (c Client) List(ctx context.Context, audience string) ([]Listed, error) {
 			l.Bound = audience != "" && len(auds) == 1 && auds[0] == audience
 		}
 		if l.Repository == "" {
-			l.Repository = claims[DefaultRepositoryClaim]
+			claim = DefaultRepositoryClaim
+			l.Repository = claims[claim]
+		}
+		if repoClaim, ownerClaim, ok := IDClaims(claim); ok {
+			l.RepositoryID, l.OwnerID = claims[repoClaim], claims[ownerClaim]
+			l.Pinned = l.RepositoryID != "" && l.OwnerID != ""
 		}
 		var prefix *string
 		if p, ok := spec["usernamePrefix"].(string); ok {

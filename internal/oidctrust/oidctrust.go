@@ -22,7 +22,13 @@
 //	  clientID: https://api.c-1a2b3c.kyma.ondemand.com
 //	  usernameClaim: repository
 //	  usernamePrefix: "https://token.actions.githubusercontent.com#"
-//	  requiredClaims: {repository: example/app}
+//	  requiredClaims: {repository: example/app, repository_id: "74", repository_owner_id: "65"}
+//
+// A name alone is not an identity: GitHub lets a deleted or renamed repository's (or
+// owner's) name be taken again, and the new holder's jobs get tokens with the same
+// repository claim. So a trust also requires the immutable ids GitHub puts in every
+// token (repository_id, repository_owner_id; GitLab's project_id, namespace_id),
+// unless its maker opts out (NameOnly).
 package oidctrust
 
 import (
@@ -99,6 +105,14 @@ type Trust struct {
 	RepositoryClaim string
 	// RequiredClaims are further claims a token must carry with these exact values.
 	RequiredClaims map[string]string
+	// RepositoryID and OwnerID are the repository's and its owner's immutable ids
+	// (decimal), required as the claims IDClaims names, so that a repository made
+	// later under a recycled name is not trusted.
+	RepositoryID string
+	OwnerID      string
+	// NameOnly trusts the repository by its name alone, without the ids: whatever
+	// repository holds the name, now or later.
+	NameOnly bool
 	// CABundle is the PEM the authenticator trusts the issuer's TLS certificate with,
 	// for an issuer whose certificate the system's roots do not sign.
 	CABundle []byte
@@ -140,6 +154,9 @@ func (t Trust) Validate() error {
 			return errors.New("--required-claim needs a claim name: k=v")
 		}
 	}
+	if err := t.validateIDs(); err != nil {
+		return err
+	}
 	switch {
 	case t.Role.Name == "":
 		return errors.New("say what the repository may do: --clusterrole R [--namespace NS], or --role R --namespace NS")
@@ -149,6 +166,73 @@ func (t Trust) Validate() error {
 		return fmt.Errorf("a trust's role is a ClusterRole or a Role, not %q", t.Role.Kind)
 	}
 	return nil
+}
+
+// IDClaims are the claims that hold the immutable ids of the repository and of its
+// owner in tokens whose repository claim is claim: GitHub's repository_id and
+// repository_owner_id beside repository, GitLab's project_id and namespace_id beside
+// project_path. ok is false for a claim of another issuer, whose ids this package
+// does not know (--required-claim pins them).
+func IDClaims(claim string) (repositoryID, ownerID string, ok bool) {
+	switch claim {
+	case DefaultRepositoryClaim:
+		return "repository_id", "repository_owner_id", true
+	case "project_path":
+		return "project_id", "namespace_id", true
+	}
+	return "", "", false
+}
+
+// CheckID refuses an id that is not a positive decimal number, as GitHub's and
+// GitLab's ids are (and as the tokens carry them: strings of digits).
+func CheckID(flag, id string) error {
+	ok := id != "" && len(id) <= 19 && id[0] != '0'
+	for _, c := range id {
+		ok = ok && c >= '0' && c <= '9'
+	}
+	if !ok {
+		return fmt.Errorf("%s must be a positive decimal number, not %q", flag, id)
+	}
+	return nil
+}
+
+// validateIDs checks the ids: both or neither, numbers, not contradicted by
+// --required-claim, and present unless NameOnly says to go without.
+func (t Trust) validateIDs() error {
+	repoClaim, ownerClaim, known := IDClaims(t.claim())
+	given := t.RepositoryID != "" || t.OwnerID != ""
+	switch {
+	case given && t.NameOnly:
+		return errors.New("--name-only trusts the repository by its name alone: drop it, or drop --repository-id and --repository-owner-id")
+	case given && !known:
+		return fmt.Errorf("--repository-id and --repository-owner-id pin GitHub's repository claim or GitLab's project_path, not %q: pin your issuer's id claims with --required-claim CLAIM=ID", t.claim())
+	case given && (t.RepositoryID == "" || t.OwnerID == ""):
+		return errors.New("give both --repository-id and --repository-owner-id: the repository's id and its owner's")
+	case !given && known && !t.NameOnly:
+		return t.missingIDs()
+	}
+	if given {
+		if err := CheckID("--repository-id", t.RepositoryID); err != nil {
+			return err
+		}
+		if err := CheckID("--repository-owner-id", t.OwnerID); err != nil {
+			return err
+		}
+		for claim, id := range map[string]string{repoClaim: t.RepositoryID, ownerClaim: t.OwnerID} {
+			if v, ok := t.RequiredClaims[claim]; ok && v != id {
+				return fmt.Errorf("--required-claim %s=%s contradicts the id %s", claim, v, id)
+			}
+		}
+	}
+	return nil
+}
+
+// missingIDs is the one sentence that refuses a trust without ids.
+func (t Trust) missingIDs() error {
+	if t.claim() == DefaultRepositoryClaim {
+		return fmt.Errorf("pin %s by its immutable ids, since GitHub hands a deleted or renamed repository's name to whoever takes it next: pass --repository-id and --repository-owner-id (gh api repos/%s --jq '.id, .owner.id'), or --name-only to trust whatever repository holds the name", t.Repository, t.Repository)
+	}
+	return fmt.Errorf("pin %s by its immutable ids, since GitLab hands a deleted or renamed project's path to whoever takes it next: pass --repository-id PROJECT_ID and --repository-owner-id NAMESPACE_ID (the project_id and namespace_id claims), or --name-only to trust whatever project holds the path", t.Repository)
 }
 
 // ClusterAudience is the audience of every trust on the cluster whose API server is
@@ -229,6 +313,9 @@ func (t Trust) OpenIDConnect() *unstructured.Unstructured {
 		claims[k] = v
 	}
 	claims[t.claim()] = t.Repository
+	if repoClaim, ownerClaim, ok := IDClaims(t.claim()); ok && t.RepositoryID != "" {
+		claims[repoClaim], claims[ownerClaim] = t.RepositoryID, t.OwnerID
+	}
 	spec := map[string]any{
 		"issuerURL":      t.issuer(),
 		"clientID":       t.Audience,

@@ -37,7 +37,7 @@ func role(kind, name, ns string) *unstructured.Unstructured {
 }
 
 func trust() Trust {
-	return Trust{Repository: "example/app", Audience: "https://api.example", Role: Role{Kind: "ClusterRole", Name: "view"}}
+	return Trust{Repository: "example/app", Audience: "https://api.example", RepositoryID: "74", OwnerID: "65", Role: Role{Kind: "ClusterRole", Name: "view"}}
 }
 
 func TestOpenIDConnectIsWhatGardenerReads(t *testing.T) {
@@ -50,7 +50,7 @@ func TestOpenIDConnectIsWhatGardenerReads(t *testing.T) {
 		"clientID":       "https://api.example",
 		"usernameClaim":  "repository",
 		"usernamePrefix": "https://token.actions.githubusercontent.com#",
-		"requiredClaims": map[string]any{"repository": "example/app", "ref": "refs/heads/main"},
+		"requiredClaims": map[string]any{"repository": "example/app", "repository_id": "74", "repository_owner_id": "65", "ref": "refs/heads/main"},
 		"caBundle":       []byte("PEM"),
 	}
 	if d := cmp.Diff(want, got.Object["spec"]); d != "" {
@@ -107,6 +107,23 @@ func TestValidate(t *testing.T) {
 		{"role without namespace", func(t *Trust) { t.Role = Role{Kind: "Role", Name: "deployer"} }, "--role needs --namespace"},
 		{"contradicting claim", func(t *Trust) { t.RequiredClaims = map[string]string{"repository": "other/app"} }, "contradicts"},
 		{"no audience", func(t *Trust) { t.Audience = "" }, "audience"},
+		// The ids: both or neither, numbers, and none only when asked for.
+		{"no ids", func(t *Trust) { t.RepositoryID, t.OwnerID = "", "" }, "pin example/app by its immutable ids"},
+		{"no ids, name only", func(t *Trust) { t.RepositoryID, t.OwnerID, t.NameOnly = "", "", true }, ""},
+		{"ids and name only", func(t *Trust) { t.NameOnly = true }, "--name-only trusts the repository by its name alone"},
+		{"repository id alone", func(t *Trust) { t.OwnerID = "" }, "give both"},
+		{"owner id alone", func(t *Trust) { t.RepositoryID = "" }, "give both"},
+		{"id not a number", func(t *Trust) { t.RepositoryID = "app" }, "--repository-id must be a positive decimal number"},
+		{"id with a sign", func(t *Trust) { t.OwnerID = "-65" }, "--repository-owner-id must be a positive decimal number"},
+		{"id zero", func(t *Trust) { t.RepositoryID = "0" }, "positive decimal"},
+		{"id leading zero", func(t *Trust) { t.RepositoryID = "074" }, "positive decimal"},
+		{"id too long", func(t *Trust) { t.RepositoryID = "12345678901234567890" }, "positive decimal"},
+		{"id contradicted", func(t *Trust) { t.RequiredClaims = map[string]string{"repository_id": "75"} }, "--required-claim repository_id=75 contradicts the id 74"},
+		{"id repeated", func(t *Trust) { t.RequiredClaims = map[string]string{"repository_id": "74"} }, ""},
+		{"GitLab without ids", func(t *Trust) { t.RepositoryClaim, t.RepositoryID, t.OwnerID = "project_path", "", "" }, "--repository-id PROJECT_ID and --repository-owner-id NAMESPACE_ID"},
+		{"GitLab with ids", func(t *Trust) { t.RepositoryClaim = "project_path" }, ""},
+		{"ids of an unknown claim", func(t *Trust) { t.RepositoryClaim = "project" }, "pin your issuer's id claims with --required-claim"},
+		{"unknown claim without ids", func(t *Trust) { t.RepositoryClaim, t.RepositoryID, t.OwnerID = "project", "", "" }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := trust()
@@ -149,7 +166,8 @@ func TestApplyListDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Listed{{Name: tr.Name(), Repository: "example/app", Issuer: GitHubIssuer, Audience: "https://api.example", Bound: true,
-		UsernamePrefix: GitHubIssuer + "#", Username: GitHubIssuer + "#example/app", Roles: []string{"clusterrole view"}, Managed: true}}
+		UsernamePrefix: GitHubIssuer + "#", Username: GitHubIssuer + "#example/app", Roles: []string{"clusterrole view"}, Managed: true,
+		RepositoryID: "74", OwnerID: "65", Pinned: true}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("list (-want +got):\n%s", d)
 	}
@@ -458,5 +476,64 @@ func TestTrustAndUntrustLeaveOtherToolsObjects(t *testing.T) {
 		if _, err := c.Dynamic.Resource(gvr).Get(ctx, tr.Name(), metav1.GetOptions{}); err != nil {
 			t.Errorf("untrust deleted the other tool's %s: %v", gvr.Resource, err)
 		}
+	}
+}
+
+// A trust made by name only (before the ids, or with --name-only) is listed as such,
+// and trusting the repository again with its ids pins that same resource in place.
+func TestNameOnlyTrustIsListedAndPinnedInPlace(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, role("ClusterRole", "view", ""))
+	byName := trust()
+	byName.RepositoryID, byName.OwnerID, byName.NameOnly = "", "", true
+	if err := c.Apply(ctx, byName); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.List(ctx, "https://api.example")
+	if err != nil || len(got) != 1 || got[0].Pinned || got[0].RepositoryID != "" {
+		t.Fatalf("a name-only trust is listed %+v (%v), want it not pinned", got, err)
+	}
+	fc := c.Dynamic.(*fake.FakeDynamicClient)
+	fc.ClearActions()
+
+	if err := c.Apply(ctx, trust()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.List(ctx, "https://api.example")
+	if len(got) != 1 || !got[0].Pinned || got[0].RepositoryID != "74" || got[0].OwnerID != "65" || got[0].Name != byName.Name() {
+		t.Fatalf("after trusting with ids: %+v, want the one trust pinned to 74 and 65", got)
+	}
+	var verbs []string
+	for _, a := range fc.Actions() {
+		if a.GetResource() == OpenIDConnectGVR && a.GetVerb() != "get" && a.GetVerb() != "list" {
+			verbs = append(verbs, a.GetVerb())
+		}
+	}
+	if d := cmp.Diff([]string{"update"}, verbs); d != "" {
+		t.Errorf("what the second trust did to the OpenIDConnect resource (-want +got):\n%s", d)
+	}
+	after, _ := c.Dynamic.Resource(OpenIDConnectGVR).Get(ctx, byName.Name(), metav1.GetOptions{})
+	claims, _, _ := unstructured.NestedStringMap(after.Object, "spec", "requiredClaims")
+	if d := cmp.Diff(map[string]string{"repository": "example/app", "repository_id": "74", "repository_owner_id": "65"}, claims); d != "" {
+		t.Errorf("requiredClaims (-want +got):\n%s", d)
+	}
+}
+
+// GitLab's immutable claims are project_id and namespace_id.
+func TestGitLabTrustIsPinnedByProjectAndNamespaceID(t *testing.T) {
+	tr := trust()
+	tr.Issuer, tr.RepositoryClaim, tr.Repository = "https://gitlab.com", "project_path", "group/sub/project"
+	tr.RepositoryID, tr.OwnerID = "20", "72"
+	claims, _, _ := unstructured.NestedStringMap(tr.OpenIDConnect().Object, "spec", "requiredClaims")
+	if d := cmp.Diff(map[string]string{"project_path": "group/sub/project", "project_id": "20", "namespace_id": "72"}, claims); d != "" {
+		t.Errorf("requiredClaims (-want +got):\n%s", d)
+	}
+	c := newClient(t, role("ClusterRole", "view", ""))
+	if err := c.Apply(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.List(context.Background(), "https://api.example")
+	if len(got) != 1 || !got[0].Pinned || got[0].RepositoryID != "20" || got[0].OwnerID != "72" {
+		t.Errorf("listed %+v, want it pinned to project 20 in namespace 72", got)
 	}
 }
