@@ -63,19 +63,37 @@ type OIDCTrustOptions struct {
 	Job    credential.OIDC
 	DryRun bool
 	Output string
+	// GitHubAPIURL is where the repository's ids are looked up when no
+	// --repository-id is given: --github-api-url, else $GITHUB_API_URL (set in every
+	// GitHub Actions job), else GitHub's own API for GitHub's issuer. Empty when no
+	// look-up is due.
+	GitHubAPIURL string
+	// apiFlag is --github-api-url as given.
+	apiFlag string
 }
 
 // NewCmdOIDCTrust builds `oidc trust`; runF, when set, replaces Run (a flags test).
 func NewCmdOIDCTrust(f *Factory, runF func(*OIDCTrustOptions) error) *cobra.Command {
 	o := &OIDCTrustOptions{}
 	cmd := &cobra.Command{
-		Use:   "trust NAME|ID --repository OWNER/REPO (--clusterrole R [--namespace NS] | --role R --namespace NS)",
+		Use:   "trust NAME|ID --repository OWNER/REPO [--repository-id ID --repository-owner-id ID | --name-only] (--clusterrole R [--namespace NS] | --role R --namespace NS)",
 		Short: "Make the environment's cluster accept a repository's CI ID tokens, with a role",
 		Long: `Create or update, on the environment's cluster, an OpenIDConnect resource that accepts
 the issuer's ID tokens whose repository claim is OWNER/REPO and whose audience is the
 cluster's API server URL, and a ClusterRoleBinding (or a RoleBinding with --namespace)
 for the user they map to: the issuer's URL, '#' and the repository. Trusting the same
 repository again replaces its trust.
+
+A name is not enough: GitHub gives a deleted or renamed repository's name (or its
+owner's) to whoever takes it next, and their jobs' tokens carry the same repository
+claim. So the trust also requires the immutable ids every token carries,
+repository_id and repository_owner_id. Without --repository-id and
+--repository-owner-id they are looked up in GitHub's REST API (GET /repos/OWNER/REPO;
+GH_TOKEN or GITHUB_TOKEN for a private repository; --github-api-url or
+$GITHUB_API_URL for GitHub Enterprise Server). For GitLab (--repository-claim
+project_path) the ids are the project's and its namespace's (project_id,
+namespace_id), given with the same flags. --name-only trusts the name alone.
+Re-running trust with the ids pins a trust made by name only, in place.
 
 The audience is always the cluster's URL, never a choice: a token for this cluster is
 good at no other, and the credential helper asks for a token of the URL it is about to
@@ -86,9 +104,9 @@ The cluster is reached through a binding made for the purpose and deleted afterw
 user that runs 'kubectl-kyma credential --oidc github' (for another issuer, say where the
 job finds its token: --token-env VAR for GitLab, --token-file PATH). It holds no secret:
 check it in.`,
-		Example: `  kubectl kyma oidc trust my-kyma --repository example/app --clusterrole view --output-file ci.kubeconfig
-  kubectl kyma oidc trust my-kyma --repository example/app --role deployer --namespace apps --required-claim ref=refs/heads/main
-  kubectl kyma oidc trust my-kyma --repository group/project --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps --token-env KYMA_ID_TOKEN --output-file ci.kubeconfig`,
+		Example: `  kubectl kyma oidc trust my-kyma --repository example/app --role deployer --namespace apps --required-claim ref=refs/heads/main --output-file ci.kubeconfig
+  kubectl kyma oidc trust my-kyma --repository example/app --repository-id 74 --repository-owner-id 65 --clusterrole view
+  kubectl kyma oidc trust my-kyma --repository group/project --repository-id 20 --repository-owner-id 72 --issuer https://gitlab.com --repository-claim project_path --clusterrole edit --namespace apps --token-env KYMA_ID_TOKEN --output-file ci.kubeconfig`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
@@ -97,6 +115,10 @@ check it in.`,
 	fl.StringVar(&o.Trust.Repository, "repository", "", "the repository whose jobs may reach the cluster: OWNER/REPO (GitLab: GROUP/PROJECT)")
 	fl.StringVar(&o.Trust.Issuer, "issuer", oidctrust.GitHubIssuer, "the ID tokens' issuer URL")
 	fl.StringVar(&o.IssuerCA, "issuer-ca", "", "a PEM file of the CA that signs the issuer's TLS certificate, when the system's roots do not")
+	fl.StringVar(&o.Trust.RepositoryID, "repository-id", "", "the repository's immutable id (GitLab: the project's), required as the repository_id (project_id) claim; looked up on GitHub when not given")
+	fl.StringVar(&o.Trust.OwnerID, "repository-owner-id", "", "the immutable id of the repository's owner (GitLab: the project's namespace), required as the repository_owner_id (namespace_id) claim")
+	fl.BoolVar(&o.Trust.NameOnly, "name-only", false, "trust the repository by its name alone, without its ids: whatever repository holds the name, now or later")
+	fl.StringVar(&o.apiFlag, "github-api-url", "", "the GitHub REST API that the repository's ids are looked up in (default $GITHUB_API_URL, else "+oidctrust.GitHubAPIURL+" for GitHub's issuer)")
 	fl.StringVar(&o.Trust.RepositoryClaim, "repository-claim", oidctrust.DefaultRepositoryClaim, "the token claim that names the repository (GitLab: project_path)")
 	fl.StringVar(&o.ClusterRole, "clusterrole", "", "the ClusterRole to bind: cluster-wide, or in --namespace")
 	fl.StringVar(&o.Role, "role", "", "the Role to bind in --namespace")
@@ -131,7 +153,24 @@ func (o *OIDCTrustOptions) Complete(f *Factory, args []string) error {
 			return fmt.Errorf("read --issuer-ca: %w", err)
 		}
 	}
+	o.GitHubAPIURL = o.apiFlag
+	if o.GitHubAPIURL == "" {
+		o.GitHubAPIURL = os.Getenv("GITHUB_API_URL")
+	}
 	return nil
+}
+
+// lookUp says whether the repository's ids are to be looked up on GitHub: none given,
+// not --name-only, and GitHub's repository claim.
+func (o *OIDCTrustOptions) lookUp() bool {
+	t := o.Trust
+	return t.RepositoryID == "" && t.OwnerID == "" && !t.NameOnly && (t.RepositoryClaim == "" || t.RepositoryClaim == oidctrust.DefaultRepositoryClaim)
+}
+
+// isGitHubIssuer says whether issuer is GitHub's, or a GitHub Enterprise Cloud
+// issuer below it.
+func isGitHubIssuer(issuer string) bool {
+	return issuer == "" || issuer == oidctrust.GitHubIssuer || strings.HasPrefix(issuer, oidctrust.GitHubIssuer+"/")
 }
 
 // Validate checks the flags before any network call.
@@ -155,13 +194,45 @@ func (o *OIDCTrustOptions) Validate() error {
 	o.Job = job
 	t := o.Trust
 	t.Audience = "-" // the cluster's URL, known once it is reached
-	return t.Validate()
+	if o.lookUp() {
+		t.RepositoryID, t.OwnerID = "1", "1" // looked up in Run, before the cluster is reached
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case !o.lookUp() && o.apiFlag != "":
+		return errors.New("--github-api-url is where the repository's ids are looked up: drop it when --repository-id and --repository-owner-id (or --name-only) are given")
+	case !o.lookUp():
+		o.GitHubAPIURL = ""
+	case o.GitHubAPIURL == "" && isGitHubIssuer(t.Issuer):
+		o.GitHubAPIURL = oidctrust.GitHubAPIURL
+	case o.GitHubAPIURL == "":
+		return fmt.Errorf("the issuer %s is not GitHub's, so say where %s's ids come from: --github-api-url https://HOST/api/v3 (GitHub Enterprise Server), --repository-id and --repository-owner-id, or --name-only", t.Issuer, t.Repository)
+	}
+	return nil
 }
 
-// Run reaches the cluster, applies (or prints) the trust and writes the kubeconfig.
+// githubToken is the token the ids are looked up with, as GitHub's CLI reads it.
+func githubToken() string {
+	if t := os.Getenv("GH_TOKEN"); t != "" {
+		return t
+	}
+	return os.Getenv("GITHUB_TOKEN")
+}
+
+// Run looks up the repository's ids (when not given), reaches the cluster, applies (or
+// prints) the trust and writes the kubeconfig.
 func (o *OIDCTrustOptions) Run(ctx context.Context) error {
+	t := o.Trust
+	if o.lookUp() {
+		var err error
+		api := oidctrust.GitHubAPI{BaseURL: o.GitHubAPIURL, Token: githubToken()}
+		if t.RepositoryID, t.OwnerID, err = api.RepositoryIDs(ctx, t.Repository); err != nil {
+			return err
+		}
+	}
 	return o.access.with(ctx, o.Arg, func(env target, kc *binding.Kubeconfig, dyn dynamic.Interface) error {
-		t := o.Trust
 		aud, err := oidctrust.ClusterAudience(kc.Server)
 		if err != nil {
 			return err
@@ -180,6 +251,11 @@ func (o *OIDCTrustOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("trust %s on %s: %w", t.Repository, env.Name, err)
 		}
 		fmt.Fprintf(out, "%s trusts %s: ID tokens of %s for audience %s act as user %q with %s.\n", env.Name, t.Repository, t.Issuer, t.Audience, t.Username(), t.Role)
+		if repoClaim, ownerClaim, ok := oidctrust.IDClaims(t.RepositoryClaim); ok && t.RepositoryID != "" {
+			fmt.Fprintf(out, "Pinned to %s %s and %s %s: a repository made later under the same name is refused.\n", repoClaim, t.RepositoryID, ownerClaim, t.OwnerID)
+		} else {
+			fmt.Fprintf(o.IO.ErrOut, "warning: the trust of %s is by name only: a repository that takes the name later (after a delete or rename) is let in too\n", t.Repository)
+		}
 		if o.OutputFile == "" {
 			return nil
 		}
@@ -232,7 +308,7 @@ func NewCmdOIDCList(f *Factory, runF func(*OIDCListOptions) error) *cobra.Comman
 	o := &OIDCListOptions{}
 	cmd := &cobra.Command{
 		Use:               "list NAME|ID",
-		Short:             "List the environment's cluster's OIDC trusts: repository, issuer, audience, role, the user they act as",
+		Short:             "List the environment's cluster's OIDC trusts: repository, whether pinned by its ids, issuer, audience, role, the user they act as",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeEnvironments(f),
 		RunE:              runE(f, o, runF),
@@ -262,7 +338,7 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 			return err
 		}
 		l := printers.Listing{Kind: "OIDCTrust", Columns: []metav1.TableColumnDefinition{
-			printers.Column("REPOSITORY", false), printers.Column("ISSUER", false), printers.Column("AUDIENCE", false), printers.Column("ROLE", false),
+			printers.Column("REPOSITORY", false), printers.Column("PINNED", false), printers.Column("ISSUER", false), printers.Column("AUDIENCE", false), printers.Column("ROLE", false),
 			printers.Column("USERNAME", false), printers.Column("PREFIX", true), printers.Column("NAME", true)}}
 		for _, t := range trusts {
 			raw, err := json.Marshal(t)
@@ -278,11 +354,19 @@ func (o *OIDCListOptions) Run(ctx context.Context) error {
 			if user == "" {
 				user = "<none>" // no repository claim: not a trust of a repository
 			}
-			l.Rows = append(l.Rows, []any{t.Repository, t.Issuer, t.Audience, role, user, fmt.Sprintf("%q", t.UsernamePrefix), t.Name})
+			pinned := "ids"
+			if !t.Pinned {
+				pinned = "name only"
+			}
+			l.Rows = append(l.Rows, []any{t.Repository, pinned, t.Issuer, t.Audience, role, user, fmt.Sprintf("%q", t.UsernamePrefix), t.Name})
 			l.Names = append(l.Names, t.Name)
 			if !t.Bound {
 				fmt.Fprintf(o.IO.ErrOut, "warning: the trust %s of %s accepts audience %q, not this cluster's URL %s: not bound to this cluster; re-run 'kubectl kyma oidc trust %s --repository %s ...'\n",
 					t.Name, t.Repository, t.Audience, aud, env.Name, t.Repository)
+			}
+			if !t.Pinned && t.Repository != "" {
+				fmt.Fprintf(o.IO.ErrOut, "warning: the trust %s of %s is pinned by name only: a repository that takes the name later is let in too; re-run 'kubectl kyma oidc trust %s --repository %s ...' to pin its ids\n",
+					t.Name, t.Repository, env.Name, t.Repository)
 			}
 		}
 		return o.Print(o.IO.Out, o.IO.ErrOut, l)

@@ -31,6 +31,7 @@ func runOIDC(t *testing.T, args []string, build func(f *Factory) *cobra.Command)
 }
 
 func TestOIDCTrustFlags(t *testing.T) {
+	t.Setenv("GITHUB_API_URL", "") // as outside a GitHub Actions job
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, []byte("PEM"), 0o600); err != nil {
 		t.Fatal(err)
@@ -43,30 +44,46 @@ func TestOIDCTrustFlags(t *testing.T) {
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--output-file", "ci.kubeconfig"},
 			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "github"}, Trust: oidctrust.Trust{
 				Repository: "example/app", Issuer: oidctrust.GitHubIssuer, RepositoryClaim: "repository",
-				RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
+				RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}},
+				GitHubAPIURL: oidctrust.GitHubAPIURL}}, // the ids are looked up on GitHub
 		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--role", "deployer", "--namespace", "apps",
 			"--issuer", "https://127.0.0.1:8443/oidc", "--issuer-ca", ca, "--required-claim", "ref=refs/heads/main",
-			"--dry-run", "-o", "yaml"},
+			"--repository-id", "74", "--repository-owner-id", "65", "--dry-run", "-o", "yaml"},
 			want: &OIDCTrustOptions{Arg: "my-kyma", Role: "deployer", Namespace: "apps", IssuerCA: ca, DryRun: true, Output: "yaml",
 				RequiredClaims: []string{"ref=refs/heads/main"}, Trust: oidctrust.Trust{
-					Repository: "example/app", Issuer: "https://127.0.0.1:8443/oidc", RepositoryClaim: "repository",
+					Repository: "example/app", Issuer: "https://127.0.0.1:8443/oidc", RepositoryClaim: "repository", RepositoryID: "74", OwnerID: "65",
 					CABundle: []byte("PEM"), RequiredClaims: map[string]string{"ref": "refs/heads/main"},
 					Role: oidctrust.Role{Kind: "Role", Name: "deployer", Namespace: "apps"}}}},
 		// GitLab's issuer: the job reads its token from the variable id_tokens fills.
 		{args: []string{"trust", "my-kyma", "--repository", "group/sub/project", "--issuer", "https://gitlab.com", "--repository-claim", "project_path",
-			"--clusterrole", "edit", "--token-env", "KYMA_ID_TOKEN", "--output-file", "ci.kubeconfig"},
+			"--repository-id", "20", "--repository-owner-id", "72", "--clusterrole", "edit", "--token-env", "KYMA_ID_TOKEN", "--output-file", "ci.kubeconfig"},
 			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "edit", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "gitlab", TokenEnv: "KYMA_ID_TOKEN"},
-				Trust: oidctrust.Trust{Repository: "group/sub/project", Issuer: "https://gitlab.com", RepositoryClaim: "project_path",
+				Trust: oidctrust.Trust{Repository: "group/sub/project", Issuer: "https://gitlab.com", RepositoryClaim: "project_path", RepositoryID: "20", OwnerID: "72",
 					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "edit"}}}},
-		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ci.example", "--clusterrole", "view", "--token-file", "/var/run/token", "--output-file", "ci.kubeconfig"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ci.example", "--clusterrole", "view", "--token-file", "/var/run/token", "--output-file", "ci.kubeconfig", "--name-only"},
 			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "file", TokenFile: "/var/run/token"},
-				Trust: oidctrust.Trust{Repository: "example/app", Issuer: "https://ci.example", RepositoryClaim: "repository",
+				Trust: oidctrust.Trust{Repository: "example/app", Issuer: "https://ci.example", RepositoryClaim: "repository", NameOnly: true,
 					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
 		// A GitHub Enterprise Server's issuer is no GitHub URL: --oidc github says it is one.
-		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ghe.example/_services/token", "--clusterrole", "view", "--oidc", "github", "--output-file", "ci.kubeconfig"},
+		// ... and its ids are looked up in its own API.
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ghe.example/_services/token", "--clusterrole", "view", "--oidc", "github", "--output-file", "ci.kubeconfig",
+			"--github-api-url", "https://ghe.example/api/v3"},
 			want: &OIDCTrustOptions{Arg: "my-kyma", ClusterRole: "view", OutputFile: "ci.kubeconfig", Job: credential.OIDC{Source: "github"},
 				Trust: oidctrust.Trust{Repository: "example/app", Issuer: "https://ghe.example/_services/token", RepositoryClaim: "repository",
-					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}}}},
+					RequiredClaims: map[string]string{}, Role: oidctrust.Role{Kind: "ClusterRole", Name: "view"}},
+				GitHubAPIURL: "https://ghe.example/api/v3", apiFlag: "https://ghe.example/api/v3"}},
+		// The ids: a GitHub Enterprise Server issuer needs its API named, or the ids given.
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ghe.example/_services/token", "--clusterrole", "view"},
+			wantErr: "the issuer https://ghe.example/_services/token is not GitHub's, so say where example/app's ids come from: --github-api-url"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--repository-id", "74"}, wantErr: "give both --repository-id and --repository-owner-id"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--repository-id", "74", "--repository-owner-id", "sixty-five"},
+			wantErr: "--repository-owner-id must be a positive decimal number"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--repository-id", "74", "--repository-owner-id", "65", "--name-only"},
+			wantErr: "--name-only trusts the repository by its name alone"},
+		{args: []string{"trust", "my-kyma", "--repository", "example/app", "--clusterrole", "view", "--name-only", "--github-api-url", "https://ghe.example/api/v3"},
+			wantErr: "drop it when --repository-id"},
+		{args: []string{"trust", "my-kyma", "--repository", "group/project", "--issuer", "https://gitlab.com", "--repository-claim", "project_path", "--clusterrole", "view"},
+			wantErr: "pass --repository-id PROJECT_ID and --repository-owner-id NAMESPACE_ID"},
 		{args: []string{"trust", "my-kyma", "--repository", "group/project", "--issuer", "https://gitlab.com", "--clusterrole", "view", "--output-file", "ci.kubeconfig"},
 			wantErr: "--output-file: the issuer https://gitlab.com is not GitHub's, so say where the job finds its token: --token-env VAR"},
 		{args: []string{"trust", "my-kyma", "--repository", "group/project", "--issuer", "https://gitlab.com", "--clusterrole", "view", "--token-env", "V"},
@@ -219,6 +236,27 @@ func TestKubeconfigOIDCWritesTheJobsUser(t *testing.T) {
 	} {
 		if err := e.run(bad...); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// In a GitHub Actions job, $GITHUB_API_URL names the API the ids are looked up in
+// (a GitHub Enterprise Server's own); --github-api-url wins over it.
+func TestOIDCTrustTakesTheJobsGitHubAPIURL(t *testing.T) {
+	t.Setenv("GITHUB_API_URL", "https://ghe.example/api/v3")
+	for flag, want := range map[string]string{"": "https://ghe.example/api/v3", "https://other.example/api/v3": "https://other.example/api/v3"} {
+		args := []string{"trust", "my-kyma", "--repository", "example/app", "--issuer", "https://ghe.example/_services/token", "--clusterrole", "view"}
+		if flag != "" {
+			args = append(args, "--github-api-url", flag)
+		}
+		var got *OIDCTrustOptions
+		if err := runOIDC(t, args, func(f *Factory) *cobra.Command {
+			return NewCmdOIDCTrust(f, func(o *OIDCTrustOptions) error { got = o; return nil })
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got.GitHubAPIURL != want {
+			t.Errorf("--github-api-url %q: the ids are looked up at %q, want %q", flag, got.GitHubAPIURL, want)
 		}
 	}
 }
