@@ -252,6 +252,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET "+oidcJWKSPath, s.handleJWKS)
 	mux.HandleFunc("GET "+oidcTokenPath, s.handleIDToken)
 	mux.HandleFunc("POST "+oidcJobsPath, s.handleNewJob)
+	mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleGitHubRepository)
 	for _, m := range []string{"GET", "POST", "DELETE"} {
 		mux.HandleFunc(m+" /emulator/v1/faults", s.handleFaults)
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"net"
 	"net/http"
@@ -51,6 +52,32 @@ type ghJob struct {
 	Repository string `json:"repository"`
 	Ref        string `json:"ref"`
 	Workflow   string `json:"workflow"`
+	// RepositoryID and OwnerID are the immutable ids its tokens carry.
+	RepositoryID string `json:"repository_id"`
+	OwnerID      string `json:"repository_owner_id"`
+}
+
+// githubID is the emulated GitHub's id of the repository or owner named name: a
+// number derived from the name (case-insensitive, as GitHub's names are), the same
+// on every run, so a trust's looked-up ids match the default job's. A repository
+// re-created under a recycled name is played by a job with ids of its own
+// (JobRequest.RepositoryID).
+func githubID(kind, name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(kind + "\n" + strings.ToLower(name)))
+	return 100_000_000 + h.Sum64()%900_000_000
+}
+
+// withIDs gives a job without ids those of its repository's name.
+func (j ghJob) withIDs() ghJob {
+	owner, _, _ := strings.Cut(j.Repository, "/")
+	if j.RepositoryID == "" {
+		j.RepositoryID = fmt.Sprint(githubID("repository", j.Repository))
+	}
+	if j.OwnerID == "" {
+		j.OwnerID = fmt.Sprint(githubID("owner", owner))
+	}
+	return j
 }
 
 // issuer signs GitHub-shaped ID tokens with an RSA key kept in the state folder, so
@@ -150,7 +177,7 @@ func (s *server) handleOIDCDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"scopes_supported":                      []string{"openid"},
 		"claims_supported": []string{"sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "ref_type",
-			"repository", "repository_owner", "workflow", "event_name", "actor", "run_id", "runner_environment"},
+			"repository", "repository_id", "repository_owner", "repository_owner_id", "workflow", "event_name", "actor", "run_id", "runner_environment"},
 	})
 }
 
@@ -182,22 +209,26 @@ func (s *server) handleIDToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.opts.now()
 	claims := map[string]any{
-		"iss":                s.baseURL,
-		"sub":                "repo:" + job.Repository + ":ref:" + job.Ref,
-		"aud":                aud,
-		"iat":                now.Unix(),
-		"nbf":                now.Unix(),
-		"exp":                now.Add(s.opts.OIDCTokenTTL).Unix(),
-		"jti":                newUUID(),
-		"repository":         job.Repository,
-		"repository_owner":   owner,
-		"ref":                job.Ref,
-		"ref_type":           "branch",
-		"workflow":           job.Workflow,
-		"event_name":         "push",
-		"actor":              owner,
-		"run_id":             fmt.Sprint(10000 + randomInt(89999)),
-		"runner_environment": "self-hosted",
+		"iss":              s.baseURL,
+		"sub":              "repo:" + job.Repository + ":ref:" + job.Ref,
+		"aud":              aud,
+		"iat":              now.Unix(),
+		"nbf":              now.Unix(),
+		"exp":              now.Add(s.opts.OIDCTokenTTL).Unix(),
+		"jti":              newUUID(),
+		"repository":       job.Repository,
+		"repository_owner": owner,
+		// GitHub's tokens carry the ids as strings of digits, as requiredClaims
+		// (string values only) can match them.
+		"repository_id":       job.RepositoryID,
+		"repository_owner_id": job.OwnerID,
+		"ref":                 job.Ref,
+		"ref_type":            "branch",
+		"workflow":            job.Workflow,
+		"event_name":          "push",
+		"actor":               owner,
+		"run_id":              fmt.Sprint(10000 + randomInt(89999)),
+		"runner_environment":  "self-hosted",
 	}
 	signed, err := s.issuer.sign(claims)
 	if err != nil {
@@ -228,6 +259,12 @@ type JobRequest struct {
 	Repository string `json:"repository"`
 	Ref        string `json:"ref,omitempty"`
 	Workflow   string `json:"workflow,omitempty"`
+	// RepositoryID and RepositoryOwnerID, when set, are the ids of the job's
+	// repository and owner (decimal): a repository (or owner) made anew under a name
+	// another had before. Unset, the name's own ids, as GET /repos/OWNER/REPO
+	// answers them.
+	RepositoryID      string `json:"repositoryId,omitempty"`
+	RepositoryOwnerID string `json:"repositoryOwnerId,omitempty"`
 }
 
 // JobVariables is its answer: the job's variables, as github-actions.env holds them
@@ -263,12 +300,43 @@ func (s *server) handleNewJob(w http.ResponseWriter, r *http.Request) {
 	if req.Workflow != "" {
 		job.Workflow = req.Workflow
 	}
+	for _, id := range []string{req.RepositoryID, req.RepositoryOwnerID} {
+		if id != "" && !isDecimalID(id) {
+			http.Error(w, "repositoryId and repositoryOwnerId are positive decimal numbers", http.StatusBadRequest)
+			return
+		}
+	}
+	job.RepositoryID, job.OwnerID = req.RepositoryID, req.RepositoryOwnerID
 	writeJSON(w, http.StatusCreated, JobVariables{
 		RequestURL:   s.baseURL + oidcTokenPath + oidcTokenAPIQuery,
-		RequestToken: s.issuer.newJob(job),
+		RequestToken: s.issuer.newJob(job.withIDs()),
 	})
 }
 
+func isDecimalID(id string) bool {
+	ok := id != "" && len(id) <= 19 && id[0] != '0'
+	for _, c := range id {
+		ok = ok && c >= '0' && c <= '9'
+	}
+	return ok
+}
+
 func (s *server) defaultJob() ghJob {
-	return ghJob{Repository: s.opts.OIDCRepository, Ref: "refs/heads/main", Workflow: "deploy"}
+	return ghJob{Repository: s.opts.OIDCRepository, Ref: "refs/heads/main", Workflow: "deploy"}.withIDs()
+}
+
+// handleGitHubRepository is GitHub's REST API GET /repos/{owner}/{repo}, as `oidc
+// trust` reads it: the repository's id, full name and owner (login, id), ids as JSON
+// numbers. Every OWNER/REPO exists, with the ids of its name (githubID).
+func (s *server) handleGitHubRepository(w http.ResponseWriter, r *http.Request) {
+	owner, name := r.PathValue("owner"), r.PathValue("repo")
+	repo := owner + "/" + name
+	if checkRepository(repo) != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": githubID("repository", repo), "name": name, "full_name": repo, "private": false,
+		"owner": map[string]any{"login": owner, "id": githubID("owner", owner), "type": "Organization"},
+	})
 }

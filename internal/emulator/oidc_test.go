@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -135,14 +136,15 @@ func TestGitHubActionsJobOfAnotherRepository(t *testing.T) {
 	if c["repository"] != "mallory/fork" || c["sub"] != "repo:mallory/fork:ref:refs/heads/dev" || c["repository_owner"] != "mallory" {
 		t.Errorf("other job's claims: %v", c)
 	}
+	forkID, _ := c["repository_id"].(string)
 	if c["exp"].(float64)-c["iat"].(float64) != 60 {
 		t.Errorf("token lives %vs, want the 60s of OIDCTokenTTL", c["exp"].(float64)-c["iat"].(float64))
 	}
 	// The default job is still the configured repository's.
 	env := tt.githubEnv()
 	tt.idToken(env["ACTIONS_ID_TOKEN_REQUEST_URL"], env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], "kyma-ci").json(t, &body)
-	if c := tt.verify(body.Value); c["repository"] != "acme/site" {
-		t.Errorf("default job's repository = %v, want acme/site", c["repository"])
+	if c := tt.verify(body.Value); c["repository"] != "acme/site" || c["repository_id"] == forkID {
+		t.Errorf("default job's repository = %v (id %v), want acme/site with an id other than mallory/fork's %s", c["repository"], c["repository_id"], forkID)
 	}
 	if r := tt.do("POST", oidcJobsPath, JobRequest{Repository: "no-slash"}, nil); r.status != 400 {
 		t.Errorf("job of repository %q: %d, want 400", "no-slash", r.status)
@@ -178,6 +180,72 @@ func TestOIDCRepositoryOption(t *testing.T) {
 	for _, bad := range []string{"app", "/app", "example/", "a/b/c", "a b/c"} {
 		if err := (Options{StateDir: "x", Kubeconfig: "k", OIDCRepository: bad}).withDefaults().validate(); err == nil || !strings.Contains(err.Error(), "--oidc-repository") {
 			t.Errorf("OIDCRepository %q: %v, want an --oidc-repository error", bad, err)
+		}
+	}
+}
+
+// The tokens carry repository_id and repository_owner_id as GitHub's do: strings of
+// digits. GET /repos/OWNER/REPO answers the same ids (as JSON numbers, as GitHub's
+// REST API does), and a job of a repository made anew under the name has its own.
+func TestGitHubActionsRepositoryIDs(t *testing.T) {
+	tt := newTester(t, func(o *Options) { o.OIDCRepository = "acme/site" })
+	var body struct {
+		Value string `json:"value"`
+	}
+	env := tt.githubEnv()
+	tt.idToken(env["ACTIONS_ID_TOKEN_REQUEST_URL"], env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], "kyma-ci").json(t, &body)
+	c := tt.verify(body.Value)
+	repoID, rok := c["repository_id"].(string)
+	ownerID, ook := c["repository_owner_id"].(string)
+	if !rok || !ook || !isDecimalID(repoID) || !isDecimalID(ownerID) || repoID == ownerID {
+		t.Fatalf("repository_id %#v, repository_owner_id %#v: want two strings of digits", c["repository_id"], c["repository_owner_id"])
+	}
+
+	r := tt.do("GET", "/repos/acme/site", nil, nil)
+	if r.status != 200 {
+		t.Fatalf("GET /repos/acme/site: %d %s", r.status, r.body)
+	}
+	var repo struct {
+		ID       json.Number `json:"id"`
+		FullName string      `json:"full_name"`
+		Owner    struct {
+			Login string      `json:"login"`
+			ID    json.Number `json:"id"`
+		} `json:"owner"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(r.body)))
+	dec.UseNumber()
+	if err := dec.Decode(&repo); err != nil {
+		t.Fatal(err)
+	}
+	if repo.ID.String() != repoID || repo.Owner.ID.String() != ownerID || repo.FullName != "acme/site" || repo.Owner.Login != "acme" {
+		t.Errorf("GET /repos/acme/site = %s, want id %s and owner.id %s as the token's", r.body, repoID, ownerID)
+	}
+	if _, err := repo.ID.Int64(); err != nil {
+		t.Errorf("id %q is not a JSON number: %v", repo.ID, err)
+	}
+
+	// Another repository of the same owner: its own id, the owner's id.
+	var job JobVariables
+	tt.do("POST", oidcJobsPath, JobRequest{Repository: "acme/blog"}, nil).json(t, &job)
+	tt.idToken(job.RequestURL, job.RequestToken, "kyma-ci").json(t, &body)
+	if c := tt.verify(body.Value); c["repository_id"] == repoID || c["repository_owner_id"] != ownerID {
+		t.Errorf("acme/blog: repository_id %v, repository_owner_id %v; want an id of its own and acme's %s", c["repository_id"], c["repository_owner_id"], ownerID)
+	}
+	// acme/site deleted and made again (by acme, or by whoever took the name acme):
+	// same name, new ids.
+	r = tt.do("POST", oidcJobsPath, JobRequest{Repository: "acme/site", RepositoryID: "555", RepositoryOwnerID: "666"}, nil)
+	if r.status != 201 {
+		t.Fatalf("job of the re-created repository: %d %s", r.status, r.body)
+	}
+	r.json(t, &job)
+	tt.idToken(job.RequestURL, job.RequestToken, "kyma-ci").json(t, &body)
+	if c := tt.verify(body.Value); c["repository"] != "acme/site" || c["repository_id"] != "555" || c["repository_owner_id"] != "666" {
+		t.Errorf("re-created repository's claims: %v", c)
+	}
+	for _, bad := range []string{"0", "-1", "12a", "0555"} {
+		if r := tt.do("POST", oidcJobsPath, JobRequest{Repository: "acme/site", RepositoryID: bad}, nil); r.status != 400 {
+			t.Errorf("repositoryId %q: %d, want 400", bad, r.status)
 		}
 	}
 }

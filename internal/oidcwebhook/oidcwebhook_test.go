@@ -128,6 +128,12 @@ func newAuth(is *testIssuer, l Lister) *Authenticator {
 	return a
 }
 
+// pinned is r requiring GitHub's repository_id 74 and repository_owner_id 65 too.
+func pinned(r OpenIDConnect) OpenIDConnect {
+	r.Spec.RequiredClaims = map[string]string{"repository": r.Spec.RequiredClaims["repository"], "repository_id": "74", "repository_owner_id": "65"}
+	return r
+}
+
 func TestDecisions(t *testing.T) {
 	is := newTestIssuer(t)
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -145,6 +151,18 @@ func TestDecisions(t *testing.T) {
 		{name: "good token", resources: []OpenIDConnect{base}, token: is.token(t, nil, "example/app", "kyma", nil), wantUser: "gh:example/app"},
 		{name: "other repository, refused by requiredClaims", resources: []OpenIDConnect{base},
 			token: is.token(t, nil, "mallory/app", "kyma", nil), wantErr: `required claim "repository"`},
+		// Pinned by the immutable ids: a repository made anew under the name has
+		// another repository_id; an id given as a JSON number never matches, as
+		// kube-apiserver's requiredClaims read string values only.
+		{name: "recycled name, refused by the pinned repository_id", resources: []OpenIDConnect{pinned(base)},
+			token:   is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["repository_id"], c["repository_owner_id"] = "999", "65" }),
+			wantErr: `required claim "repository_id"`},
+		{name: "the pinned repository's own token", resources: []OpenIDConnect{pinned(base)},
+			token:    is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["repository_id"], c["repository_owner_id"] = "74", "65" }),
+			wantUser: "gh:example/app"},
+		{name: "id as a JSON number", resources: []OpenIDConnect{pinned(base)},
+			token:   is.token(t, nil, "example/app", "kyma", func(c map[string]any) { c["repository_id"], c["repository_owner_id"] = 74, "65" }),
+			wantErr: `required claim "repository_id"`},
 		{name: "other audience", resources: []OpenIDConnect{base},
 			token: is.token(t, nil, "example/app", "https://github.com/example", nil), wantErr: "audience"},
 		{name: "expired", resources: []OpenIDConnect{base},
