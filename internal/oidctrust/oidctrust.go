@@ -33,6 +33,7 @@ package oidctrust
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -324,7 +325,10 @@ func (t Trust) OpenIDConnect() *unstructured.Unstructured {
 		"requiredClaims": claims,
 	}
 	if len(t.CABundle) > 0 {
-		spec["caBundle"] = t.CABundle // []byte: JSON carries it base64, as the CRD says
+		// base64, as JSON carries a []byte and the CRD says; a string, since an
+		// unstructured object holds JSON values only (DeepCopy panics on []byte, which
+		// an update of the trust makes).
+		spec["caBundle"] = base64.StdEncoding.EncodeToString(t.CABundle)
 	}
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": OpenIDConnectGVR.GroupVersion().String(),

@@ -51,7 +51,7 @@ func TestOpenIDConnectIsWhatGardenerReads(t *testing.T) {
 		"usernameClaim":  "repository",
 		"usernamePrefix": "https://token.actions.githubusercontent.com#",
 		"requiredClaims": map[string]any{"repository": "example/app", "repository_id": "74", "repository_owner_id": "65", "ref": "refs/heads/main"},
-		"caBundle":       []byte("PEM"),
+		"caBundle":       "UEVN", // base64 of PEM
 	}
 	if d := cmp.Diff(want, got.Object["spec"]); d != "" {
 		t.Errorf("spec (-want +got):\n%s", d)
@@ -155,10 +155,11 @@ func TestApplyListDelete(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, role("ClusterRole", "view", ""), role("ClusterRole", "edit", ""), role("Role", "deployer", "apps"))
 	tr := trust()
+	tr.CABundle = []byte("PEM")
 	if err := c.Apply(ctx, tr); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Apply(ctx, tr); err != nil { // again: an update, not a conflict
+	if err := c.Apply(ctx, tr); err != nil { // again: an update (of a CA bundle too), not a conflict
 		t.Fatalf("second apply: %v", err)
 	}
 	got, err := c.List(ctx, "https://api.example")
