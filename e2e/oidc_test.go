@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,15 +100,43 @@ func jobEnv(t testing.TB, emu *emulator) []string {
 // otherJob asks the emulator for the variables of a job of another repository.
 func otherJob(t testing.TB, emu *emulator, repository string) []string {
 	t.Helper()
-	body := strings.NewReader(fmt.Sprintf(`{"repository":%q,"ref":"refs/heads/main","workflow":"deploy"}`, repository))
-	resp, err := emu.client.Post(emu.URL+"/emulator/v1/github-actions/jobs", "application/json", body)
+	return newJob(t, emu, fmt.Sprintf(`{"repository":%q,"ref":"refs/heads/main","workflow":"deploy"}`, repository))
+}
+
+// githubIDs reads a repository's ids from the emulated GitHub REST API, as `gh api
+// repos/OWNER/REPO --jq '.id, .owner.id'` prints them.
+func githubIDs(t testing.TB, emu *emulator, repository string) (repositoryID, ownerID string) {
+	t.Helper()
+	resp, err := emu.client.Get(emu.URL + "/repos/" + repository)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var repo struct {
+		ID    json.Number `json:"id"`
+		Owner struct {
+			ID json.Number `json:"id"`
+		} `json:"owner"`
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if resp.StatusCode != http.StatusOK || dec.Decode(&repo) != nil {
+		t.Fatalf("GET /repos/%s: %s", repository, resp.Status)
+	}
+	return repo.ID.String(), repo.Owner.ID.String()
+}
+
+// newJob asks the emulator for the variables of the job body describes.
+func newJob(t testing.TB, emu *emulator, body string) []string {
+	t.Helper()
+	resp, err := emu.client.Post(emu.URL+"/emulator/v1/github-actions/jobs", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var vars map[string]string
 	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&vars) != nil {
-		t.Fatalf("a job for %s: %s", repository, resp.Status)
+		t.Fatalf("a job of %s: %s", body, resp.Status)
 	}
 	var out []string
 	for k, v := range vars {
@@ -115,17 +145,33 @@ func otherJob(t testing.TB, emu *emulator, repository string) []string {
 	return out
 }
 
+// trustKyma runs `kubectl kyma oidc trust ARGS` as the user, whose system roots
+// (SSL_CERT_FILE) include the emulator's CA, as the real GitHub API's certificate is
+// signed by a public one: the emulator is also the GitHub REST API the repository's
+// ids are looked up in (--github-api-url).
+func (u *user) trustKyma(emu *emulator, args ...string) (string, string, error) {
+	u.t.Helper()
+	args = append([]string{"kyma", "oidc", "trust"}, args...)
+	return u.run([]string{"SSL_CERT_FILE=" + filepath.Join(emu.StateDir, "ca.crt"), "GH_TOKEN=", "GITHUB_TOKEN="}, "kubectl", args...)
+}
+
 // trustRepository provisions an environment and trusts repository on it with the
 // ClusterRole view, writing the CI kubeconfig of a GitHub Actions job (the emulator's
-// issuer is no GitHub URL, so --oidc github says it is a GitHub token service); it
-// returns that kubeconfig.
+// issuer is no GitHub URL, so --oidc github says it is a GitHub token service, and
+// --github-api-url where its ids are); it returns that kubeconfig.
 func trustRepository(t *testing.T, u *user, emu *emulator, env, repository string, extra ...string) string {
 	t.Helper()
 	u.provision(env)
 	kc := filepath.Join(t.TempDir(), "ci.kubeconfig")
-	args := append([]string{"oidc", "trust", env, "--repository", repository, "--clusterrole", "view",
-		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--output-file", kc, "--oidc", "github"}, extra...)
-	out := u.mustKyma(args...)
+	args := append([]string{env, "--repository", repository, "--clusterrole", "view", "--issuer", emu.URL,
+		"--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--output-file", kc, "--oidc", "github"}, extra...)
+	if !slices.Contains(extra, "--name-only") && !slices.Contains(extra, "--repository-id") {
+		args = append(args, "--github-api-url", emu.URL) // the ids are looked up
+	}
+	out, stderr, err := u.trustKyma(emu, args...)
+	if err != nil {
+		t.Fatalf("kubectl kyma oidc trust %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, stderr)
+	}
 	if !strings.Contains(out, repository) {
 		t.Errorf("oidc trust said %q", out)
 	}
@@ -194,6 +240,99 @@ func TestOIDCTrustedJobReachesTheClusterWithoutBindingOrSecret(t *testing.T) {
 		return err != nil && refused(out)
 	})
 	t.Logf("refused %s after untrust", time.Since(start).Round(time.Second))
+}
+
+// GitHub gives a deleted or renamed repository's name to whoever takes it next, and
+// that repository's jobs get tokens with the same repository claim. A trust pinned
+// by name only lets them in; trusting the repository again pins its ids in place, and
+// from then on the job of the repository made anew under the name is refused while
+// the original repository's job still gets in.
+func TestOIDCRepositoryMadeAnewUnderTheNameIsRefused(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--oidc-repository", "example/recycled")
+	u := newUser(t)
+	u.login(emu)
+	const env = "e2e-oidc-recycled"
+	kc := trustRepository(t, u, emu, env, "example/recycled", "--name-only")
+	list, stderr, err := u.kyma("oidc", "list", env)
+	if err != nil || !regexp.MustCompile(`example/recycled\s+name only\s`).MatchString(list) || !strings.Contains(stderr, "is pinned by name only") {
+		t.Errorf("oidc list of a trust by name only: %v\n%s\nstderr: %s", err, list, stderr)
+	}
+
+	original := newRunner(t, emu, jobEnv(t, emu))
+	anew := newRunner(t, emu, newJob(t, emu, `{"repository":"example/recycled","repositoryId":"555000555","repositoryOwnerId":"666000666"}`))
+	if out, err := anew.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name"); err != nil {
+		t.Fatalf("the trust by name only refuses the repository made anew under its name, so this test shows nothing: %v\n%s", err, out)
+	}
+
+	// Trusted again, without --name-only: the ids are looked up and pinned.
+	out, stderr, err := u.trustKyma(emu, env, "--repository", "example/recycled", "--clusterrole", "view", "--issuer", emu.URL,
+		"--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--github-api-url", emu.URL)
+	repoID, ownerID := githubIDs(t, emu, "example/recycled")
+	if err != nil || !strings.Contains(out, "Pinned to repository_id "+repoID+" and repository_owner_id "+ownerID) {
+		t.Fatalf("oidc trust with the ids looked up: %v\n%s\nstderr: %s", err, out, stderr)
+	}
+	list, stderr, err = u.kyma("oidc", "list", env, "-o", "json")
+	type listed struct {
+		Name         string `json:"name"`
+		Pinned       bool   `json:"pinned"`
+		RepositoryID string `json:"repositoryID"`
+		OwnerID      string `json:"repositoryOwnerID"`
+	}
+	var trusts struct {
+		Items []listed `json:"items"`
+	}
+	if err != nil || json.Unmarshal([]byte(list), &trusts) != nil || strings.Contains(stderr, "of example/recycled is pinned by name only") {
+		t.Fatalf("oidc list -o json after pinning: %v\n%s\nstderr: %s", err, list, stderr)
+	}
+	// The cluster is shared with the other tests: their trusts are listed too.
+	name := oidctrust.Name(emu.URL, "example/recycled")
+	i := slices.IndexFunc(trusts.Items, func(it listed) bool { return it.Name == name })
+	if i < 0 {
+		t.Fatalf("oidc list has no trust %s after pinning:\n%s", name, list)
+	}
+	if got := trusts.Items[i]; !got.Pinned || got.RepositoryID != repoID || got.OwnerID != ownerID {
+		t.Errorf("the trust after pinning: %+v, want it pinned to %s and %s", got, repoID, ownerID)
+	}
+
+	start := time.Now()
+	eventually(t, 30*time.Second, "the repository made anew under the name refused", func() bool {
+		out, err := anew.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name")
+		return err != nil && refused(out)
+	})
+	t.Logf("refused %s after pinning", time.Since(start).Round(time.Second))
+	if out, err := original.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name"); err != nil {
+		t.Errorf("the original repository's job after pinning: %v\n%s", err, out)
+	}
+	whoami, err := original.kubectl("--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if err != nil || !strings.HasSuffix(whoami, "#example/recycled") {
+		t.Errorf("auth whoami = %q (%v)", whoami, err)
+	}
+}
+
+// A trust without the ids is refused in one sentence that says what to pass, before
+// any binding is made.
+func TestOIDCTrustWithoutIDsSaysWhatToPass(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--oidc-repository", "example/noids")
+	u := newUser(t)
+	u.login(emu)
+	u.provision("e2e-oidc-noids")
+	accounts := bindingAccountNames(t, cluster)
+	_, stderr, err := u.trustKyma(emu, "e2e-oidc-noids", "--repository", "example/noids", "--clusterrole", "view",
+		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"))
+	if err == nil || !strings.Contains(stderr, "--github-api-url") || !strings.Contains(stderr, "--repository-id and --repository-owner-id") || strings.Contains(stderr, "goroutine ") {
+		t.Errorf("a trust of the emulator's issuer with no ids nor API: %v\n%s", err, stderr)
+	}
+	// A look-up GitHub answers 404 (a private repository without a token, say).
+	_, stderr, err = u.trustKyma(emu, "e2e-oidc-noids", "--repository", "example/noids", "--clusterrole", "view",
+		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--github-api-url", emu.URL+"/nothing-here")
+	if err == nil || !strings.Contains(stderr, "GitHub has no repository example/noids that this look-up may see") || strings.Contains(stderr, "goroutine ") {
+		t.Errorf("a look-up answered 404: %v\n%s", err, stderr)
+	}
+	if made := newAccounts(accounts, bindingAccountNames(t, cluster)); made != 0 {
+		t.Errorf("refused trusts made %d bindings, want none", made)
+	}
 }
 
 func TestOIDCFleetOfThirtyRunnersNeedsNoBinding(t *testing.T) {
@@ -336,7 +475,8 @@ func TestOIDCGitLabJobReadsItsVariable(t *testing.T) {
 	u.login(emu)
 	u.provision("e2e-oidc-gitlab")
 	kc := filepath.Join(t.TempDir(), "ci.kubeconfig")
-	u.mustKyma("oidc", "trust", "e2e-oidc-gitlab", "--repository", "example/gitlab", "--clusterrole", "view",
+	repoID, ownerID := githubIDs(t, emu, "example/gitlab")
+	u.mustKyma("oidc", "trust", "e2e-oidc-gitlab", "--repository", "example/gitlab", "--clusterrole", "view", "--repository-id", repoID, "--repository-owner-id", ownerID,
 		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"), "--token-env", "CI_KYMA_TOKEN", "--output-file", kc)
 	cfg, err := clientcmd.LoadFromFile(kc)
 	if err != nil {
@@ -384,7 +524,7 @@ func TestOIDCTrustLeavesAnotherToolsBinding(t *testing.T) {
 	t.Cleanup(func() { _, _ = admin("delete", "clusterrolebinding", name, "--ignore-not-found") })
 
 	_, stderr, err := u.kyma("oidc", "trust", "e2e-oidc-foreign", "--repository", "example/foreign", "--clusterrole", "view",
-		"--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"))
+		"--repository-id", "74", "--repository-owner-id", "65", "--issuer", emu.URL, "--issuer-ca", filepath.Join(emu.StateDir, "ca.crt"))
 	if err == nil || !strings.Contains(stderr, "the ClusterRoleBinding "+name+" was not made by kubectl-kyma") || strings.Contains(stderr, "goroutine ") {
 		t.Fatalf("trust over another tool's binding: %v\n%s", err, stderr)
 	}
