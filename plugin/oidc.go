@@ -529,7 +529,14 @@ func (o *CredentialOptions) runOIDC(ctx context.Context) error {
 	in := credential.ReadOIDCEnv(o.Args.OIDC, os.LookupEnv)
 	in.ExecInfo, in.Clock, in.Stderr = info, o.Clock, o.IO.ErrOut
 	cache := credential.OIDCCache{Dir: credential.OIDCDir(dir, os.LookupEnv)}
-	fetch := actionstoken.Fetcher{AllowHost: os.Getenv(actionstoken.EnvAllowHost)}.Fetch
+	fetcher := actionstoken.Fetcher{AllowHost: os.Getenv(actionstoken.EnvAllowHost)}
+	fetch := func(ctx context.Context, requestURL, requestToken, audience string) (string, error) {
+		// Checked only before a fetch: a hit sends the request token nowhere.
+		if err := actionstoken.CheckEnv(os.LookupEnv); err != nil {
+			return "", err
+		}
+		return fetcher.Fetch(ctx, requestURL, requestToken, audience)
+	}
 	switch {
 	case o.LockFD > 0:
 		return cache.DoHolding(ctx, in, fetch, os.NewFile(uintptr(o.LockFD), "lock"), o.IO.Out)

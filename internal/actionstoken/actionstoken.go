@@ -62,7 +62,8 @@ const GitHubHostSuffix = ".actions.githubusercontent.com"
 
 // EnvAllowHost names a GitHub Enterprise Server's token-service host, the one other
 // host the request token may go to. A kubeconfig's exec env: can set it as it can set
-// ACTIONS_ID_TOKEN_REQUEST_URL, so a kubeconfig is reviewed like a workflow.
+// ACTIONS_ID_TOKEN_REQUEST_URL, so the host rule alone stops only a changed URL;
+// CheckEnv (Linux) refuses an env: that sets either.
 const EnvAllowHost = "KUBECTL_KYMA_OIDC_TOKEN_SERVICE_HOST"
 
 // allowedHost reports whether the request token may go to host: GitHub's token
@@ -88,7 +89,7 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 	// The request token mints ID tokens of any audience for the rest of the job, and a
 	// kubeconfig's exec env: can point ACTIONS_ID_TOKEN_REQUEST_URL anywhere.
 	if !f.allowedHost(u.Hostname()) {
-		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL names a host other than GitHub's token service (*" + GitHubHostSuffix + "), and kubectl-kyma sends the job's request token nowhere else: on GitHub Enterprise Server set " + EnvAllowHost + " to its token service's host")
+		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL names a host other than GitHub's token service (*" + GitHubHostSuffix + ") and this machine, and kubectl-kyma sends the job's request token to no other host unless " + EnvAllowHost + " names it: on GitHub Enterprise Server or GHE.com set " + EnvAllowHost + " to its token service's host in the job's environment")
 	}
 	if audience != "" {
 		// Appended to the runner's query as it is, as actions/toolkit's getIDToken does.
