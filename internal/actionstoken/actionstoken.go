@@ -45,8 +45,8 @@ const (
 
 // Fetcher asks the runner's token service for ID tokens.
 type Fetcher struct {
-	// Client makes the requests; nil means a client with a 10 s timeout. It never
-	// follows a redirect.
+	// Client makes the requests; nil means an HTTP/1.1 client (newClient) with a 10 s
+	// timeout. It never follows a redirect.
 	Client *http.Client
 	// Backoff is the wait before the nth retry (1, 2); nil means n seconds.
 	Backoff func(n int) time.Duration
@@ -101,7 +101,7 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 	}
 	client := f.Client
 	if client == nil {
-		client = &http.Client{Timeout: attemptTimeout}
+		client = newClient()
 	}
 	// Go keeps the Authorization header on a redirect to the same host, even from
 	// https to http: the token service never redirects, so no redirect is followed.
@@ -138,6 +138,17 @@ func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience s
 		}
 	}
 	return "", fmt.Errorf("%w (%d tries)", last, attempts)
+}
+
+// newClient is the client of a fetch: HTTP/1.1 only, because Go's HTTP/2 client prints
+// header values and the head of DATA frames (the request token, the ID token) to
+// stderr when GODEBUG=http2debug=2 asks, and stderr goes to the job's log; HTTP/1.1
+// logs nothing. One small GET per token gains nothing from HTTP/2.
+func newClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetHTTP1(true)
+	return &http.Client{Timeout: attemptTimeout, Transport: t}
 }
 
 // get makes one request; retry says whether another might succeed.

@@ -208,3 +208,29 @@ func TestFetchSaysWhatIsWrongInOneSentence(t *testing.T) {
 		})
 	}
 }
+
+// The fetch speaks HTTP/1.1 even to a server that offers HTTP/2: Go's HTTP/2 client
+// prints the Authorization header and the answer's head when GODEBUG=http2debug=2,
+// which a kubeconfig's env: can set.
+func TestFetchSpeaksHTTP1Only(t *testing.T) {
+	var proto atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.Write([]byte(`{"value":"a.b.c"}`))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	trusting := func(c *http.Client) *http.Client {
+		c.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		return c
+	}
+	// The same server and roots with Go's default protocols: HTTP/2, so the test can fail.
+	def := trusting(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()})
+	if _, err := (Fetcher{Client: def}).Fetch(context.Background(), srv.URL+"/x", "t", ""); err != nil || proto.Load() != "HTTP/2.0" {
+		t.Fatalf("the default transport: %v, proto %v: want HTTP/2.0 (the server offers it)", err, proto.Load())
+	}
+	if _, err := (Fetcher{Client: trusting(newClient())}).Fetch(context.Background(), srv.URL+"/x", "t", ""); err != nil || proto.Load() != "HTTP/1.1" {
+		t.Errorf("the fetch's client: %v, proto %v: want HTTP/1.1", err, proto.Load())
+	}
+}
