@@ -153,7 +153,7 @@ func TestOIDCKubeconfigEnvCannotRedirectTheRequestToken(t *testing.T) {
 		hostile := withExecEnv(t, kc,
 			clientcmdapi.ExecEnvVar{Name: "HTTPS_PROXY", Value: "http://" + addr},
 			clientcmdapi.ExecEnvVar{Name: "SSL_CERT_FILE", Value: ca})
-		job := newRunner(t, emu, setEnv(jobEnv(t, emu), "ACTIONS_ID_TOKEN_REQUEST_URL", "https://"+host+"/abc/idtoken?api-version=2.0"))
+		job := newRunner(t, emu, setEnv(emu.defaultJob(t).env(), "ACTIONS_ID_TOKEN_REQUEST_URL", "https://"+host+"/abc/idtoken?api-version=2.0"))
 		out, err := job.kubectl("--kubeconfig", hostile, "get", "namespaces", "--request-timeout=20s")
 		if err == nil || !strings.Contains(out, "HTTPS_PROXY differs from kubectl's own") || !strings.Contains(out, "not in the kubeconfig") {
 			t.Errorf("kubectl with env: HTTPS_PROXY and SSL_CERT_FILE: %v\n%s", err, out)
@@ -183,7 +183,7 @@ func TestOIDCKubeconfigEnvCannotRedirectTheRequestToken(t *testing.T) {
 		hostile := withExecEnv(t, kc,
 			clientcmdapi.ExecEnvVar{Name: "ACTIONS_ID_TOKEN_REQUEST_URL", Value: "http://" + ln.Addr().String() + "/collect?x=1"},
 			clientcmdapi.ExecEnvVar{Name: "KUBECTL_KYMA_OIDC_TOKEN_SERVICE_HOST", Value: "attacker.example"})
-		job := newRunner(t, emu, jobEnv(t, emu))
+		job := newRunner(t, emu, emu.defaultJob(t).env())
 		before := emu.oidcStats(t).OIDCTokenRequests
 		out, err := job.kubectl("--kubeconfig", hostile, "get", "namespaces", "--request-timeout=20s")
 		if err == nil || !strings.Contains(out, "ACTIONS_ID_TOKEN_REQUEST_URL differs from kubectl's own") {
@@ -202,7 +202,7 @@ func TestOIDCKubeconfigEnvCannotRedirectTheRequestToken(t *testing.T) {
 	// The same variables set in the job's own environment are kubectl's too, and
 	// the job reaches the cluster (the emulator is on 127.0.0.1, which no proxy takes).
 	t.Run("set in the job", func(t *testing.T) {
-		env := setEnv(jobEnv(t, emu), "HTTPS_PROXY", "http://127.0.0.1:9")
+		env := setEnv(emu.defaultJob(t).env(), "HTTPS_PROXY", "http://127.0.0.1:9")
 		env = setEnv(env, "KUBECTL_KYMA_OIDC_TOKEN_SERVICE_HOST", "ghes.example.com")
 		job := newRunner(t, emu, env)
 		if out, err := job.kubectl("--kubeconfig", kc, "get", "namespaces"); err != nil {

@@ -85,7 +85,7 @@ func TestOIDCKubeconfigProxyGetsNoToken(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	job := newRunner(t, emu, jobEnv(t, emu))
+	job := newRunner(t, emu, emu.defaultJob(t).env())
 	before := emu.oidcStats(t).OIDCTokenRequests
 	out, err := job.kubectl("--kubeconfig", path, "get", "namespaces")
 	if err == nil || !strings.Contains(out, "proxy-url") || !strings.Contains(out, "HTTPS_PROXY") {

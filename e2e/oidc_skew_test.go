@@ -32,7 +32,7 @@ func TestOIDCFullDiskStillReachesTheCluster(t *testing.T) {
 	cacheDir := filepath.Join(t.TempDir(), "full-cache")
 	fill := mountFullDisk(t, cacheDir)
 	fill()
-	job := newRunner(t, emu, jobEnv(t, emu))
+	job := newRunner(t, emu, emu.defaultJob(t).env())
 	job.env = append(job.env, "XDG_CACHE_HOME="+cacheDir)
 	before := emu.oidcStats(t).OIDCTokensIssued
 	for i := range 3 {
@@ -91,7 +91,7 @@ func TestOIDCTokenGoesOnlyToItsServer(t *testing.T) {
 	if !strings.Contains(hostile, attacker.URL) || !strings.Contains(hostile, "- --audience") {
 		t.Fatalf("could not point the CI kubeconfig elsewhere:\n%s", hostile)
 	}
-	job := newRunner(t, emu, jobEnv(t, emu))
+	job := newRunner(t, emu, emu.defaultJob(t).env())
 	before := emu.oidcStats(t).OIDCTokenRequests
 
 	withAud := filepath.Join(t.TempDir(), "hostile.kubeconfig")
@@ -170,7 +170,7 @@ func caData(t *testing.T, kc string) string {
 func TestOIDCHelperRunByHandPrintsNoToken(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, "--oidc-repository", "example/byhand")
-	job := newRunner(t, emu, jobEnv(t, emu))
+	job := newRunner(t, emu, emu.defaultJob(t).env())
 	before := emu.oidcStats(t).OIDCTokenRequests
 	cmd := exec.Command(filepath.Join(binDir, "kubectl-kyma"), "credential", "--oidc", "github")
 	cmd.Env = job.env

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -45,24 +44,6 @@ func (e *emulator) oidcStats(t testing.TB) oidcStats {
 	return s
 }
 
-// readEnvFile reads KEY=VALUE lines.
-func readEnvFile(t testing.TB, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") && strings.Contains(l, "=") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // runner is a CI job: no profile, no client secret, no kubeconfig of its own; only the
 // job's variables (github-actions.env), a home and cache of its own, the built plugin
 // on PATH, and the runner's trusted roots. SSL_CERT_FILE plays those roots: the
@@ -92,17 +73,6 @@ func (r *runner) kubectl(args ...string) (string, error) {
 	return kubectlEnv(r.env, args...)
 }
 
-// jobEnv is the job the emulator wrote github-actions.env for.
-func jobEnv(t testing.TB, emu *emulator) []string {
-	return readEnvFile(t, filepath.Join(emu.StateDir, "github-actions.env"))
-}
-
-// otherJob asks the emulator for the variables of a job of another repository.
-func otherJob(t testing.TB, emu *emulator, repository string) []string {
-	t.Helper()
-	return newJob(t, emu, fmt.Sprintf(`{"repository":%q,"ref":"refs/heads/main","workflow":"deploy"}`, repository))
-}
-
 // githubIDs reads a repository's ids from the emulated GitHub REST API, as `gh api
 // repos/OWNER/REPO --jq '.id, .owner.id'` prints them.
 func githubIDs(t testing.TB, emu *emulator, repository string) (repositoryID, ownerID string) {
@@ -124,25 +94,6 @@ func githubIDs(t testing.TB, emu *emulator, repository string) (repositoryID, ow
 		t.Fatalf("GET /repos/%s: %s", repository, resp.Status)
 	}
 	return repo.ID.String(), repo.Owner.ID.String()
-}
-
-// newJob asks the emulator for the variables of the job body describes.
-func newJob(t testing.TB, emu *emulator, body string) []string {
-	t.Helper()
-	resp, err := emu.client.Post(emu.URL+"/emulator/v1/github-actions/jobs", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var vars map[string]string
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&vars) != nil {
-		t.Fatalf("a job of %s: %s", body, resp.Status)
-	}
-	var out []string
-	for k, v := range vars {
-		out = append(out, k+"="+v)
-	}
-	return out
 }
 
 // trustKyma runs `kubectl kyma oidc trust ARGS` as the user, whose system roots
@@ -178,7 +129,7 @@ func trustRepository(t *testing.T, u *user, emu *emulator, env, repository strin
 	// The authenticator learns of a new trust within seconds (Gardener's from its
 	// watch, the emulator's from a list every 2 s); a job of its own, with a cache of
 	// its own, waits for that, so the caches the test counts stay untouched.
-	probe := newRunner(t, emu, jobEnv(t, emu))
+	probe := newRunner(t, emu, emu.defaultJob(t).env())
 	eventually(t, 30*time.Second, "the trust of "+repository+" in effect", func() bool {
 		_, err := probe.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name")
 		return err == nil
@@ -211,7 +162,7 @@ func TestOIDCTrustedJobReachesTheClusterWithoutBindingOrSecret(t *testing.T) {
 		}
 	}
 	accounts := bindingAccountNames(t, cluster)
-	job := newRunner(t, emu, jobEnv(t, emu))
+	job := newRunner(t, emu, emu.defaultJob(t).env())
 
 	if out, err := job.kubectl("--kubeconfig", kc, "get", "pods", "-A"); err != nil {
 		t.Fatalf("get pods -A as the job: %v\n%s", err, out)
@@ -259,8 +210,8 @@ func TestOIDCRepositoryMadeAnewUnderTheNameIsRefused(t *testing.T) {
 		t.Errorf("oidc list of a trust by name only: %v\n%s\nstderr: %s", err, list, stderr)
 	}
 
-	original := newRunner(t, emu, jobEnv(t, emu))
-	anew := newRunner(t, emu, newJob(t, emu, `{"repository":"example/recycled","repositoryId":"555000555","repositoryOwnerId":"666000666"}`))
+	original := newRunner(t, emu, emu.defaultJob(t).env())
+	anew := newRunner(t, emu, emu.job(t, jobSpec{Repository: "example/recycled", RepositoryID: "555000555", RepositoryOwnerID: "666000666"}).env())
 	if out, err := anew.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name"); err != nil {
 		t.Fatalf("the trust by name only refuses the repository made anew under its name, so this test shows nothing: %v\n%s", err, out)
 	}
@@ -342,7 +293,7 @@ func TestOIDCFleetOfThirtyRunnersNeedsNoBinding(t *testing.T) {
 	u.login(emu)
 	kc := trustRepository(t, u, emu, "e2e-oidc-fleet", "example/fleet")
 	accounts := bindingAccountNames(t, cluster)
-	env := jobEnv(t, emu)
+	env := emu.defaultJob(t).env()
 
 	var wg sync.WaitGroup
 	errs := make([]error, 30)
@@ -372,10 +323,10 @@ func TestOIDCRefusesAnotherRepositoryOrAudience(t *testing.T) {
 	u.login(emu)
 	kc := trustRepository(t, u, emu, "e2e-oidc-guard", "example/guarded")
 
-	if out, err := newRunner(t, emu, jobEnv(t, emu)).kubectl("--kubeconfig", kc, "get", "namespaces"); err != nil {
+	if out, err := newRunner(t, emu, emu.defaultJob(t).env()).kubectl("--kubeconfig", kc, "get", "namespaces"); err != nil {
 		t.Fatalf("the trusted repository's job is refused: %v\n%s", err, out)
 	}
-	other := newRunner(t, emu, otherJob(t, emu, "example/intruder"))
+	other := newRunner(t, emu, emu.job(t, jobSpec{Repository: "example/intruder"}).env())
 	if out, err := other.kubectl("--kubeconfig", kc, "get", "namespaces"); err == nil || !refused(out) {
 		t.Errorf("a job of another repository: %v\n%s", err, out)
 	}
@@ -402,7 +353,7 @@ func TestOIDCRefusesAnotherRepositoryOrAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := emu.oidcStats(t).OIDCTokenRequests
-	if out, err := newRunner(t, emu, jobEnv(t, emu)).kubectl("--kubeconfig", otherAud, "get", "namespaces"); err == nil || !strings.Contains(out, "is not the server kubectl calls") {
+	if out, err := newRunner(t, emu, emu.defaultJob(t).env()).kubectl("--kubeconfig", otherAud, "get", "namespaces"); err == nil || !strings.Contains(out, "is not the server kubectl calls") {
 		t.Errorf("a kubeconfig asking for another audience than its server: %v\n%s", err, out)
 	}
 	if n := emu.oidcStats(t).OIDCTokenRequests - before; n != 0 {
@@ -411,9 +362,9 @@ func TestOIDCRefusesAnotherRepositoryOrAudience(t *testing.T) {
 	// And the cluster refuses the trusted repository's tokens of any other audience:
 	// GitHub's default (the owner's URL), another cluster's, or this one's spelled
 	// otherwise than its trust.
-	reqURL, reqToken := githubActionsEnv(t, emu)
+	trusted := emu.defaultJob(t)
 	for _, aud := range []string{"", "https://other.example", server + "/"} {
-		tok := tokenKubeconfig(t, emu, emu.ciToken(t, reqURL, reqToken, aud))
+		tok := tokenKubeconfig(t, emu, trusted.token(t, emu, aud))
 		if out, err := u.kubectl("--kubeconfig", tok, "get", "namespaces"); err == nil || !refused(out) {
 			t.Errorf("a token of the trusted repository for audience %q: %v\n%s", aud, err, out)
 		}
@@ -426,7 +377,7 @@ func TestOIDCHerdFetchesOneToken(t *testing.T) {
 	u := newUser(t)
 	u.login(emu)
 	kc := trustRepository(t, u, emu, "e2e-oidc-herd", "example/herd")
-	job := newRunner(t, emu, jobEnv(t, emu)) // one runner, one shared and empty cache
+	job := newRunner(t, emu, emu.defaultJob(t).env()) // one runner, one shared and empty cache
 	before := emu.oidcStats(t).OIDCTokensIssued
 
 	var wg sync.WaitGroup
@@ -493,8 +444,7 @@ func TestOIDCGitLabJobReadsItsVariable(t *testing.T) {
 	if out, err := newRunner(t, emu, nil).kubectl("--kubeconfig", kc, "get", "namespaces"); err == nil || !strings.Contains(out, "CI_KYMA_TOKEN") {
 		t.Errorf("a job without CI_KYMA_TOKEN: %v\n%s", err, out)
 	}
-	reqURL, reqToken := githubActionsEnv(t, emu)
-	job := newRunner(t, emu, []string{"CI_KYMA_TOKEN=" + emu.ciToken(t, reqURL, reqToken, server)})
+	job := newRunner(t, emu, []string{"CI_KYMA_TOKEN=" + emu.defaultJob(t).token(t, emu, server)})
 	eventually(t, 30*time.Second, "the GitLab job's token accepted", func() bool {
 		_, err := job.kubectl("--kubeconfig", kc, "get", "namespaces", "-o", "name")
 		return err == nil

@@ -13,28 +13,6 @@ import (
 	"time"
 )
 
-// githubActionsEnv reads the emulator's github-actions.env.
-func githubActionsEnv(t testing.TB, e *emulator) (requestURL, requestToken string) {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(e.StateDir, "github-actions.env"))
-	if err != nil {
-		t.Fatalf("read github-actions.env: %v", err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		switch k {
-		case "ACTIONS_ID_TOKEN_REQUEST_URL":
-			requestURL = v
-		case "ACTIONS_ID_TOKEN_REQUEST_TOKEN":
-			requestToken = v
-		}
-	}
-	if requestURL == "" || requestToken == "" {
-		t.Fatalf("github-actions.env lacks a variable:\n%s", raw)
-	}
-	return requestURL, requestToken
-}
-
 // ciToken fetches an ID token as a GitHub Actions job does.
 func (e *emulator) ciToken(t testing.TB, requestURL, requestToken, audience string) string {
 	t.Helper()
@@ -127,8 +105,8 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: %[5]q}]
 		_, _ = u.kubectl("--kubeconfig", e.Cluster.Kubeconfig, "delete", "-f", file, "--ignore-not-found")
 	})
 
-	reqURL, reqToken := githubActionsEnv(t, e)
-	good := tokenKubeconfig(t, e, e.ciToken(t, reqURL, reqToken, "kyma-e2e"))
+	job := e.defaultJob(t)
+	good := tokenKubeconfig(t, e, job.token(t, e, "kyma-e2e"))
 	// A new trust takes effect within seconds, not at once: the webhook re-lists the
 	// resources every 2 s and the apiserver caches a refusal for 10 s (as Gardener's
 	// authenticator and a real cluster do), and other tests share this cluster.
@@ -148,23 +126,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: %[5]q}]
 		t.Errorf("create ns as a viewer: %v, %s; want forbidden", err, out)
 	}
 
-	otherAud := tokenKubeconfig(t, e, e.ciToken(t, reqURL, reqToken, "someone-else"))
+	otherAud := tokenKubeconfig(t, e, job.token(t, e, "someone-else"))
 	if out, err := u.kubectl("--kubeconfig", otherAud, "auth", "whoami"); err == nil || !refused(out) {
 		t.Errorf("a token for another audience: %v, %s; want Unauthorized", err, out)
 	}
-	var job struct {
-		URL   string `json:"ACTIONS_ID_TOKEN_REQUEST_URL"`
-		Token string `json:"ACTIONS_ID_TOKEN_REQUEST_TOKEN"`
-	}
-	resp, err := e.client.Post(e.URL+"/emulator/v1/github-actions/jobs", "application/json", strings.NewReader(`{"repository":"mallory/app"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil || resp.StatusCode != 201 {
-		t.Fatalf("a job of another repository: %d %v", resp.StatusCode, err)
-	}
-	resp.Body.Close()
-	otherRepo := tokenKubeconfig(t, e, e.ciToken(t, job.URL, job.Token, "kyma-e2e"))
+	otherRepo := tokenKubeconfig(t, e, e.job(t, jobSpec{Repository: "mallory/app"}).token(t, e, "kyma-e2e"))
 	if out, err := u.kubectl("--kubeconfig", otherRepo, "auth", "whoami"); err == nil || !refused(out) {
 		t.Errorf("a token for another repository: %v, %s; want Unauthorized", err, out)
 	}
@@ -266,20 +232,7 @@ func TestOIDCResourceRefusedWhereGardenerRefusesIt(t *testing.T) {
 // name and returns its token for audience.
 func (e *emulator) newCIJob(t testing.TB, workflow, audience string) string {
 	t.Helper()
-	body := fmt.Sprintf(`{"repository":"example/app","workflow":%q}`, workflow)
-	resp, err := e.client.Post(e.URL+"/emulator/v1/github-actions/jobs", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var job struct {
-		URL   string `json:"ACTIONS_ID_TOKEN_REQUEST_URL"`
-		Token string `json:"ACTIONS_ID_TOKEN_REQUEST_TOKEN"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil || resp.StatusCode != 201 {
-		t.Fatalf("a job with workflow %q: %d %v", workflow, resp.StatusCode, err)
-	}
-	return e.ciToken(t, job.URL, job.Token, audience)
+	return e.job(t, jobSpec{Repository: "example/app", Workflow: workflow}).token(t, e, audience)
 }
 
 // TestOIDCWebhookRefusesTokensAsGardener: through the real apiserver, a token that a
