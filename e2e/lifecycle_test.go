@@ -148,6 +148,29 @@ func TestLifecycleParametersRoundTrip(t *testing.T) {
 // TestLifecycleWaitOutlastsRateLimit: the service answers the polls 429 (code 11006,
 // no rate headers) more often than the HTTP client retries; --wait waits it out, says
 // so on the progress line, and ends ready.
+// TestLifecycleWaitUnderRateLimitOfASkewedService: the Provisioning Service says when
+// its rate limit resets as a time on its own clock (X-Ratelimit-Reset, epoch ms), here
+// two hours ahead of this machine's. The client measures it from the answer's Date, so
+// it waits the seconds the service meant, not two hours (or until --timeout).
+func TestLifecycleWaitUnderRateLimitOfASkewedService(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--date-skew", "2h")
+	u := newUser(t)
+	u.login(emu)
+	// Every attempt of the client and of its retries, for a while.
+	emu.fault(t, `{"route":"GET /provisioning/v1/environments/{id}","count":8,"status":429,"retryAfter":"3","resetOnly":true,"emptyBody":true}`)
+	out, errOut, err := u.kyma("provision", "skewed", "--plan", "aws", "--region", "eu-central-1", "--user", "e2e@example.com", "--wait", "--timeout", "3m")
+	if err != nil || !strings.Contains(out, "environment/skewed is ready") {
+		t.Fatalf("provision --wait under the rate limit of a service two hours ahead: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+	if strings.Contains(errOut, "next check in 1h") || strings.Contains(errOut, "next check in 2h") {
+		t.Errorf("the wait took the service's clock for this machine's:\n%s", errOut)
+	}
+	if got := emu.stats(t).FaultedRequests; got != 8 {
+		t.Errorf("faulted requests = %d, want 8", got)
+	}
+}
+
 func TestLifecycleWaitOutlastsRateLimit(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t)

@@ -98,7 +98,8 @@ func env(state, message string, modified time.Time) answer {
 
 // --wait checks after 2 s, then twice as long each time up to 30 s; a change of state
 // brings the next check back to 2 s; a 429 is waited out, as long as the service
-// asks when it says (X-Ratelimit-Reset), and the progress line shows all of it.
+// asks when it says (X-Ratelimit-Reset, measured from the answer's Date), and the
+// progress line shows all of it.
 func TestWaitBacksOffAndWaitsOutRateLimits(t *testing.T) {
 	clk := clock.NewFake(now)
 	rateLimited := `{"error":{"code":11006,"message":"Request rate limit exceeded","target":"/provisioning/v1/environments/E1"}}`
@@ -109,7 +110,8 @@ func TestWaitBacksOffAndWaitsOutRateLimits(t *testing.T) {
 			env("CREATING", "", now), env("CREATING", "", now), env("CREATING", "", now),
 			{status: 429, body: rateLimited},
 			env("CREATING", "", now),
-			{status: 429, body: rateLimited, header: map[string]string{"X-Ratelimit-Reset": reset}},
+			// The service's clock is the fake one: its Date is when this answer comes.
+			{status: 429, body: rateLimited, header: map[string]string{"X-Ratelimit-Reset": reset, "Date": now.Add(60 * time.Second).Format(http.TimeFormat)}},
 			env("UPDATING", "", now), env("OK", "Environment instance created.", now),
 		},
 	})

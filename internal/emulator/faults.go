@@ -54,6 +54,10 @@ type Fault struct {
 	// EmptyBody sends a Status answer without a body, as the Provisioning Service's
 	// spec documents its 429 (only X-Ratelimit-Reset).
 	EmptyBody bool `json:"emptyBody,omitempty"`
+	// ResetOnly sends a 429's wait as X-Ratelimit-Reset alone, without Retry-After,
+	// as the Provisioning Service's spec documents it: a time on the service's clock,
+	// which --date-skew moves with its Date.
+	ResetOnly bool `json:"resetOnly,omitempty"`
 	// Delay is waited before anything else (a Go duration: "2s").
 	Delay string `json:"delay,omitempty"`
 	// Drop closes the connection without an answer. HTTP/2 cannot hand a connection
@@ -229,10 +233,13 @@ func (s *server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 		retryAfter = "1"
 	}
 	if retryAfter != "" {
-		w.Header().Set("Retry-After", retryAfter)
+		if !f.ResetOnly || f.Status != http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		if secs, err := strconv.Atoi(retryAfter); err == nil && f.Status == http.StatusTooManyRequests {
-			// The Provisioning Service's own rate-limit header, in epoch milliseconds.
-			reset := s.opts.now().Add(time.Duration(secs) * time.Second)
+			// The Provisioning Service's own rate-limit header, in epoch milliseconds,
+			// on the clock its Date header tells (DateSkew moves both).
+			reset := s.opts.now().Add(s.opts.DateSkew).Add(time.Duration(secs) * time.Second)
 			w.Header().Set("X-Ratelimit-Reset", strconv.FormatInt(reset.UnixMilli(), 10))
 		}
 	}

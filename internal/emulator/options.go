@@ -48,8 +48,9 @@ type Options struct {
 	BindDelay time.Duration
 	// BindTimeout bounds a bind as KEB's CreateBindingTimeout does.
 	BindTimeout time.Duration
-	// DateSkew offsets the Date header of every answer (and nothing else), to try a
-	// client against a service whose clock, or whose Date, is off.
+	// DateSkew offsets the Date header of every answer, and the rate-limit reset time
+	// of a 429 (told on the same clock), to try a client against a service whose
+	// clock, or whose Date, is off.
 	DateSkew time.Duration
 	// BindablePlans are the plan names that allow bindings.
 	BindablePlans []string

@@ -75,13 +75,13 @@ func (f *Follower) Do(ctx context.Context, in Input) error {
 		s, done, err := in.Check(ctx)
 		if ctx.Err() == nil {
 			status := s
-			if retryAt, limited := rateLimited(err); limited {
+			if after, limited := rateLimited(err); limited {
 				err, status = nil, "rate-limited"
 				if state != "" {
 					status = state + ", rate-limited"
 				}
-				if d := retryAt.Sub(clk.Now()); d > wait {
-					wait = d.Round(time.Second)
+				if d := after.Round(time.Second); d > wait {
+					wait = d
 				}
 			} else {
 				if state != "" && s != state {
@@ -130,16 +130,16 @@ func (f *Follower) Do(ctx context.Context, in Input) error {
 	}
 }
 
-// rateLimited reports whether err is a 429 of either API, and when the service said to
-// come back (zero when it did not say).
-func rateLimited(err error) (time.Time, bool) {
+// rateLimited reports whether err is a 429 of either API, and how long the service said
+// to wait (zero when it did not say).
+func rateLimited(err error) (time.Duration, bool) {
 	var pe *provisioning.APIError
 	if errors.As(err, &pe) && pe.StatusCode == http.StatusTooManyRequests {
-		return pe.RetryAt, true
+		return pe.RetryAfter, true
 	}
 	var be *broker.APIError
 	if errors.As(err, &be) && be.StatusCode == http.StatusTooManyRequests {
-		return time.Time{}, true
+		return 0, true
 	}
-	return time.Time{}, false
+	return 0, false
 }

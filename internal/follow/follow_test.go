@@ -38,7 +38,7 @@ func script(looks ...look) Check {
 func TestDo(t *testing.T) {
 	s := time.Second
 	limited := &provisioning.APIError{StatusCode: http.StatusTooManyRequests}
-	limitedUntil := &provisioning.APIError{StatusCode: http.StatusTooManyRequests, RetryAt: t0.Add(104 * s)}
+	limitedUntil := &provisioning.APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: 98 * s}
 	failed := errors.New(`provisioning of "t1" ended in CREATION_FAILED`)
 	for _, tc := range []struct {
 		name      string

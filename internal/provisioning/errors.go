@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kubectl-kyma/kubectl-kyma/internal/apiclient"
 	"github.com/kubectl-kyma/kubectl-kyma/internal/binding"
+	"github.com/kubectl-kyma/kubectl-kyma/internal/retry"
 )
 
 // APIError is an answer of the Provisioning Service with an unexpected status. Its
@@ -36,9 +36,9 @@ type APIError struct {
 	CorrelationID string
 	// WWWAuthenticate is the header of a 401, the only place it says why.
 	WWWAuthenticate string
-	// RetryAt is when a 429's rate limit resets (X-Ratelimit-Reset, epoch ms, or
-	// Retry-After); zero when not said.
-	RetryAt time.Time
+	// RetryAfter is how long a 429 asks to wait (X-Ratelimit-Reset, epoch ms, or
+	// Retry-After), on the service's clock (see retryAfter); zero when not said.
+	RetryAfter time.Duration
 	// NotJSON is set when the body was not JSON (an HTML page of a proxy, say).
 	NotJSON bool
 
@@ -59,8 +59,8 @@ func (e *APIError) Error() string {
 		return s + "; check that the subaccount is entitled to the Kyma runtime and that the service key is a Cloud Management (cis) key allowed to make this call"
 	case http.StatusTooManyRequests:
 		s := fmt.Sprintf("the Provisioning Service is limiting the request rate (%s)", status)
-		if !e.RetryAt.IsZero() {
-			s += "; try again after " + e.RetryAt.UTC().Format(time.RFC3339)
+		if e.RetryAfter > 0 {
+			s += "; try again in " + e.RetryAfter.Round(time.Second).String()
 		}
 		return s
 	}
@@ -113,7 +113,7 @@ func newAPIError(resp *http.Response, body []byte) *APIError {
 		e.Message = b.Text()
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAt = retryAt(resp.Header, time.Now())
+		e.RetryAfter = retryAfter(resp.Header, time.Now())
 	}
 	// The messages are KEB's (internal/broker/bind_create.go, bind_get.go), which
 	// the Provisioning Service passes through; the status of that pass-through is
@@ -122,26 +122,16 @@ func newAPIError(resp *http.Response, body []byte) *APIError {
 	return e
 }
 
-// retryAt reads X-Ratelimit-Reset (epoch ms, or s when small) or Retry-After
-// (seconds or an HTTP date).
-func retryAt(h http.Header, now time.Time) time.Time {
-	if v := strings.TrimSpace(h.Get("X-Ratelimit-Reset")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
-			if n < 1e11 {
-				return time.Unix(n, 0).UTC()
-			}
-			return time.UnixMilli(n).UTC()
-		}
-	}
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return now.Add(time.Duration(n) * time.Second).UTC()
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
+// maxRetryAfter caps the wait a 429 asks for: a rate limit resets within seconds or
+// minutes, so a longer one is a clock or a header gone wrong, and --wait checks again
+// after this long rather than sleep out its whole timeout.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter is the wait a 429 asks for (retry.ServerWait: on the service's clock),
+// capped at maxRetryAfter.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	d, _ := retry.ServerWait(h, now)
+	return min(d, maxRetryAfter)
 }
 
 // jsonScalar is a JSON number's text or a JSON string's value.

@@ -354,16 +354,56 @@ func TestAPIErrors(t *testing.T) {
 			want:   "the Provisioning Service denied the request (403 Forbidden): Access denied; check that the subaccount is entitled to the Kyma runtime and that the service key is a Cloud Management (cis) key allowed to make this call",
 			isNot:  []error{binding.ErrUnauthorized},
 		},
+		// The reset times below are a week before this machine's clock (the tests run
+		// later than t0): the wait is measured on the service's clock, from its Date.
 		{
-			name:   "429 with X-Ratelimit-Reset",
+			name:   "429 with X-Ratelimit-Reset is measured from the answer's Date",
+			status: 429,
+			header: map[string]string{"X-Ratelimit-Reset": "1795424400000", "Date": t0.Add(-90 * time.Second).Format(http.TimeFormat)},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests); try again in 1m30s",
+			check:  retryAfterIs(90 * time.Second),
+		},
+		{
+			name:   "429 with X-Ratelimit-Reset in seconds",
+			status: 429,
+			header: map[string]string{"X-Ratelimit-Reset": "1795424400", "Date": t0.Add(-5 * time.Second).Format(http.TimeFormat)},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests); try again in 5s",
+			check:  retryAfterIs(5 * time.Second),
+		},
+		{
+			name:   "429 with Retry-After seconds",
+			status: 429,
+			header: map[string]string{"Retry-After": "30", "Date": t0.Format(http.TimeFormat)},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests); try again in 30s",
+			check:  retryAfterIs(30 * time.Second),
+		},
+		{
+			name:   "429 with Retry-After as a date",
+			status: 429,
+			header: map[string]string{"Retry-After": t0.Add(45 * time.Second).Format(http.TimeFormat), "Date": t0.Format(http.TimeFormat)},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests); try again in 45s",
+			check:  retryAfterIs(45 * time.Second),
+		},
+		{
+			name:   "429 whose reset has passed by the service's clock",
+			status: 429,
+			header: map[string]string{"X-Ratelimit-Reset": "1795424400000", "Date": t0.Add(time.Second).Format(http.TimeFormat)},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests)",
+			check:  retryAfterIs(0),
+		},
+		{
+			name:   "429 asking for hours is capped",
+			status: 429,
+			header: map[string]string{"Retry-After": "86400", "Date": t0.Format(http.TimeFormat)},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests); try again in 10m0s",
+			check:  retryAfterIs(maxRetryAfter),
+		},
+		{
+			name:   "429 without a Date is measured from this machine's clock",
 			status: 429,
 			header: map[string]string{"X-Ratelimit-Reset": "1795424400000"},
-			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests); try again after 2026-11-23T09:00:00Z",
-			check: func(t *testing.T, e *APIError) {
-				if !e.RetryAt.Equal(t0) {
-					t.Errorf("RetryAt %v, want %v", e.RetryAt, t0)
-				}
-			},
+			want:   "the Provisioning Service is limiting the request rate (429 Too Many Requests)",
+			check:  retryAfterIs(0), // a week ago here
 		},
 		{
 			name:   "429 without a reset time",
@@ -526,5 +566,15 @@ func TestUpdateEnvironment(t *testing.T) {
 	err = c.UpdateEnvironment(ctx, "A1B2", UpdateEnvironmentRequest{PlanName: "aws"})
 	if err == nil || !strings.Contains(err.Error(), "maximum: got 400, want 300") {
 		t.Errorf("refused update: %v", err)
+	}
+}
+
+// retryAfterIs checks the wait a 429 asks for.
+func retryAfterIs(want time.Duration) func(*testing.T, *APIError) {
+	return func(t *testing.T, e *APIError) {
+		t.Helper()
+		if e.RetryAfter != want {
+			t.Errorf("RetryAfter %v, want %v", e.RetryAfter, want)
+		}
 	}
 }

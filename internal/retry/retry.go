@@ -18,6 +18,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -92,7 +93,7 @@ func Idempotent(req *http.Request) bool {
 func patient(policy retryablehttp.CheckRetry, limit time.Duration) retryablehttp.CheckRetry {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if resp != nil {
-			if d, ok := serverWait(resp.Header, time.Now()); ok && d > limit {
+			if d, ok := ServerWait(resp.Header, time.Now()); ok && d > limit {
 				return false, nil
 			}
 		}
@@ -117,7 +118,7 @@ func unsentOnly(ctx context.Context, resp *http.Response, err error) (bool, erro
 // together does not come back together.
 func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if d, ok := serverWait(resp.Header, time.Now()); ok {
+		if d, ok := ServerWait(resp.Header, time.Now()); ok {
 			return max(lo, min(d, hi))
 		}
 	}
@@ -128,20 +129,38 @@ func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Durati
 	return lo/2 + rand.N(ceiling-lo/2+1)
 }
 
-// serverWait is how long the server asked the client to wait.
-func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := h.Get("Retry-After"); v != "" {
+// ServerWait is how long the server asked the client to wait, and whether it said:
+// Retry-After (seconds, or an HTTP date), else the Provisioning Service's
+// X-Ratelimit-Reset (epoch milliseconds; seconds when the number is that small). A
+// time is on the server's clock, so it is measured from the answer's Date header, on
+// the same clock: this machine's may be hours off, which would turn a pause of seconds
+// into hours, or into none. Only an answer without a Date is measured from now, this
+// machine's time. A time already past is a wait of zero.
+func ServerWait(h http.Header, now time.Time) (time.Duration, bool) {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = t
+	}
+	var d time.Duration
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second, true
+			d = time.Duration(min(s, math.MaxInt32)) * time.Second
+		} else if t, err := http.ParseTime(v); err == nil {
+			d = t.Sub(now)
+		} else {
+			return 0, false
 		}
-		if t, err := http.ParseTime(v); err == nil {
-			return t.Sub(now), true
+	} else if v := strings.TrimSpace(h.Get("X-Ratelimit-Reset")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, false
 		}
+		reset := time.UnixMilli(n)
+		if n < 1e11 {
+			reset = time.Unix(n, 0)
+		}
+		d = reset.Sub(now)
+	} else {
+		return 0, false
 	}
-	if v := h.Get("X-Ratelimit-Reset"); v != "" {
-		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.UnixMilli(ms).Sub(now), true
-		}
-	}
-	return 0, false
+	return max(d, 0), true
 }

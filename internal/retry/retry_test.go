@@ -107,9 +107,18 @@ func TestServerWait(t *testing.T) {
 		{http.Header{"Retry-After": {"7"}}, 7 * time.Second, true},
 		{http.Header{"Retry-After": {now.Add(time.Minute).Format(http.TimeFormat)}}, time.Minute, true},
 		{http.Header{"X-Ratelimit-Reset": {"1795428003000"}}, 3 * time.Second, true},
+		{http.Header{"X-Ratelimit-Reset": {"1795428003"}}, 3 * time.Second, true},
+		{http.Header{"X-Ratelimit-Reset": {"1795420000000"}}, 0, true}, // already past
 		{http.Header{}, 0, false},
+		{http.Header{"Retry-After": {"soon"}}, 0, false},
+		// The server's clock two hours ahead of this machine's, told by its Date:
+		// the waits are what it meant, not two hours more.
+		{http.Header{"Date": {now.Add(2 * time.Hour).Format(http.TimeFormat)}, "X-Ratelimit-Reset": {"1795435203000"}}, 3 * time.Second, true},
+		{http.Header{"Date": {now.Add(2 * time.Hour).Format(http.TimeFormat)}, "Retry-After": {now.Add(2*time.Hour + time.Minute).Format(http.TimeFormat)}}, time.Minute, true},
+		// Two hours behind: not a wait of zero either.
+		{http.Header{"Date": {now.Add(-2 * time.Hour).Format(http.TimeFormat)}, "X-Ratelimit-Reset": {"1795420803000"}}, 3 * time.Second, true},
 	} {
-		if got, ok := serverWait(tc.h, now); got != tc.want || ok != tc.ok {
+		if got, ok := ServerWait(tc.h, now); got != tc.want || ok != tc.ok {
 			t.Errorf("%v: got %s %v, want %s %v", tc.h, got, ok, tc.want, tc.ok)
 		}
 	}
