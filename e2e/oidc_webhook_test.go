@@ -181,6 +181,8 @@ func TestOIDCResourceRefusedWhereGardenerRefusesIt(t *testing.T) {
 		{"symmetric algorithm", issuer + "  clientID: a\n  supportedSigningAlgs: [HS256]\n", []string{"spec.supportedSigningAlgs[0]", "Unsupported value"}},
 		{"no username claim", "  issuerURL: https://token.actions.githubusercontent.com\n  clientID: a\n", []string{"spec.usernameClaim", "Required value"}},
 		{"empty username claim", issuer + "  clientID: a\n  usernameClaim: \"\"\n", []string{"spec.usernameClaim"}},
+		// A DER certificate or a file name where the PEM bundle belongs.
+		{"caBundle without a PEM certificate", issuer + "  clientID: a\n  caBundle: " + base64([]byte("/etc/ssl/certs/issuer.crt")) + "\n", []string{"spec.caBundle", "holds no PEM certificate"}},
 	}
 	for i, c := range refusedCases {
 		name := fmt.Sprintf("e2e-refused-%s-%d", suffix, i)
