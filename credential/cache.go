@@ -202,7 +202,7 @@ func (c Cache) Entries(profile string) []*Entry {
 	files, _ := filepath.Glob(filepath.Join(ProfilePath(c.Dir, "credentials", profile), "*.json"))
 	var out []*Entry
 	for _, f := range files {
-		data, err := privfile.ReadFile(c.Dir, f)
+		data, err := privfile.ReadFileMax(c.Dir, f, maxEntry)
 		if err != nil {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -20,11 +21,9 @@ import (
 // for and touches a few pages.
 //
 // doc gives each member encoding/json's meaning for a struct field: absent or null
-// leaves the zero value, a value of another kind is an error. Two things differ, and
-// neither can arise from what this package and kubectl write: a member's name must
-// match exactly (encoding/json also takes another case), and of two members with one
-// name the first counts (encoding/json takes the last). Files are still written with
-// encoding/json; decode_test.go reads back what it writes, field by field.
+// leaves the zero value, a value of another kind is an error; a name matches in any
+// case, and of two members with one name the last counts. Files are still written
+// with encoding/json; decode_test.go reads back what it writes, field by field.
 
 // doc is a JSON object being read; err is its first error.
 type doc struct {
@@ -32,13 +31,43 @@ type doc struct {
 	err error
 }
 
+// maxDepth is encoding/json's limit on nesting. gjson has none and recurses as deep as
+// a document nests: a megabyte of '[' took seconds and a stack of a gigabyte.
+const maxDepth = 10000
+
 // parseDoc reads s, which must be one JSON object. The members read are substrings
 // of s, not copies.
 func parseDoc(s string) *doc {
+	if tooDeep(s) {
+		return &doc{err: fmt.Errorf("it nests deeper than %d", maxDepth)}
+	}
 	if !gjson.Valid(s) {
 		return &doc{err: errors.New("it is not valid JSON")}
 	}
 	return asDoc(gjson.Parse(s), "the document")
+}
+
+// tooDeep reports whether s opens more than maxDepth objects or arrays inside each
+// other, brackets in strings aside. It is not a validator: gjson.Valid is.
+func tooDeep(s string) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++ // the escaped character cannot end the string
+		case inString:
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > maxDepth {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
 }
 
 // asDoc reads r as an object; null is an empty one. what names r in the error.
@@ -49,13 +78,21 @@ func asDoc(r gjson.Result, what string) *doc {
 	return &doc{obj: r}
 }
 
-// get is the member key, gjson's not-found (Type Null) when absent. Keys are this
-// package's constants, none with a character gjson's path syntax gives a meaning to.
+// get is the member key, gjson's not-found (Type Null) when absent: the last member
+// whose name is key in any case, as encoding/json fills a field. (gjson's Get would
+// take the first, and only in key's case.)
 func (d *doc) get(key string) gjson.Result {
-	if d.err != nil || d.obj.Type == gjson.Null {
-		return gjson.Result{}
+	var v gjson.Result
+	if d.err != nil || d.obj.Type != gjson.JSON {
+		return v
 	}
-	return d.obj.Get(key)
+	d.obj.ForEach(func(k, val gjson.Result) bool {
+		if strings.EqualFold(k.Str, key) {
+			v = val
+		}
+		return true
+	})
+	return v
 }
 
 func (d *doc) fail(key, kind string) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // execCredential is client-go's ExecCredential as far as this plugin reads and writes
@@ -271,4 +272,129 @@ func FuzzDecodeEntry(f *testing.F) {
 			t.Fatalf("decodeEntry(%s) = %#v, %v; want %#v", data, have, err, want)
 		}
 	})
+}
+
+// TestDecodeReadsNamesAsEncodingJSONDoes: a name in another case, an escaped name, and
+// the later of two members with one name count as encoding/json counts them, so a
+// document cannot mean one cluster to the helper and another to encoding/json.
+func TestDecodeReadsNamesAsEncodingJSONDoes(t *testing.T) {
+	for _, env := range []string{
+		`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://a","insecure-skip-tls-verify":false,"insecure-skip-tls-verify":true}}}`,
+		`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://a","Server":"https://b"}}}`,
+		`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"SERVER":"https://b"}}}`,
+		`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"\u0073erver":"https://b"}}}`,
+		`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://a"},"cluster":null}}`,
+		`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://a","config":{"server":"https://evil"}}}}`,
+	} {
+		want, werr := referenceExecInfo(env)
+		have, err := ParseExecInfo(env)
+		if werr != nil || err != nil || !reflect.DeepEqual(have, want) {
+			t.Errorf("ParseExecInfo(%s) = %+v, %v; encoding/json reads %+v, %v", env, have, err, want, werr)
+		}
+	}
+}
+
+// TestDecodeRefusesDeepNesting: gjson recurses as deep as a document nests; nesting
+// beyond encoding/json's limit is refused before it is parsed, quickly, and brackets
+// inside strings do not count.
+func TestDecodeRefusesDeepNesting(t *testing.T) {
+	deep := `{"spec":` + strings.Repeat("[", 1<<20) + strings.Repeat("]", 1<<20) + `}`
+	if _, err := ParseExecInfo(deep); err == nil || !strings.Contains(err.Error(), "nests deeper") {
+		t.Errorf("ParseExecInfo of a megabyte of nesting: %v, want a refusal", err)
+	}
+	if _, err := decodeEntry([]byte(deep)); err == nil {
+		t.Error("decodeEntry accepted a megabyte of nesting")
+	}
+	inString := `{"bindingId":"` + strings.Repeat(`[{\"`, maxDepth) + `","token":"t"}`
+	if e, err := decodeEntry([]byte(inString)); err != nil || e.Token != "t" {
+		t.Errorf("brackets in a string counted as nesting: %v", err)
+	}
+	if !tooDeep(strings.Repeat("[", maxDepth+1)) || tooDeep(strings.Repeat("[", maxDepth)) {
+		t.Errorf("tooDeep does not stop at %d", maxDepth)
+	}
+}
+
+func TestDecodeOIDCEntryRefusesWhatEncodingJSONRefuses(t *testing.T) {
+	for _, data := range []string{`[]`, `{"token":1}`, `{"fetchedAt":"x"}`, `{"localUntil":5}`, `{"source":{}}`, `{`} {
+		var e oidcEntry
+		if json.Unmarshal([]byte(data), &e) == nil {
+			t.Fatalf("encoding/json accepts %q: not a case for this test", data)
+		}
+		if _, err := decodeOIDCEntry([]byte(data)); err == nil {
+			t.Errorf("decodeOIDCEntry(%q) accepted what encoding/json refuses", data)
+		}
+	}
+}
+
+// FuzzParseExecInfoAgreesWithEncodingJSON: on any KUBERNETES_EXEC_INFO in valid UTF-8
+// (encoding/json replaces invalid UTF-8 in strings, the helper keeps it; neither makes
+// a usable server URL), the helper reads what encoding/json reads, or both refuse. One
+// difference is allowed: of two members with one name, encoding/json also checks the
+// kind of the one it then overwrites, the helper only reads the last (the value both
+// would use).
+func FuzzParseExecInfoAgreesWithEncodingJSON(f *testing.F) {
+	f.Add(`{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://a","certificate-authority-data":"Zm9v"}}}`)
+	f.Add(`{"apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"cluster":{"server":"https://a","Server":"https://b","insecure-skip-tls-verify":true}}}`)
+	f.Add(`{"spec":{"cluster":null,"cluster":{"server":"x","tls-server-name":"\u00e9"}}}`)
+	f.Fuzz(func(t *testing.T, env string) {
+		if !utf8.ValidString(env) {
+			t.Skip()
+		}
+		want, werr := referenceExecInfo(env)
+		have, err := ParseExecInfo(env)
+		if werr != nil {
+			if err == nil && env != "" && !hasDuplicateNames(env) {
+				t.Fatalf("ParseExecInfo(%q) = %+v; encoding/json refuses it: %v", env, have, werr)
+			}
+			return
+		}
+		if err != nil || !reflect.DeepEqual(have, want) {
+			t.Fatalf("ParseExecInfo(%q) = %+v, %v; encoding/json reads %+v", env, have, err, want)
+		}
+	})
+}
+
+// hasDuplicateNames reports whether an object in the JSON document s has two members
+// whose names are equal in any case.
+func hasDuplicateNames(s string) bool {
+	d := json.NewDecoder(strings.NewReader(s))
+	type frame struct {
+		object bool
+		names  map[string]bool
+		key    bool // the next token of an object is a name
+	}
+	var stack []*frame
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if name, ok := tok.(string); ok {
+				if top.names[strings.ToLower(name)] {
+					return true
+				}
+				top.names[strings.ToLower(name)] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, names: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true // a value ended: a name comes next
+		}
+	}
 }

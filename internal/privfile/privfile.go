@@ -245,6 +245,9 @@ func ReadFile(root, path string) ([]byte, error) {
 	return ReadFileMax(root, path, 0)
 }
 
+// presize bounds the buffer ReadFileMax allocates up front from the size stat gives.
+const presize = 1 << 20
+
 // ReadFileMax is ReadFile for a file that is never larger than limit bytes (0: no
 // limit): a larger one is refused after reading limit+1 bytes, never read whole.
 func ReadFileMax(root, path string, limit int64) ([]byte, error) {
@@ -268,7 +271,9 @@ func ReadFileMax(root, path string, limit int64) ([]byte, error) {
 	// its buffer from 512 bytes, each step a fresh allocation, which the credential
 	// helper's start pays for in page faults on every kubectl call.
 	var buf bytes.Buffer
-	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if n := fi.Size(); n > 0 && n <= presize {
+		buf.Grow(int(n) + bytes.MinRead) // a size beyond is a claim (a sparse file) read as it comes
+	}
 	r := io.Reader(f)
 	if limit > 0 {
 		r = io.LimitReader(f, limit+1)
