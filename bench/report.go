@@ -9,6 +9,10 @@ import (
 )
 
 // fmtMS formats milliseconds with the precision that matters at that size.
+
+// goalHit is how many times the Go floor's cost the cache hit may take.
+const goalHit = 1.3
+
 func fmtMS(v float64) string {
 	switch a := math.Abs(v); {
 	case a < 0.1:
@@ -128,13 +132,14 @@ func (r *report) markdown() string {
 		t.row("7b", "kubectl-kyma → kyma-cli: peak RSS of a cache miss; kyma-cli's size", "", "", fmtX(float64(r.sizes[nHitCLI])/floorSize)+" size, "+fmtX(r.rssOf(nMiss)/floorRSS)+" RSS", "", fmtMB(r.rssOf(nMiss)), fmtMB(float64(r.sizes[nHitCLI])))
 	}
 
-	// Goals.
+	// Goals. goalHit is the line the project holds the hit to (issue 17).
 	hit := r.hit[nHit]
 	ratio := pairedRatio(hit, r.hit[nFloorGo]).med
 	vsKL := pairedRatio(hit, r.hit[nKubelogin]).med
 	vsAWS := pairedRatio(hit, r.hit[nAWS]).med
-	fmt.Fprintf(&t.b, "\nGoal: cache hit within 1.5× of the Go floor: **%s** (%.2f×); faster than kubelogin: **%s** (hit/kubelogin %.2f×); faster than aws-iam-authenticator: **%s** (hit/aws %.2f×), all paired medians.\n",
-		yes(ratio <= 1.5), ratio, yes(vsKL < 1), vsKL, yes(vsAWS < 1), vsAWS)
+	oidc := pairedRatio(r.hit[nHitOIDC], r.hit[nFloorGo]).med
+	fmt.Fprintf(&t.b, "\nGoal: cache hit within %.1f× of the Go floor: **%s** (%.2f×; the warm OIDC hit %.2f×); faster than kubelogin: **%s** (hit/kubelogin %.2f×); faster than aws-iam-authenticator: **%s** (hit/aws %.2f×), all paired medians.\n",
+		goalHit, yes(ratio <= goalHit), ratio, oidc, yes(vsKL < 1), vsKL, yes(vsAWS < 1), vsAWS)
 
 	t.b.WriteString("\nNotes on this run:\n")
 	fmt.Fprintf(&t.b, "- Go floor median: %s in the cache-hit rounds", fmtMS(hitFloor))
