@@ -8,11 +8,10 @@ import (
 	"strings"
 )
 
-// fmtMS formats milliseconds with the precision that matters at that size.
-
 // goalHit is how many times the Go floor's cost the cache hit may take.
 const goalHit = 1.3
 
+// fmtMS formats milliseconds with the precision that matters at that size.
 func fmtMS(v float64) string {
 	switch a := math.Abs(v); {
 	case a < 0.1:
