@@ -148,6 +148,12 @@ func newClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Protocols = new(http.Protocols)
 	t.Protocols.SetHTTP1(true)
+	// Clone sets up HTTP/2 on the default transport first and copies its TLS config,
+	// whose ALPN list then offers h2: a server that takes it answers in HTTP/2 frames,
+	// which this HTTP/1.1 client cannot read. Offer no ALPN protocol (HTTP/1.1).
+	if c := t.TLSClientConfig; c != nil {
+		c.NextProtos = nil
+	}
 	return &http.Client{Timeout: attemptTimeout, Transport: t}
 }
 

@@ -221,8 +221,16 @@ func TestFetchSpeaksHTTP1Only(t *testing.T) {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	defer srv.Close()
+	// Only the roots are the test server's: the rest of the client's TLS config (its
+	// ALPN protocols, which a clone of Go's default transport fills with h2) stays as
+	// the fetch makes it.
 	trusting := func(c *http.Client) *http.Client {
-		c.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		tr := c.Transport.(*http.Transport)
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+			tr.TLSClientConfig.NextProtos = nil
+		}
+		tr.TLSClientConfig.RootCAs = srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 		return c
 	}
 	// The same server and roots with Go's default protocols: HTTP/2, so the test can fail.
