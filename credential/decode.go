@@ -21,9 +21,12 @@ import (
 // for and touches a few pages.
 //
 // doc gives each member encoding/json's meaning for a struct field: absent or null
-// leaves the zero value, a value of another kind is an error; a name matches in any
-// case, and of two members with one name the last counts. Files are still written
-// with encoding/json; decode_test.go reads back what it writes, field by field.
+// leaves the zero value, a value of another kind is an error, and a name matches in
+// any case. One thing is stricter: a member given twice is an error, where
+// encoding/json takes the last (and merges two objects), because a document that says
+// two things about the cluster must not be read one way here and another elsewhere;
+// client-go and Store never write one. Files are still written with encoding/json;
+// decode_test.go reads back what it writes, field by field.
 
 // doc is a JSON object being read; err is its first error.
 type doc struct {
@@ -78,20 +81,25 @@ func asDoc(r gjson.Result, what string) *doc {
 	return &doc{obj: r}
 }
 
-// get is the member key, gjson's not-found (Type Null) when absent: the last member
-// whose name is key in any case, as encoding/json fills a field. (gjson's Get would
-// take the first, and only in key's case.)
+// get is the member key, gjson's not-found (Type Null) when absent: the member whose
+// name is key in any case, as encoding/json fills a field (gjson's Get would match
+// only key's case, and take the first of two). Two such members are an error.
 func (d *doc) get(key string) gjson.Result {
 	var v gjson.Result
 	if d.err != nil || d.obj.Type != gjson.JSON {
 		return v
 	}
+	n := 0
 	d.obj.ForEach(func(k, val gjson.Result) bool {
 		if strings.EqualFold(k.Str, key) {
-			v = val
+			v, n = val, n+1
 		}
 		return true
 	})
+	if n > 1 {
+		d.err = fmt.Errorf("member %q is given %d times", key, n)
+		return gjson.Result{}
+	}
 	return v
 }
 
