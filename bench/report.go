@@ -147,6 +147,13 @@ func (r *report) markdown() string {
 			fmtMS(summarize(walls(r.e2e[nFloorGo])).med), fmtMS(summarize(walls(r.miss[nFloorGo])).med))
 	}
 	t.b.WriteString(".\n")
+	var faults []string
+	for _, n := range []string{nHit, nHitOIDC, nFloorGo, nFloorCat, nHitCLI, nKubelogin} {
+		if ss := r.hit[n]; len(ss) > 0 {
+			faults = append(faults, fmt.Sprintf("%s %.0f", n, summarize(faultCounts(ss)).med))
+		}
+	}
+	fmt.Fprintf(&t.b, "- Minor page faults per run (getrusage, medians; load does not move them, and each costs microseconds): %s.\n", strings.Join(faults, ", "))
 	if r.rssBase > 0 {
 		fmt.Fprintf(&t.b, "- Peak RSS: median of %d separate runs under GNU time (`/usr/bin/time -f %%M`, which forks), whose own floor is %s (what it reports for `true`).\n", rssRuns, fmtMB(float64(r.rssBase)))
 	} else {
