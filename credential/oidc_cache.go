@@ -58,9 +58,18 @@ const EnvRunnerTemp = "RUNNER_TEMP"
 // that a job's ID token does not outlive the job on a self-hosted runner whose next
 // job, of another repository perhaps, runs as the same user; else dir. The folder is
 // checked as every cache folder is (privfile: ours, 0700, no link).
+//
+// $RUNNER_TEMP is used only where privfile would accept it as the folder's parent
+// (ours, or root's, and not writable by others): in a `container:` job whose image
+// runs as root it is a bind mount of the runner user's, which privfile refuses, and
+// every call would fetch, with a warning. There the home cache serves (the job's HOME,
+// /github/home, is a folder of the runner's temporary one, emptied with it).
 func OIDCDir(dir string, getenv func(string) (string, bool)) string {
 	if tmp, ok := getenv(EnvRunnerTemp); ok && tmp != "" && filepath.IsAbs(tmp) {
-		return filepath.Join(tmp, "kubectl-kyma")
+		own := filepath.Join(tmp, "kubectl-kyma")
+		if privfile.CheckParent(own) == nil {
+			return own
+		}
 	}
 	return dir
 }

@@ -11,16 +11,17 @@ import (
 	"time"
 )
 
+func runnerTempEnv(v string) func(string) (string, bool) {
+	return func(k string) (string, bool) { return v, k == EnvRunnerTemp && v != "" }
+}
+
 // On a GitHub Actions runner the OIDC cache lives in the job's RUNNER_TEMP, which the
 // runner empties after the job, so no ID token outlives its job there.
 func TestOIDCCacheLivesInRunnerTemp(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "cache")
 	tmp := t.TempDir()
-	env := func(v string) func(string) (string, bool) {
-		return func(k string) (string, bool) { return v, k == EnvRunnerTemp && v != "" }
-	}
 	for v, want := range map[string]string{tmp: filepath.Join(tmp, "kubectl-kyma"), "": home, "relative/tmp": home} {
-		if got := OIDCDir(home, env(v)); got != want {
+		if got := OIDCDir(home, runnerTempEnv(v)); got != want {
 			t.Errorf("RUNNER_TEMP=%q: OIDCDir = %s, want %s", v, got, want)
 		}
 	}
@@ -28,7 +29,7 @@ func TestOIDCCacheLivesInRunnerTemp(t *testing.T) {
 	now := time.Now()
 	var calls atomic.Int32
 	in := githubInput(&now)
-	c := OIDCCache{Dir: OIDCDir(home, env(tmp))}
+	c := OIDCCache{Dir: OIDCDir(home, runnerTempEnv(tmp))}
 	if err := c.Do(context.Background(), in, countingFetcher(t, &now, &calls), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,5 +57,61 @@ func TestOIDCCacheLivesInRunnerTemp(t *testing.T) {
 	in.Stderr = &stderr
 	if ok, _ := c.Hit(in, &bytes.Buffer{}); ok {
 		t.Error("an entry in a folder others can write was handed out")
+	}
+}
+
+// A RUNNER_TEMP that privfile would refuse as the cache's parent (a `container:` job
+// running as root, whose RUNNER_TEMP is a bind mount of the runner user's; or one others
+// may write) is passed over for the home cache: the job fetches once and hits after,
+// with no warning, instead of fetching, and warning, on every call.
+func TestOIDCCacheFallsBackHomeFromARunnerTempItCannotUse(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("privfile checks no owner or mode bits on Windows")
+	}
+	cases := map[string]func(t *testing.T, tmp string){
+		"writable by others": func(t *testing.T, tmp string) {
+			if err := os.Chmod(tmp, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	if os.Geteuid() == 0 {
+		// The container job as root: RUNNER_TEMP (/__w/_temp) belongs to the runner
+		// user, uid 1001 on GitHub's hosted runners, mode 0755.
+		cases["another user's, as root"] = func(t *testing.T, tmp string) {
+			if err := os.Chown(tmp, 1001, 1001); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, prepare := range cases {
+		t.Run(name, func(t *testing.T) {
+			home := filepath.Join(t.TempDir(), "cache")
+			tmp := filepath.Join(t.TempDir(), "_temp")
+			if err := os.Mkdir(tmp, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			prepare(t, tmp)
+			if got := OIDCDir(home, runnerTempEnv(tmp)); got != home {
+				t.Errorf("OIDCDir = %s, want the home cache %s", got, home)
+			}
+			now := time.Now()
+			var calls atomic.Int32
+			var stderr bytes.Buffer
+			in := githubInput(&now)
+			in.Stderr = &stderr
+			c := OIDCCache{Dir: OIDCDir(home, runnerTempEnv(tmp))}
+			for i := 0; i < 3; i++ {
+				if err := c.Do(context.Background(), in, countingFetcher(t, &now, &calls), &bytes.Buffer{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := calls.Load(); n != 1 || stderr.Len() != 0 {
+				t.Errorf("3 calls fetched %d times, stderr %q; want one fetch and no warning", n, stderr.String())
+			}
+			if _, err := os.Stat(filepath.Join(tmp, "kubectl-kyma")); !os.IsNotExist(err) {
+				t.Errorf("a folder was made in the refused RUNNER_TEMP: %v", err)
+			}
+		})
 	}
 }

@@ -57,6 +57,13 @@ func CheckDirs(root, dir string) error {
 	return walk(root, dir, false)
 }
 
+// CheckParent checks, creating nothing, the folder that would hold root as MkdirAll
+// and CheckDirs check it: it must exist, and be ours or root's and not writable by
+// others (on Windows only that it is a folder).
+func CheckParent(root string) error {
+	return checkParent(filepath.Clean(root), false)
+}
+
 // walk checks (and with create, makes) the folders from root down to dir.
 func walk(root, dir string, create bool) error {
 	root, dir = filepath.Clean(root), filepath.Clean(dir)
