@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -64,7 +65,15 @@ const EnvRunnerTemp = "RUNNER_TEMP"
 // runs as root it is a bind mount of the runner user's, which privfile refuses, and
 // every call would fetch, with a warning. There the home cache serves (the job's HOME,
 // /github/home, is a folder of the runner's temporary one, emptied with it).
+//
+// On Windows it is always dir, in the user's profile (%LOCALAPPDATA%), whose ACL keeps
+// other users out: privfile sets no ACL of its own, and a self-hosted runner's
+// $RUNNER_TEMP (C:\actions-runner\_work\_temp, say) inherits the drive's, under which
+// every local user may read and write.
 func OIDCDir(dir string, getenv func(string) (string, bool)) string {
+	if runtime.GOOS == "windows" {
+		return dir
+	}
 	if tmp, ok := getenv(EnvRunnerTemp); ok && tmp != "" && filepath.IsAbs(tmp) {
 		own := filepath.Join(tmp, "kubectl-kyma")
 		if privfile.CheckParent(own) == nil {

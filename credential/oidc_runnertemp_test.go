@@ -16,8 +16,13 @@ func runnerTempEnv(v string) func(string) (string, bool) {
 }
 
 // On a GitHub Actions runner the OIDC cache lives in the job's RUNNER_TEMP, which the
-// runner empties after the job, so no ID token outlives its job there.
+// runner empties after the job, so no ID token outlives its job there. Not on Windows,
+// whose RUNNER_TEMP lies outside the user's private profile (see
+// TestOIDCCacheOnWindowsStaysInTheProfile).
 func TestOIDCCacheLivesInRunnerTemp(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows keeps the cache in %LOCALAPPDATA%: TestOIDCCacheOnWindowsStaysInTheProfile")
+	}
 	home := filepath.Join(t.TempDir(), "cache")
 	tmp := t.TempDir()
 	for v, want := range map[string]string{tmp: filepath.Join(tmp, "kubectl-kyma"), "": home, "relative/tmp": home} {
@@ -39,10 +44,6 @@ func TestOIDCCacheLivesInRunnerTemp(t *testing.T) {
 	}
 	if _, err := os.Stat(home); !os.IsNotExist(err) {
 		t.Errorf("the home cache folder was made too: %v", err)
-	}
-	// Windows has no mode bits to check (privfile leaves the folders to their ACL).
-	if runtime.GOOS == "windows" {
-		return
 	}
 	for _, p := range []string{filepath.Join(tmp, "kubectl-kyma"), filepath.Join(tmp, "kubectl-kyma", "oidc")} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
@@ -66,7 +67,7 @@ func TestOIDCCacheLivesInRunnerTemp(t *testing.T) {
 // with no warning, instead of fetching, and warning, on every call.
 func TestOIDCCacheFallsBackHomeFromARunnerTempItCannotUse(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("privfile checks no owner or mode bits on Windows")
+		t.Skip("Windows never uses RUNNER_TEMP: TestOIDCCacheOnWindowsStaysInTheProfile")
 	}
 	cases := map[string]func(t *testing.T, tmp string){
 		"writable by others": func(t *testing.T, tmp string) {
@@ -113,5 +114,19 @@ func TestOIDCCacheFallsBackHomeFromARunnerTempItCannotUse(t *testing.T) {
 				t.Errorf("a folder was made in the refused RUNNER_TEMP: %v", err)
 			}
 		})
+	}
+}
+
+// On Windows the cache stays in the user's profile (%LOCALAPPDATA%), whose ACL keeps
+// other users out, whatever RUNNER_TEMP says: a self-hosted runner's RUNNER_TEMP
+// (C:\actions-runner\_work\_temp) inherits the drive's ACL, under which every local
+// user may read, and privfile sets no ACL.
+func TestOIDCCacheOnWindowsStaysInTheProfile(t *testing.T) {
+	if runtime.GOOS != "windows" {
+		t.Skip("RUNNER_TEMP is used off Windows: TestOIDCCacheLivesInRunnerTemp")
+	}
+	home := filepath.Join(t.TempDir(), "cache")
+	if got := OIDCDir(home, runnerTempEnv(t.TempDir())); got != home {
+		t.Errorf("OIDCDir = %s, want the profile's cache %s", got, home)
 	}
 }
