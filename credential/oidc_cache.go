@@ -350,10 +350,15 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, s
 	if ahead := claims.Iat.Sub(now); ahead > maxIssueSkew {
 		return c.markFailed(in, store, fmt.Errorf("the token from %s was issued at %s, %s after this machine's clock: this machine's clock or the token service's is off by more than a day", in.where(), claims.Iat.Format(time.RFC3339), ahead.Round(time.Minute)))
 	}
-	if !claims.Iat.IsZero() && start.Sub(claims.Iat) > maxIssueAge {
+	issued := claims.Iat // as tokenLife reckons it: iat, else nbf
+	if issued.IsZero() {
+		issued = claims.Nbf
+	}
+	if !issued.IsZero() && start.Sub(issued) > maxIssueAge {
 		// An old token (a service handing out one it issued long ago): exp less iat
-		// counted from now would outlive it, so its exp on this clock bounds it too, at
-		// least a minute, so that a clock ahead only costs a fetch, never a refusal.
+		// (or nbf) counted from now would outlive it, so its exp on this clock bounds it
+		// too, at least a minute, so that a clock ahead only costs a fetch, never a
+		// refusal.
 		life = min(life, max(claims.Exp.Sub(now), unknownOIDCLife))
 	}
 	e := newEntry(in, token, start, life)

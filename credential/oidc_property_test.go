@@ -51,6 +51,8 @@ func (s *oidcIssuer) fetch(ctx context.Context, u, tok, aud string) (string, err
 	case "exp-only":
 	case "old": // a service answering a token it issued ten hours ago
 		claims["iat"] = iat.Add(-10 * time.Hour).Unix()
+	case "old-nbf": // the same, with nbf and no iat
+		claims["nbf"] = iat.Add(-10 * time.Hour).Unix()
 	}
 	token := testJWT(s.t, claims)
 	s.exp[token] = exp
@@ -66,12 +68,12 @@ func (s *oidcIssuer) fetch(ctx context.Context, u, tok, aud string) (string, err
 //   - every expirationTimestamp handed out is after the call's local time and, for a
 //     token with iat or nbf, not after the token's true expiry in this clock's terms
 //     (true exp plus skew), so the cluster accepts it until then;
-//   - a token the service issued long ago (iat 10 h before) is handed out no later
+//   - a token the service issued long ago (iat, or nbf without iat, 10 h before) is handed out no later
 //     than its exp read on this clock, or a minute from the call when that is sooner;
 //   - a herd fetches at most one token, and all of it is handed the same one.
 func TestPropertyOIDCSkew(t *testing.T) {
 	lives := []time.Duration{10 * time.Second, 90 * time.Second, 5 * time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour}
-	shapes := []string{"iat", "iat+backdated-nbf", "nbf", "exp-only", "old"}
+	shapes := []string{"iat", "iat+backdated-nbf", "nbf", "exp-only", "old", "old-nbf"}
 	n := 60
 	if testing.Short() {
 		n = 24
@@ -107,7 +109,8 @@ func simulateOIDC(t *testing.T, skew, life time.Duration, shape string, latency 
 	in := githubInput(nil)
 	in.Clock = clk
 	// Without iat or nbf, or with an old iat, only this machine's clock tells the life.
-	strict := shape != "exp-only" && shape != "old"
+	old := shape == "old" || shape == "old-nbf"
+	strict := shape != "exp-only" && !old
 
 	for step := range 40 {
 		herd := 1
@@ -163,7 +166,7 @@ func simulateOIDC(t *testing.T, skew, life time.Duration, shape string, latency 
 			if strict && expiries[k].Add(-skew).After(trueExp) {
 				t.Fatalf("step %d at %s: handed out until %s (true time), after the token expires at %s", step, at, expiries[k].Add(-skew), trueExp)
 			}
-			if shape == "old" && expiries[k].After(maxTime(trueExp, nows[k].Add(latency+unknownOIDCLife))) {
+			if old && expiries[k].After(maxTime(trueExp, nows[k].Add(latency+unknownOIDCLife))) {
 				t.Fatalf("step %d at %s: an old token handed out until %s, after both its exp %s on this clock and a minute from the call", step, at, expiries[k], trueExp)
 			}
 			if strict && !iss.trueNow().Before(trueExp) {
