@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -499,7 +500,10 @@ func quoteAll(list []string) []string {
 	}
 	out := make([]string, len(list))
 	for i, s := range list {
-		out[i] = `"` + s + `"`
+		// Escaped: a token's aud is the token source's to choose, and a newline in it
+		// would start a line of its own in the job's log, where "::" starts a workflow
+		// command.
+		out[i] = strconv.Quote(s)
 	}
 	return out
 }

@@ -235,6 +235,9 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 		"another audience": {func(context.Context, string, string, string) (string, error) {
 			return testJWT(t, map[string]any{"aud": "https://api.other", "exp": now.Add(time.Hour).Unix()}), nil
 		}, `is for audience "https://api.other", not for the server kubectl calls, https://api.example`},
+		"an audience with workflow commands": {func(context.Context, string, string, string) (string, error) {
+			return testJWT(t, map[string]any{"aud": []string{"https://x\n::error title=kubectl-kyma::forged annotation\n", "b\u2028c"}, "exp": now.Add(time.Hour).Unix()}), nil
+		}, `is for audience "https://x\n::error title=kubectl-kyma::forged annotation\n", "b\u2028c", not for`},
 		"expires before it was issued": {func(context.Context, string, string, string) (string, error) {
 			return testJWT(t, map[string]any{"aud": "https://api.example", "iat": now.Unix(), "exp": now.Add(-time.Second).Unix()}), nil
 		}, "no later than it was issued"},
@@ -250,7 +253,7 @@ func TestOIDCFetchErrorsAndBadTokensAreNotCached(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want %q", err, tc.want)
 			}
-			if msg := err.Error(); strings.Contains(msg, "eyJ") || strings.Contains(msg, "request-token") || strings.Contains(msg, "\n") {
+			if msg := err.Error(); strings.Contains(msg, "eyJ") || strings.Contains(msg, "request-token") || strings.ContainsAny(msg, "\n\r\u2028") {
 				t.Errorf("the error shows a token or is more than a line: %q", msg)
 			}
 			if ok, _ := c.Hit(in, &bytes.Buffer{}); ok {
