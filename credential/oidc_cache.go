@@ -111,7 +111,17 @@ func (e *oidcEntry) entry() *Entry {
 // OIDCFetcher asks GitHub's token service at requestURL for an ID token for audience
 // (empty: the service's default), authenticated with requestToken. The full CLI
 // implements it; this package makes no network call.
+//
+// An error with a method NotSent() bool that reports true (actionstoken.NotSentError)
+// says no request was made: a refusal of this machine's (the URL, the environment),
+// which is not remembered as a failed fetch.
 type OIDCFetcher func(ctx context.Context, requestURL, requestToken, audience string) (string, error)
+
+// sentNothing reports whether err says the fetch made no request (see OIDCFetcher).
+func sentNothing(err error) bool {
+	var ns interface{ NotSent() bool }
+	return errors.As(err, &ns) && ns.NotSent()
+}
 
 // path is the entry's file; its lock is beside it.
 func (c OIDCCache) path(in OIDCInput) string {
@@ -340,6 +350,11 @@ func (c OIDCCache) fetch(ctx context.Context, in OIDCInput, fetch OIDCFetcher, s
 	start := in.now()
 	token, err := fetch(ctx, in.RequestURL, in.RequestToken, in.Audience)
 	if err != nil {
+		if sentNothing(err) {
+			// Refused here, before any request: the service did not fail, and the next
+			// call, its cause fixed, asks at once.
+			return err
+		}
 		return c.markFailed(in, store, fmt.Errorf("get the job's ID token from GitHub's token service: %w", err))
 	}
 	now := in.now()

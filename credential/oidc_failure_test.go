@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -93,5 +94,41 @@ func TestOIDCSuccessClearsTheFailure(t *testing.T) {
 	}
 	if _, err := os.Lstat(c.failedPath(in)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the failure's stamp is still there after a success: %v", err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A fetch refused on this machine before any request (here a token-service host that
+// is not allowed) is no failure of the service: it is not stamped, so the next call,
+// with the cause fixed (the host allowed), asks at once instead of repeating the
+// refusal for oidcFailedFor.
+func TestOIDCLocalRefusalIsNotStampedAsAFailedFetch(t *testing.T) {
+	now := time.Now() // the stamp's age is its file's mtime on this clock
+	in := githubInput(&now)
+	in.RequestURL = "https://ghes.example.com/_services/pipelines/idtoken?api-version=2.0"
+	var requests atomic.Int32
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		requests.Add(1)
+		body := `{"value":"` + testJWT(t, map[string]any{"aud": "https://api.example", "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}) + `"}`
+		return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})}
+	c := OIDCCache{Dir: t.TempDir()}
+	err := c.Do(context.Background(), in, actionstoken.Fetcher{Client: client}.Fetch, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), actionstoken.EnvAllowHost) || requests.Load() != 0 {
+		t.Fatalf("a host not allowed: %v, %d requests; want the refusal and none", err, requests.Load())
+	}
+	if strings.Contains(err.Error(), "GitHub's token service: ") {
+		t.Errorf("a local refusal reads as the service's failure: %v", err)
+	}
+	now = now.Add(time.Second)
+	var out bytes.Buffer
+	if err := c.Do(context.Background(), in, actionstoken.Fetcher{Client: client, AllowHost: "ghes.example.com"}.Fetch, &out); err != nil {
+		t.Fatalf("the host allowed a second later: %v", err)
+	}
+	if requests.Load() != 1 || !strings.Contains(out.String(), `"token"`) {
+		t.Errorf("the host allowed: %d requests, output %q; want one and a token", requests.Load(), out.String())
 	}
 }

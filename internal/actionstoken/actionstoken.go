@@ -80,16 +80,18 @@ func (f Fetcher) allowedHost(host string) bool {
 func (f Fetcher) Fetch(ctx context.Context, requestURL, requestToken, audience string) (string, error) {
 	u, err := url.Parse(requestURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL")
+		return "", notSent("ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL")
 	}
-	// The request token is a bearer secret: it goes in the clear only to this machine.
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is plain http to another machine, and the request token is sent only over https (or to this machine)")
+	// The request token is a bearer secret: it goes in the clear only to this machine,
+	// named by its address: "localhost" is looked up (/etc/hosts, then DNS), and may
+	// resolve elsewhere.
+	if u.Scheme == "http" && !loopbackIP(u.Hostname()) {
+		return "", notSent("ACTIONS_ID_TOKEN_REQUEST_URL is plain http to another machine, and the request token is sent only over https (or in the clear to 127.0.0.1 or [::1])")
 	}
 	// The request token mints ID tokens of any audience for the rest of the job, and a
 	// kubeconfig's exec env: can point ACTIONS_ID_TOKEN_REQUEST_URL anywhere.
 	if !f.allowedHost(u.Hostname()) {
-		return "", errors.New("ACTIONS_ID_TOKEN_REQUEST_URL names a host other than GitHub's token service (*" + GitHubHostSuffix + ") and this machine, and kubectl-kyma sends the job's request token to no other host unless " + EnvAllowHost + " names it: on GitHub Enterprise Server or GHE.com set " + EnvAllowHost + " to its token service's host in the job's environment")
+		return "", notSent("ACTIONS_ID_TOKEN_REQUEST_URL names a host other than GitHub's token service (*" + GitHubHostSuffix + ") and this machine, and kubectl-kyma sends the job's request token to no other host unless " + EnvAllowHost + " names it: on GitHub Enterprise Server or GHE.com set " + EnvAllowHost + " to its token service's host in the job's environment")
 	}
 	if audience != "" {
 		// Appended to the runner's query as it is, as actions/toolkit's getIDToken does.
@@ -242,9 +244,11 @@ func printable(s string, n int) string {
 
 // loopback reports whether host names this machine.
 func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
+	return host == "localhost" || loopbackIP(host)
+}
+
+// loopbackIP reports whether host is a loopback address.
+func loopbackIP(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

@@ -31,7 +31,12 @@ func (e *NotSentError) Error() string { return e.Reason }
 // whose imports stay light): errors.As(err, &interface{ NotSent() bool }).
 func (e *NotSentError) NotSent() bool { return true }
 
-func notSent(format string, a ...any) error { return &NotSentError{Reason: fmt.Sprintf(format, a...)} }
+func notSent(format string, a ...any) error {
+	if len(a) == 0 {
+		return &NotSentError{Reason: format}
+	}
+	return &NotSentError{Reason: fmt.Sprintf(format, a...)}
+}
 
 // ErrNoParentEnv says that the parent process's environment cannot be read on this
 // system (only Linux has /proc/PID/environ); CheckEnv then checks nothing.

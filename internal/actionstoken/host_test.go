@@ -44,3 +44,29 @@ func TestFetchSendsTheRequestTokenOnlyToGitHubOrAnAllowedHost(t *testing.T) {
 		}
 	}
 }
+
+// Refusals made before any request are NotSentError (credential does not stamp them
+// as failed fetches), and plain http goes only to a loopback address, not to the name
+// localhost, which /etc/hosts or DNS may resolve elsewhere.
+func TestFetchRefusalsBeforeARequestAreNotSent(t *testing.T) {
+	for _, u := range []string{
+		"ftp://pipelines.actions.githubusercontent.com/x",
+		"http://pipelines.actions.githubusercontent.com/x",
+		"http://localhost:9/x",
+		"https://attacker.example/x",
+	} {
+		rt := &countingTransport{}
+		_, err := Fetcher{Client: &http.Client{Transport: rt}}.Fetch(context.Background(), u, "t", "https://api.example")
+		var ns *NotSentError
+		if !errors.As(err, &ns) || rt.n.Load() != 0 {
+			t.Errorf("%s: %v (%T), %d requests; want a NotSentError and none", u, err, err, rt.n.Load())
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1:9/x", "http://[::1]:9/x", "https://localhost:9/x"} {
+		rt := &countingTransport{}
+		_, _ = Fetcher{Client: &http.Client{Transport: rt}, Backoff: func(int) time.Duration { return 0 }}.Fetch(context.Background(), u, "t", "")
+		if rt.n.Load() == 0 {
+			t.Errorf("%s: not asked", u)
+		}
+	}
+}
