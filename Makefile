@@ -17,9 +17,11 @@ export KUBECTL_KYMA_BIN_DIR := $(CURDIR)/.cache/bin
 
 all: build
 
+# Static binaries (CGO_ENABLED=0), as the release archives are: a dynamically linked
+# helper would load an LD_PRELOAD that a kubeconfig's exec env: sets before any check.
 build: ## bin/kubectl-kyma (the plugin kubectl runs), bin/kyma-cli (its commands), bin/kubectl_complete-kyma, bin/kyma-emulator
 	@mkdir -p bin
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
 tools: ## kube-apiserver and etcd from the Go module proxy, built once into .cache/bin
 	@scripts/tools.sh kube-apiserver etcd

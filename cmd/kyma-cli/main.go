@@ -15,6 +15,10 @@ import (
 )
 
 func main() {
+	if err := sibling.CheckCredentialOnly(os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
 	if err := sibling.CheckHandover(); err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		os.Exit(1)

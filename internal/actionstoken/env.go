@@ -12,12 +12,16 @@ const EnvRequestURL = "ACTIONS_ID_TOKEN_REQUEST_URL"
 // and whom it trusts there: the token-service URL and the host opt-in, the proxies
 // net/http reads (and ALL_PROXY, which curl-minded users set), the roots crypto/x509
 // reads (SSL_CERT_FILE and SSL_CERT_DIR: with a proxy, a CA of the attacker's ends
-// TLS), and GODEBUG (whose http2debug prints headers). A kubeconfig's exec env: can
-// set every one of them for the plugin alone; CheckEnv refuses when it did.
+// TLS), GODEBUG (whose http2debug prints headers), and the variables that place the
+// cache the fetched ID token is written to (RUNNER_TEMP, XDG_CACHE_HOME, HOME: one
+// pointed at the job's workspace would leave the token where an artifact upload
+// publishes it). A kubeconfig's exec env: can set every one of them for the plugin
+// alone; CheckEnv refuses when it did.
 var GuardedEnv = []string{
 	EnvRequestURL, EnvAllowHost,
 	"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
 	"SSL_CERT_FILE", "SSL_CERT_DIR", "GODEBUG",
+	"RUNNER_TEMP", "XDG_CACHE_HOME", "HOME",
 }
 
 // NotSentError is a fetch refused before any request: nothing reached the network, so
@@ -73,7 +77,7 @@ func checkEnv(getenv func(string) (string, bool), parent map[string]string, wher
 		if own == was && ownSet == wasSet {
 			continue
 		}
-		return notSent("%s differs from kubectl's own (%s), as when a kubeconfig's exec env: sets it, and kubectl-kyma fetches the job's ID token only with kubectl's token-service, proxy and CA settings: set %s in the job's environment, not in the kubeconfig", name, where, name)
+		return notSent("%s differs from kubectl's own (%s), as when a kubeconfig's exec env: sets it, and kubectl-kyma fetches the job's ID token only with kubectl's token-service, proxy, CA and cache settings: set %s in the job's environment, not in the kubeconfig", name, where, name)
 	}
 	return nil
 }

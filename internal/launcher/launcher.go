@@ -25,6 +25,10 @@ import (
 
 // Main runs kubectl-kyma with args (os.Args) and returns the exit code.
 func Main(args []string) int {
+	if err := sibling.CheckCredentialOnly(args); err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		return 1
+	}
 	if len(args) > 1 && args[1] == "credential" {
 		served, lock := serveCached(args[2:], os.Stdout)
 		if served {

@@ -116,3 +116,19 @@ func beside(path string) bool {
 	}
 	return filepath.Dir(path) == filepath.Dir(exe)
 }
+
+// EnvExecInfo is what client-go sets for an exec credential plugin, after the
+// kubeconfig's env: entries, so a kubeconfig can neither set nor clear it.
+const EnvExecInfo = "KUBERNETES_EXEC_INFO"
+
+// CheckCredentialOnly refuses every command but credential when kubectl started this
+// process as a credential plugin (EnvExecInfo is set; args is os.Args). Otherwise a
+// kubeconfig's exec args: could run another command in the CI job's environment, with
+// its secrets: oidc trust with --github-api-url sends GITHUB_TOKEN to the URL given,
+// run starts any program.
+func CheckCredentialOnly(args []string) error {
+	if os.Getenv(EnvExecInfo) == "" || len(args) > 1 && args[1] == "credential" {
+		return nil
+	}
+	return errors.New("kubectl started kubectl-kyma as a credential plugin (" + EnvExecInfo + " is set), and then it runs only the credential command: the kubeconfig's exec args name another")
+}

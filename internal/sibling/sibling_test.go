@@ -69,3 +69,31 @@ func TestFindBesideThisExecutable(t *testing.T) {
 		t.Errorf("Find = %q, %v; want the one in %s", got, ok, filepath.Dir(exe))
 	}
 }
+
+// TestCheckCredentialOnly: started by kubectl as a credential plugin, the binaries run
+// the credential command and nothing else, whatever the kubeconfig's exec args say.
+func TestCheckCredentialOnly(t *testing.T) {
+	for _, tc := range []struct {
+		execInfo string
+		args     []string
+		ok       bool
+	}{
+		{"", []string{"kubectl-kyma", "oidc", "trust", "o/r"}, true},
+		{"", []string{"kubectl-kyma"}, true},
+		{`{"apiVersion":"client.authentication.k8s.io/v1"}`, []string{"kubectl-kyma", "credential", "--environment", "e"}, true},
+		{`{"apiVersion":"client.authentication.k8s.io/v1"}`, []string{"kyma-cli", "credential", "--lock-fd", "3"}, true},
+		{`{"apiVersion":"client.authentication.k8s.io/v1"}`, []string{"kubectl-kyma", "oidc", "trust", "o/r", "--github-api-url", "https://attacker"}, false},
+		{`{"apiVersion":"client.authentication.k8s.io/v1"}`, []string{"kubectl-kyma", "run", "env", "--", "sh"}, false},
+		{`{"apiVersion":"client.authentication.k8s.io/v1"}`, []string{"kubectl-kyma", "--profile", "p", "credential"}, false},
+		{`{"apiVersion":"client.authentication.k8s.io/v1"}`, []string{"kubectl-kyma"}, false},
+	} {
+		t.Setenv(EnvExecInfo, tc.execInfo)
+		err := CheckCredentialOnly(tc.args)
+		if (err == nil) != tc.ok {
+			t.Errorf("%q with %s=%q: %v, want ok %v", tc.args, EnvExecInfo, tc.execInfo, err, tc.ok)
+		}
+		if err != nil && strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("not one sentence: %q", err)
+		}
+	}
+}
