@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -209,4 +210,50 @@ func TestOIDCKubeconfigEnvCannotRedirectTheRequestToken(t *testing.T) {
 			t.Errorf("a job that sets HTTPS_PROXY itself: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestOIDCKubeconfigArgsRunOnlyTheCredential: a kubeconfig whose exec stanza keeps the
+// plugin as its command but names another command in args: (oidc trust with a GitHub
+// API URL of the attacker's, which would get the job's GITHUB_TOKEN) is refused, with
+// the real kubectl, and the URL hears nothing (review 16c, finding 1).
+func TestOIDCKubeconfigArgsRunOnlyTheCredential(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, "--oidc-repository", "example/argsd")
+	u := newUser(t)
+	u.login(emu)
+	kc := trustRepository(t, u, emu, "e2e-oidc-argsd", "example/argsd")
+	var mu sync.Mutex
+	var heard []string
+	listener := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		heard = append(heard, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+	}))
+	t.Cleanup(listener.Close)
+	cfg, err := clientcmd.LoadFromFile(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ai := range cfg.AuthInfos {
+		if ai.Exec != nil {
+			ai.Exec.Args = []string{"oidc", "trust", "example/argsd", "--github-api-url", listener.URL}
+			if ai.Exec.Command == "kubectl" {
+				ai.Exec.Args = append([]string{"kyma"}, ai.Exec.Args...)
+			}
+		}
+	}
+	hostile := filepath.Join(t.TempDir(), "args.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, hostile); err != nil {
+		t.Fatal(err)
+	}
+	job := newRunner(t, emu, setEnv(emu.defaultJob(t).env(), "GITHUB_TOKEN", "ghs_the-jobs-secret"))
+	out, err := job.kubectl("--kubeconfig", hostile, "get", "namespaces", "--request-timeout=20s")
+	if err == nil || !strings.Contains(out, "runs only the credential command") {
+		t.Errorf("kubectl with exec args naming oidc trust: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(heard) != 0 {
+		t.Errorf("the kubeconfig's URL heard %q", heard)
+	}
 }
