@@ -230,6 +230,20 @@ func (h *hitSetup) command(name string, args ...string) func() *exec.Cmd {
 	}
 }
 
+// shellCommand is command for a run from a shell (a prompt), not by kubectl: without
+// KUBERNETES_EXEC_INFO, under which the binaries run only the credential command.
+func (h *hitSetup) shellCommand(name string, args ...string) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		cmd := exec.Command(name, args...)
+		for _, kv := range h.env {
+			if !strings.HasPrefix(kv, "KUBERNETES_EXEC_INFO=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		return cmd
+	}
+}
+
 // forgetCallers removes the hand-out markers. Every kubectl process is a new caller, so
 // a real hit finds no marker of its caller and writes one; here every run has the same
 // parent (this program), so its marker is removed before the next run.
@@ -264,7 +278,7 @@ func (h *hitSetup) contestants() []*contestant {
 		{name: nHit, before: forget, cmd: h.command(h.front, h.hitArgs()...), check: tok},
 		{name: nHitCLI, before: forget, cmd: h.command(h.cli, h.hitArgs()...), check: tok},
 		{name: nHitOIDC, cmd: h.command(h.front, h.oidcArgs()...), check: checkToken(h.oidcToken)},
-		{name: nStatus, cmd: h.command(h.cli, "status", "--cached-only", "--profile", h.key.Profile), check: checkContains(h.entry.BindingID)},
+		{name: nStatus, cmd: h.shellCommand(h.cli, "status", "--cached-only", "--profile", h.key.Profile), check: checkContains(h.entry.BindingID)},
 		{name: nKubelogin, cmd: h.command(h.kubelog[0], h.kubelog[1:]...), check: checkToken("eyJ")},
 		{name: nAWS, cmd: h.command(h.aws[0], h.aws[1:]...), check: checkToken("k8s-aws-v1.")},
 	}...)
