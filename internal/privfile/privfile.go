@@ -270,9 +270,12 @@ func ReadFileMax(root, path string, limit int64) ([]byte, error) {
 	if err := Check(path, fi); err != nil {
 		return nil, err
 	}
-	tooLarge := &UnsafeError{path, fmt.Sprintf("it is larger than %d bytes, more than kubectl-kyma ever writes there", limit)}
+	// Built only when needed: fmt on every read is work the cache hit would pay.
+	tooLarge := func() error {
+		return &UnsafeError{path, fmt.Sprintf("it is larger than %d bytes, more than kubectl-kyma ever writes there", limit)}
+	}
 	if limit > 0 && fi.Size() > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	// One buffer of the size stat gave, and room to see the end: io.ReadAll would grow
 	// its buffer from 512 bytes, each step a fresh allocation, which the credential
@@ -289,7 +292,7 @@ func ReadFileMax(root, path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if limit > 0 && int64(buf.Len()) > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return buf.Bytes(), nil
 }
